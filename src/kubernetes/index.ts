@@ -1,0 +1,4 @@
+export { desiredConfig, type WorkspaceNames, workspaceNames } from "./desired-config.ts";
+export type { KubeObject, ObjectMeta } from "./objects.ts";
+export { type DesiredState, defaultSettings, type WorkspaceSettings } from "./settings.ts";
+export { toYamlStream } from "./yaml-stream.ts";
