@@ -1,4 +1,5 @@
 import { Command, CommanderError } from "commander";
+import { registerReportCommands } from "./report/cli.ts";
 import { CheckFailed, EXIT_FAILED, EXIT_USAGE, UsageError } from "./util/errors.ts";
 
 export function buildProgram(): Command {
@@ -7,6 +8,7 @@ export function buildProgram(): Command {
     .showHelpAfterError("(run with --help for usage)")
     .exitOverride();
   program.configureHelp({ showGlobalOptions: true });
+  registerReportCommands(program);
   return program;
 }
 

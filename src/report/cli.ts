@@ -1,0 +1,78 @@
+import type { Command } from "commander";
+import { CheckFailed, UsageError } from "../util/errors.ts";
+import { compareReports, comparisonFailed, DEFAULT_COMPARE_OPTIONS, formatComparison } from "./compare.ts";
+import { evaluateGate, formatVerdict } from "./gate.ts";
+import { loadPolicy } from "./policy.ts";
+import { readReport } from "./read.ts";
+
+function fraction(value: string, flag: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0)
+    throw new UsageError(`${flag} must be a non-negative number such as 0.25, got "${value}"`);
+  return n;
+}
+
+export function registerReportCommands(program: Command): void {
+  program
+    .command("compare")
+    .description(
+      "Compare two report.json files: new gaps, closed gaps, metric regressions beyond noise. Exits 1 when NEW is worse.",
+    )
+    .argument("<old>", "the baseline report.json")
+    .argument("<new>", "the report.json to judge")
+    .option(
+      "--ratio-tolerance <fraction>",
+      "relative change of a tunnel/baseline ratio counted as noise",
+      String(DEFAULT_COMPARE_OPTIONS.ratioTolerance),
+    )
+    .option(
+      "--startup-tolerance <fraction>",
+      "relative growth of startup time counted as noise",
+      String(DEFAULT_COMPARE_OPTIONS.startupTolerance),
+    )
+    .option("--json", "print the comparison as JSON")
+    .action(
+      async (
+        oldFile: string,
+        newFile: string,
+        opts: { ratioTolerance: string; startupTolerance: string; json?: boolean },
+      ) => {
+        const comparison = compareReports(await readReport(oldFile), await readReport(newFile), {
+          ...DEFAULT_COMPARE_OPTIONS,
+          ratioTolerance: fraction(opts.ratioTolerance, "--ratio-tolerance"),
+          startupTolerance: fraction(opts.startupTolerance, "--startup-tolerance"),
+        });
+        process.stdout.write(
+          opts.json ? `${JSON.stringify(comparison, null, 2)}\n` : formatComparison(comparison),
+        );
+        if (comparisonFailed(comparison)) throw new CheckFailed(`${newFile} is worse than ${oldFile}`);
+      },
+    );
+
+  program
+    .command("gate")
+    .description(
+      "Check a report against a rollout policy (thresholds as data). Exits 0 when the policy's gate stage is reached, else 1.",
+    )
+    .argument("<report>", "report.json")
+    .requiredOption("--policy <file>", "policy YAML, e.g. policies/rollout.yaml")
+    .option("--stage <name>", "require this stage instead of the policy's `gate`")
+    .option("--json", "print the verdict as JSON")
+    .action(async (reportFile: string, opts: { policy: string; stage?: string; json?: boolean }) => {
+      const policy = await loadPolicy(opts.policy);
+      if (opts.stage) {
+        if (!policy.stages.some((s) => s.name === opts.stage)) {
+          throw new UsageError(
+            `--stage ${opts.stage} is not in ${opts.policy} (stages: ${policy.stages.map((s) => s.name).join(", ")})`,
+          );
+        }
+        policy.gate = opts.stage;
+      }
+      const verdict = evaluateGate(await readReport(reportFile), policy);
+      process.stdout.write(opts.json ? `${JSON.stringify(verdict, null, 2)}\n` : formatVerdict(verdict));
+      if (!verdict.passed)
+        throw new CheckFailed(
+          `gate failed: the report reaches stage ${verdict.reached ?? "none"}, ${verdict.required} required`,
+        );
+    });
+}

@@ -1,0 +1,104 @@
+import { columnLabel, scenarioMatrices } from "./matrix.ts";
+import { cellLabel, type FeatureStatus, type Report } from "./model.ts";
+
+const SYMBOL: Record<FeatureStatus, string> = {
+  supported: "✅ supported",
+  degraded: "⚠️ degraded",
+  unsupported: "❌ unsupported",
+  "not-applicable": "➖ n/a",
+  error: "💥 error",
+};
+
+const escapeCell = (text: string) => text.replace(/\|/g, "\\|").replace(/\r?\n/g, " ");
+const row = (cells: readonly string[]) => `| ${cells.map(escapeCell).join(" | ")} |`;
+const fmt = (n: number | undefined, digits = 0) => (n === undefined ? "–" : n.toFixed(digits));
+
+export function renderMarkdown(report: Report): string {
+  const s = report.summary;
+  const out: string[] = [
+    `# wsparity gap report — tier \`${report.tier}\``,
+    "",
+    `Run \`${report.runId}\`, ${report.startedAt} → ${report.finishedAt}.`,
+    "",
+    `**Parity ${s.parityPct}%** (${s.compared} feature checks where Kubernetes supports the feature and the CI cell could show it) · ${s.cells} cells · ${s.features} feature results · **${s.gaps} gaps**`,
+    "",
+  ];
+
+  out.push("## Gaps", "");
+  if (report.gaps.length === 0) out.push("None: every CI cell matches the Kubernetes reference.", "");
+  else {
+    out.push(
+      row(["severity", "scenario", "feature", "kubernetes", "CI observed"]),
+      row(["---", "---", "---", "---", "---"]),
+    );
+    for (const gap of report.gaps) {
+      const observed = Object.entries(gap.observed)
+        .map(([k, v]) => `${k}: ${v}`)
+        .join(", ");
+      out.push(row([gap.severity, gap.scenario, gap.feature, gap.reference, observed]));
+    }
+    out.push("");
+  }
+
+  for (const matrix of scenarioMatrices(report)) {
+    out.push(`## ${matrix.scenario}`, "");
+    out.push(row(["cell", "status", "startup ms", "reason"]), row(["---", "---", "---:", "---"]));
+    for (const cell of matrix.cells) {
+      out.push(row([columnLabel(cell), cell.status, fmt(cell.startupMs ?? undefined), cell.reason ?? ""]));
+    }
+    out.push("");
+    if (matrix.features.length > 0) {
+      out.push(
+        row(["feature", ...matrix.cells.map(columnLabel)]),
+        row(["---", ...matrix.cells.map(() => "---")]),
+      );
+      for (const feature of matrix.features) {
+        out.push(
+          row([
+            feature,
+            ...matrix.cells.map((cell) => {
+              const r = matrix.result(cell, feature);
+              return r ? SYMBOL[r.status] : "";
+            }),
+          ]),
+        );
+      }
+      out.push("");
+    }
+  }
+
+  const withTunnel = report.cells.filter((c) => c.tunnel);
+  if (withTunnel.length > 0) {
+    out.push("## Tunnel", "");
+    out.push(
+      row([
+        "cell",
+        "p50 µs",
+        "p95 µs",
+        "p99 µs",
+        "p95 × baseline",
+        "download MB/s",
+        "upload MB/s",
+        "download × baseline",
+      ]),
+      row(["---", "---:", "---:", "---:", "---:", "---:", "---:", "---:"]),
+    );
+    for (const cell of withTunnel) {
+      const t = cell.tunnel!;
+      out.push(
+        row([
+          cellLabel(cell),
+          fmt(t.latencyUs.p50),
+          fmt(t.latencyUs.p95),
+          fmt(t.latencyUs.p99),
+          fmt(t.ratio.latencyUs.p95, 2),
+          fmt(t.throughputMBps.download, 1),
+          fmt(t.throughputMBps.upload, 1),
+          fmt(t.ratio.throughputMBps.download, 2),
+        ]),
+      );
+    }
+    out.push("");
+  }
+  return `${out.join("\n")}\n`;
+}
