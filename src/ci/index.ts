@@ -1,0 +1,12 @@
+export {
+  dnsLabel,
+  EDITOR_PORT,
+  generatePipeline,
+  JOB_NAME,
+  TOOLS_SERVICE_ALIAS,
+  VOLUMES_DIR,
+} from "./pipeline.ts";
+export { type CiSchemaResult, validateCiConfig } from "./schema.ts";
+export { isShellVariableName, shellPathWord, shellQuote } from "./shell-quote.ts";
+export * from "./types.ts";
+export { WORKSPACE_AFTER_SCRIPT, WORKSPACE_SCRIPT } from "./workspace-script.ts";
