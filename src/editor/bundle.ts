@@ -1,0 +1,30 @@
+import { mkdir } from "node:fs/promises";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { build } from "esbuild";
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), "../..");
+export const EDITOR_BUNDLE = join(ROOT, "dist/wsparity-editor.mjs");
+
+/** One ESM file that a plain `node` (18+) runs with no node_modules: what images and CI jobs get injected. */
+export async function buildEditorBundle(outfile = EDITOR_BUNDLE): Promise<string> {
+  await mkdir(dirname(outfile), { recursive: true });
+  await build({
+    entryPoints: [join(ROOT, "src/editor/main.ts")],
+    outfile,
+    bundle: true,
+    platform: "node",
+    format: "esm",
+    target: "node18",
+    logLevel: "warning",
+    // ws loads optional native helpers with require(); give the ESM bundle a require that works.
+    banner: {
+      js: "import{createRequire as __wsparityRequire}from'node:module';const require=__wsparityRequire(import.meta.url);",
+    },
+  });
+  return outfile;
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  process.stdout.write(`${await buildEditorBundle(process.argv[2])}\n`);
+}
