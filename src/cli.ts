@@ -1,5 +1,7 @@
 import { Command, CommanderError } from "commander";
+import { registerAgentCommands } from "./agent/cli.ts";
 import { registerReportCommands } from "./report/cli.ts";
+import { registerTunnelCommands } from "./tunnel/cli.ts";
 import { CheckFailed, EXIT_FAILED, EXIT_USAGE, UsageError } from "./util/errors.ts";
 
 export function buildProgram(): Command {
@@ -9,6 +11,8 @@ export function buildProgram(): Command {
     .exitOverride();
   program.configureHelp({ showGlobalOptions: true });
   registerReportCommands(program);
+  registerTunnelCommands(program);
+  registerAgentCommands(program);
   return program;
 }
 

@@ -1,0 +1,234 @@
+import { EventEmitter } from "node:events";
+import http2, { type ServerHttp2Session, type ServerHttp2Stream } from "node:http2";
+import net from "node:net";
+import { hostname } from "node:os";
+import type { Duplex } from "node:stream";
+import type { TunnelLog } from "../tunnel/log.ts";
+import {
+  CONNECTION_WINDOW_BYTES,
+  encodeLine,
+  H2_MAX_SESSION_MEMORY_MIB,
+  H2_SETTINGS,
+  PROTOCOL,
+  parseReply,
+  readLine,
+} from "../tunnel/protocol.ts";
+import { dial } from "./dial.ts";
+
+export interface AgentOptions {
+  server: URL;
+  workspace: string;
+  token: string;
+  /** Declared ports: the only ones the agent forwards to. */
+  ports: number[];
+  targetHost: string;
+  ca?: string | Buffer;
+  insecure?: boolean;
+  backoff: { initialMs: number; maxMs: number };
+  connectTimeoutMs: number;
+  log: TunnelLog;
+}
+
+export type AgentState = "connecting" | "connected" | "waiting" | "stopped";
+
+/**
+ * The workspace agent: dials the tunnel server, authenticates, then serves the server's CONNECT streams by
+ * connecting to declared ports on 127.0.0.1. Reconnects with exponential backoff and full jitter.
+ */
+export class WorkspaceAgent extends EventEmitter<{
+  connected: [];
+  disconnected: [reason: string];
+  rejected: [status: number, error: string];
+}> {
+  state: AgentState = "waiting";
+  #session: ServerHttp2Session | undefined;
+  #attempt = 0;
+  #retry: NodeJS.Timeout | undefined;
+  #stopped = false;
+  readonly #targets = new Set<Duplex>();
+
+  constructor(readonly options: AgentOptions) {
+    super();
+  }
+
+  start(): this {
+    void this.#connect();
+    return this;
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    this.state = "stopped";
+    clearTimeout(this.#retry);
+    for (const target of this.#targets) target.destroy();
+    const session = this.#session;
+    if (session && !session.destroyed) {
+      await new Promise<void>((resolve) => {
+        session.once("close", () => resolve());
+        session.destroy();
+      });
+    }
+    this.options.log("agent-stopped", { workspace: this.options.workspace });
+  }
+
+  async #connect(): Promise<void> {
+    if (this.#stopped) return;
+    const { options } = this;
+    this.state = "connecting";
+    let stream: Duplex | undefined;
+    try {
+      stream = await dial(options.server, {
+        ca: options.ca,
+        insecure: options.insecure,
+        timeoutMs: options.connectTimeoutMs,
+      });
+      if (this.#stopped) {
+        stream.destroy();
+        return;
+      }
+      stream.write(
+        encodeLine({
+          protocol: PROTOCOL,
+          workspace: options.workspace,
+          token: options.token,
+          ports: options.ports,
+          agent: `wsparity-agent@${hostname()}`,
+        }),
+      );
+      const reply = parseReply(await readLine(stream, options.connectTimeoutMs));
+      if (!reply.ok) {
+        stream.destroy();
+        options.log("agent-rejected", {
+          workspace: options.workspace,
+          status: reply.status,
+          error: reply.error,
+        });
+        this.emit("rejected", reply.status, reply.error);
+        this.#scheduleReconnect();
+        return;
+      }
+      this.#serve(stream, reply.heartbeatMs);
+    } catch (err) {
+      stream?.destroy();
+      options.log("agent-connect-failed", {
+        workspace: options.workspace,
+        server: options.server.href,
+        error: (err as Error).message,
+      });
+      this.#scheduleReconnect();
+    }
+  }
+
+  #serve(stream: Duplex, heartbeatMs: number): void {
+    const { options } = this;
+    const session = http2.performServerHandshake(stream, {
+      settings: H2_SETTINGS,
+      maxSessionMemory: H2_MAX_SESSION_MEMORY_MIB,
+    });
+    this.#session = session;
+    this.state = "connected";
+    this.#attempt = 0;
+    session.once("localSettings", () => {
+      try {
+        session.setLocalWindowSize(CONNECTION_WINDOW_BYTES);
+      } catch {
+        // Session already gone.
+      }
+    });
+    options.log("agent-connected", {
+      workspace: options.workspace,
+      server: options.server.href,
+      ports: options.ports.join(","),
+    });
+    this.emit("connected");
+    session.on("stream", (h2stream, headers) => this.#forward(h2stream, headers));
+    session.on("error", (err) =>
+      options.log("agent-session-error", { workspace: options.workspace, error: err.message }),
+    );
+    const heartbeat = setInterval(() => {
+      const timeout = setTimeout(() => {
+        options.log("agent-heartbeat-missed", { workspace: options.workspace });
+        session.destroy();
+      }, heartbeatMs * 2);
+      try {
+        session.ping((err) => {
+          clearTimeout(timeout);
+          if (err && !session.destroyed) session.destroy();
+        });
+      } catch {
+        clearTimeout(timeout);
+      }
+    }, heartbeatMs);
+    session.once("close", () => {
+      clearInterval(heartbeat);
+      stream.destroy();
+      if (this.#session === session) this.#session = undefined;
+      if (this.#stopped) return;
+      options.log("agent-disconnected", { workspace: options.workspace });
+      this.emit("disconnected", "session closed");
+      this.#scheduleReconnect();
+    });
+  }
+
+  #forward(stream: ServerHttp2Stream, headers: http2.IncomingHttpHeaders): void {
+    const { options } = this;
+    stream.on("error", () => stream.destroy());
+    const authority = String(headers[":authority"] ?? "");
+    const port = Number(authority.slice(authority.lastIndexOf(":") + 1));
+    if (headers[":method"] !== "CONNECT") {
+      stream.respond(
+        { ":status": 405, "wsparity-error": "only CONNECT streams are served" },
+        { endStream: true },
+      );
+      return;
+    }
+    if (!options.ports.includes(port)) {
+      options.log("agent-port-refused", { workspace: options.workspace, port });
+      stream.respond(
+        { ":status": 403, "wsparity-error": `port ${port} is not declared` },
+        { endStream: true },
+      );
+      return;
+    }
+    const target = net.connect({ host: options.targetHost, port, noDelay: true });
+    this.#targets.add(target);
+    let connected = false;
+    target.once("connect", () => {
+      connected = true;
+      if (stream.destroyed) {
+        target.destroy();
+        return;
+      }
+      stream.respond({ ":status": 200 });
+      stream.pipe(target);
+      target.pipe(stream);
+    });
+    target.on("error", (err) => {
+      if (!connected && !stream.destroyed && !stream.headersSent) {
+        options.log("agent-target-failed", { workspace: options.workspace, port, error: err.message });
+        stream.respond(
+          { ":status": 502, "wsparity-error": `127.0.0.1:${port}: ${err.message}` },
+          { endStream: true },
+        );
+      } else {
+        stream.close(http2.constants.NGHTTP2_CONNECT_ERROR);
+      }
+    });
+    target.once("close", () => {
+      this.#targets.delete(target);
+      if (!stream.destroyed && connected && !stream.writableEnded) stream.end();
+    });
+    stream.once("close", () => target.destroy());
+  }
+
+  #scheduleReconnect(): void {
+    if (this.#stopped) return;
+    this.state = "waiting";
+    const { initialMs, maxMs } = this.options.backoff;
+    const ceiling = Math.min(maxMs, initialMs * 2 ** this.#attempt);
+    this.#attempt = Math.min(this.#attempt + 1, 30);
+    const delay = Math.round(ceiling / 2 + Math.random() * (ceiling / 2));
+    this.options.log("agent-reconnect-scheduled", { workspace: this.options.workspace, inMs: delay });
+    this.#retry = setTimeout(() => void this.#connect(), delay);
+  }
+}

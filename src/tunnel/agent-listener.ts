@@ -1,0 +1,69 @@
+import http2 from "node:http2";
+import type { Duplex } from "node:stream";
+import type { AgentRegistry } from "./agent-registry.ts";
+import type { TunnelLog } from "./log.ts";
+import type { TunnelMetrics } from "./metrics.ts";
+import {
+  CONNECTION_WINDOW_BYTES,
+  encodeLine,
+  H2_MAX_SESSION_MEMORY_MIB,
+  H2_SETTINGS,
+  type ProtocolError,
+  parseHello,
+  readLine,
+} from "./protocol.ts";
+
+export interface AgentAcceptOptions {
+  helloTimeoutMs: number;
+  heartbeatMs: number;
+}
+
+/**
+ * Runs the server side of the protocol on a fresh agent connection (TCP, TLS or a WebSocket stream):
+ * reads the hello, checks the token, answers, then becomes the HTTP/2 client over the same stream.
+ */
+export async function acceptAgent(
+  socket: Duplex,
+  peer: string,
+  registry: AgentRegistry,
+  metrics: TunnelMetrics,
+  log: TunnelLog,
+  options: AgentAcceptOptions,
+): Promise<void> {
+  socket.on("error", () => socket.destroy());
+  let route: ReturnType<AgentRegistry["authenticate"]>;
+  let hello: ReturnType<typeof parseHello>;
+  try {
+    hello = parseHello(await readLine(socket, options.helloTimeoutMs));
+    route = registry.authenticate(hello);
+  } catch (err) {
+    const status = (err as ProtocolError).status ?? 400;
+    const message = (err as Error).message;
+    metrics.agentRejectsTotal++;
+    log("agent-rejected", { peer, status, reason: message });
+    if (!socket.destroyed) socket.end(encodeLine({ ok: false, status, error: message }));
+    const cut = setTimeout(() => socket.destroy(), 1000);
+    cut.unref();
+    socket.once("close", () => clearTimeout(cut));
+    return;
+  }
+  socket.write(encodeLine({ ok: true, heartbeatMs: options.heartbeatMs }));
+  const session = http2.connect("http://agent.invalid", {
+    createConnection: () => socket,
+    settings: H2_SETTINGS,
+    maxSessionMemory: H2_MAX_SESSION_MEMORY_MIB,
+    peerMaxConcurrentStreams: H2_SETTINGS.maxConcurrentStreams,
+  });
+  session.on("error", (err) =>
+    log("agent-session-error", { workspace: hello.workspace, peer, error: err.message }),
+  );
+  session.once("connect", () => {
+    try {
+      session.setLocalWindowSize(CONNECTION_WINDOW_BYTES);
+    } catch {
+      // The session may already be gone.
+    }
+  });
+  session.once("close", () => socket.destroy());
+  registry.attach(route, session, hello, peer);
+}

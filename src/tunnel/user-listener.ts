@@ -1,0 +1,346 @@
+import http, {
+  type IncomingHttpHeaders,
+  type IncomingMessage,
+  type ServerResponse,
+  STATUS_CODES,
+} from "node:http";
+import https from "node:https";
+import type { Socket } from "node:net";
+import type { Duplex } from "node:stream";
+import { createWebSocketStream, WebSocketServer } from "ws";
+import {
+  parseConnectAuthority,
+  parseHostAddress,
+  parsePathAddress,
+  type WorkspaceAddress,
+} from "./address.ts";
+import type { AdminApi } from "./admin.ts";
+import type { TunnelLog } from "./log.ts";
+import type { TunnelMetrics } from "./metrics.ts";
+import { StreamPools } from "./pools.ts";
+import { AGENT_WEBSOCKET_PATH } from "./protocol.ts";
+import { RouteError, type RouteTable, type WorkspaceRoute } from "./routes.ts";
+import {
+  type Credential,
+  findCredential,
+  stripCredentials,
+  TOKEN_COOKIE,
+  TOKEN_QUERY,
+  tokenAdmits,
+} from "./user-auth.ts";
+
+export interface UserListenerOptions {
+  domain: string;
+  tls?: { key: string | Buffer; cert: string | Buffer };
+  /** Requests whose header block is larger get 431. */
+  maxHeaderBytes: number;
+  /** A client that has not sent its full header block by then is cut off (slowloris). */
+  headersTimeoutMs: number;
+  keepAliveTimeoutMs: number;
+}
+
+export interface UserListenerContext {
+  routes: RouteTable;
+  metrics: TunnelMetrics;
+  log: TunnelLog;
+  admin: AdminApi;
+  acceptAgentStream(stream: Duplex, peer: string): void;
+}
+
+interface Target {
+  address: WorkspaceAddress;
+  forwardPath: string;
+  cookiePath: string;
+}
+
+interface Admitted {
+  route: WorkspaceRoute;
+  credential: Credential;
+}
+
+interface Refusal {
+  status: 401 | 403 | 404;
+  message: string;
+  headers?: Record<string, string>;
+}
+
+const HOP_BY_HOP = new Set([
+  "connection",
+  "keep-alive",
+  "proxy-connection",
+  "proxy-authenticate",
+  "te",
+  "trailer",
+  "transfer-encoding",
+  "upgrade",
+  "http2-settings",
+]);
+
+/** The user-facing HTTP(S) listener: routes by host name or path, checks the user's token, forwards. */
+export function createUserServer(ctx: UserListenerContext, options: UserListenerOptions): http.Server {
+  const pools = new StreamPools(ctx.metrics);
+  ctx.routes.on("change", (workspace) => pools.retireWorkspace(workspace));
+  const agentSockets = new WebSocketServer({
+    noServer: true,
+    perMessageDeflate: false,
+    maxPayload: 16 * 1024 * 1024,
+  });
+  const secure = options.tls !== undefined;
+  const serverOptions: http.ServerOptions = {
+    maxHeaderSize: options.maxHeaderBytes,
+    headersTimeout: options.headersTimeoutMs,
+    requestTimeout: 0,
+    keepAliveTimeout: options.keepAliveTimeoutMs,
+    connectionsCheckingInterval: Math.max(100, Math.min(1000, options.headersTimeoutMs / 2)),
+    noDelay: true,
+  };
+  const server = secure
+    ? https.createServer({ ...serverOptions, ...options.tls })
+    : http.createServer(serverOptions);
+
+  const resolveTarget = (req: IncomingMessage): Target | null => {
+    const byHost = parseHostAddress(req.headers.host, options.domain);
+    if (byHost) return { address: byHost, forwardPath: req.url ?? "/", cookiePath: "/" };
+    const byPath = parsePathAddress(req.url);
+    if (byPath) return { address: byPath, forwardPath: byPath.forwardPath, cookiePath: byPath.prefix };
+    return null;
+  };
+
+  const admit = (target: WorkspaceAddress, headers: IncomingHttpHeaders, url: string): Admitted | Refusal => {
+    const route = ctx.routes.get(target.workspace);
+    if (!route)
+      return { status: 404, message: `workspace ${target.workspace} is not known to this tunnel server` };
+    const query = url.includes("?") ? new URL(url, "http://query.invalid").searchParams : undefined;
+    const credential = findCredential(headers, query);
+    const challenge = { "www-authenticate": 'Bearer realm="wsparity"' };
+    if (!credential) {
+      return {
+        status: 401,
+        message: `workspace ${target.workspace} needs a token: send "Authorization: Bearer <token>", the ${TOKEN_COOKIE} cookie, or ?${TOKEN_QUERY}=<token> once`,
+        headers: challenge,
+      };
+    }
+    if (!tokenAdmits(route, credential.token)) {
+      return {
+        status: 401,
+        message: `the token is not valid for workspace ${target.workspace}`,
+        headers: { "www-authenticate": 'Bearer realm="wsparity", error="invalid_token"' },
+      };
+    }
+    if (!route.ports.includes(target.port)) {
+      return {
+        status: 403,
+        message: `port ${target.port} is not an endpoint of workspace ${target.workspace} (endpoints: ${route.ports.join(", ") || "none"})`,
+      };
+    }
+    return { route, credential };
+  };
+
+  const forwardedHeaders = (req: IncomingMessage, credential: Credential): IncomingHttpHeaders => {
+    const headers: IncomingHttpHeaders = {};
+    for (const [name, value] of Object.entries(req.headers)) if (!HOP_BY_HOP.has(name)) headers[name] = value;
+    stripCredentials(headers, credential);
+    const peer = req.socket.remoteAddress ?? "";
+    headers["x-forwarded-for"] = headers["x-forwarded-for"] ? `${headers["x-forwarded-for"]}, ${peer}` : peer;
+    headers["x-forwarded-proto"] = secure ? "https" : "http";
+    if (req.headers.host) headers["x-forwarded-host"] = req.headers.host;
+    return headers;
+  };
+
+  const reply = (
+    res: ServerResponse,
+    status: number,
+    message: string,
+    headers: Record<string, string> = {},
+  ) => {
+    ctx.metrics.response(status);
+    if (status >= 500) ctx.metrics.error(`http_${status}`);
+    const body = `${message}\n`;
+    res.writeHead(status, {
+      "content-type": "text/plain; charset=utf-8",
+      "content-length": Buffer.byteLength(body),
+      ...headers,
+    });
+    res.end(body);
+  };
+
+  server.on("connection", (socket: Socket) => {
+    socket.once("close", () => ctx.metrics.userConnectionClosed(socket.bytesRead, socket.bytesWritten));
+  });
+
+  server.on("request", (req: IncomingMessage, res: ServerResponse) => {
+    const target = resolveTarget(req);
+    if (!target) {
+      ctx.admin.handle(req, res, reply);
+      return;
+    }
+    const outcome = admit(target.address, req.headers, req.url ?? "/");
+    if ("status" in outcome) {
+      req.resume();
+      reply(res, outcome.status, outcome.message, outcome.headers);
+      return;
+    }
+    if (outcome.credential.source === "query") {
+      req.resume();
+      const clean = new URL(
+        target.forwardPath === req.url ? req.url : (req.url ?? "/"),
+        "http://query.invalid",
+      );
+      clean.searchParams.delete(TOKEN_QUERY);
+      const cookie = `${TOKEN_COOKIE}=${outcome.credential.token}; Path=${target.cookiePath}; HttpOnly; SameSite=Lax${secure ? "; Secure" : ""}`;
+      reply(res, 303, "signed in", { location: `${clean.pathname}${clean.search}`, "set-cookie": cookie });
+      return;
+    }
+    const started = process.hrtime.bigint();
+    const upstream = http.request({
+      agent: pools.get(outcome.route, target.address.port),
+      method: req.method,
+      path: target.forwardPath,
+      headers: forwardedHeaders(req, outcome.credential),
+      setHost: false,
+    });
+    upstream.on("response", (answer) => {
+      ctx.metrics.observeLatency(Number(process.hrtime.bigint() - started) / 1e9);
+      ctx.metrics.response(answer.statusCode ?? 502);
+      const raw: string[] = [];
+      for (let i = 0; i < answer.rawHeaders.length; i += 2) {
+        if (!HOP_BY_HOP.has(answer.rawHeaders[i]!.toLowerCase()))
+          raw.push(answer.rawHeaders[i]!, answer.rawHeaders[i + 1]!);
+      }
+      res.writeHead(answer.statusCode ?? 502, answer.statusMessage, raw);
+      answer.pipe(res);
+      answer.on("error", () => res.destroy());
+    });
+    upstream.on("error", (err) => {
+      const status = err instanceof RouteError ? err.status : 502;
+      if (!res.headersSent)
+        reply(
+          res,
+          status,
+          err instanceof RouteError ? err.message : `workspace stream failed: ${err.message}`,
+        );
+      else {
+        ctx.metrics.error("stream_reset");
+        res.destroy();
+      }
+    });
+    res.on("close", () => {
+      if (!res.writableFinished) upstream.destroy();
+    });
+    req.pipe(upstream);
+  });
+
+  const refuseRaw = (
+    socket: Duplex,
+    status: number,
+    message: string,
+    headers: Record<string, string> = {},
+  ) => {
+    ctx.metrics.response(status);
+    if (status >= 500) ctx.metrics.error(`http_${status}`);
+    const body = `${message}\n`;
+    const extra = Object.entries(headers)
+      .map(([k, v]) => `${k}: ${v}\r\n`)
+      .join("");
+    socket.end(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n${extra}\r\n${body}`,
+    );
+  };
+
+  /** Splices a user's socket to a workspace stream until either side ends. */
+  const splice = (socket: Duplex, stream: Duplex) => {
+    ctx.metrics.streamOpened();
+    let closed = false;
+    const close = () => {
+      if (closed) return;
+      closed = true;
+      ctx.metrics.streamClosed();
+      socket.destroy();
+      stream.destroy();
+    };
+    socket.on("error", close);
+    stream.on("error", close);
+    socket.on("close", close);
+    stream.on("close", close);
+    socket.pipe(stream);
+    stream.pipe(socket);
+  };
+
+  const openRaw = async (
+    socket: Duplex,
+    admitted: Admitted,
+    port: number,
+    first: Buffer[],
+    established?: string,
+  ) => {
+    let stream: Duplex;
+    try {
+      stream = await admitted.route.connect(port);
+    } catch (err) {
+      const status = err instanceof RouteError ? err.status : 502;
+      refuseRaw(socket, status, (err as Error).message);
+      return;
+    }
+    if (socket.destroyed) {
+      stream.destroy();
+      return;
+    }
+    if (established) socket.write(established);
+    for (const chunk of first) if (chunk.length > 0) stream.write(chunk);
+    splice(socket, stream);
+  };
+
+  server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    socket.on("error", () => socket.destroy());
+    const target = resolveTarget(req);
+    if (!target) {
+      if (req.url === AGENT_WEBSOCKET_PATH) {
+        agentSockets.handleUpgrade(req, socket, head, (ws) => {
+          ctx.acceptAgentStream(createWebSocketStream(ws), `ws:${req.socket.remoteAddress}`);
+        });
+      } else {
+        refuseRaw(socket, 404, `no workspace in Host or path, and ${req.url} is not ${AGENT_WEBSOCKET_PATH}`);
+      }
+      return;
+    }
+    const outcome = admit(target.address, req.headers, req.url ?? "/");
+    if ("status" in outcome) {
+      refuseRaw(socket, outcome.status, outcome.message, outcome.headers);
+      return;
+    }
+    const headers = forwardedHeaders(req, outcome.credential);
+    headers.connection = "Upgrade";
+    headers.upgrade = req.headers.upgrade;
+    let text = `${req.method} ${target.forwardPath} HTTP/1.1\r\n`;
+    for (const [name, value] of Object.entries(headers)) {
+      if (value === undefined) continue;
+      for (const one of Array.isArray(value) ? value : [value]) text += `${name}: ${one}\r\n`;
+    }
+    void openRaw(socket, outcome, target.address.port, [Buffer.from(`${text}\r\n`), head]);
+  });
+
+  server.on("connect", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    socket.on("error", () => socket.destroy());
+    const address = parseConnectAuthority(req.url, options.domain);
+    if (!address) {
+      refuseRaw(
+        socket,
+        400,
+        `CONNECT target must be <port>-<workspace>.${options.domain}:<n> or <workspace>:<port>`,
+      );
+      return;
+    }
+    const outcome = admit(address, req.headers, "");
+    if ("status" in outcome) {
+      refuseRaw(socket, outcome.status, outcome.message, outcome.headers);
+      return;
+    }
+    void openRaw(socket, outcome, address.port, [head], "HTTP/1.1 200 Connection Established\r\n\r\n");
+  });
+
+  server.on("close", () => {
+    pools.close();
+    agentSockets.close();
+  });
+  return server;
+}

@@ -1,0 +1,138 @@
+import { createHash, randomBytes } from "node:crypto";
+import http from "node:http";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { WorkspaceAgent } from "../../src/agent/index.ts";
+import type { StartedTunnelServer } from "../../src/tunnel/index.ts";
+import {
+  curl,
+  hostHeader,
+  startAgent,
+  startServer,
+  startTargetApp,
+  type Workspace,
+  workspace,
+} from "./helpers.ts";
+
+describe("HTTP/1.1 through the tunnel, with curl", () => {
+  let app: Awaited<ReturnType<typeof startTargetApp>>;
+  let server: StartedTunnelServer;
+  let agent: WorkspaceAgent;
+  let ws: Workspace;
+  let auth: string;
+
+  beforeAll(async () => {
+    app = await startTargetApp();
+    ws = workspace("ws-http", [app.port]);
+    server = await startServer([ws]);
+    agent = await startAgent(server.agentUrl!, ws);
+    auth = `Authorization: Bearer ${ws.userToken}`;
+  });
+  afterAll(async () => {
+    await agent.stop();
+    await server.stop();
+    await app.close();
+  });
+
+  it("routes Host: <port>-<workspace>.<domain> to the workspace and hides the tunnel token", async () => {
+    const r = await curl(["-H", hostHeader(ws, app.port), "-H", auth, `${server.userUrl}/echo?q=1`]);
+    expect(r.status).toBe(200);
+    const echoed = JSON.parse(r.stdout);
+    expect(echoed.url).toBe("/echo?q=1");
+    expect(echoed.headers.host).toBe(`${app.port}-${ws.name}.localtest`);
+    expect(echoed.headers.authorization).toBeUndefined();
+    expect(echoed.headers["x-forwarded-proto"]).toBe("http");
+  });
+
+  it("routes the path form /-/ws/<workspace>/<port>/… with the prefix removed", async () => {
+    const r = await curl([
+      "-H",
+      auth,
+      "--data-binary",
+      "posted",
+      `${server.userUrl}/-/ws/${ws.name}/${app.port}/echo?a=b`,
+    ]);
+    expect(r.status).toBe(200);
+    expect(JSON.parse(r.stdout)).toMatchObject({ method: "POST", url: "/echo?a=b", body: "posted" });
+  });
+
+  it("reuses one connection for keep-alive requests", async () => {
+    const url = `${server.userUrl}/-/ws/${ws.name}/${app.port}/echo`;
+    const r = await curl([
+      "-H",
+      auth,
+      url,
+      url,
+      url,
+      "-o",
+      "/dev/null",
+      "-o",
+      "/dev/null",
+      "-o",
+      "/dev/null",
+      "-w",
+      "%{num_connects}\n",
+    ]);
+    expect(r.code).toBe(0);
+    // curl prints num_connects per URL: 1 for the first, 0 for the reused ones.
+    expect(r.stdout.trim().split("\n").slice(0, 3).map(Number)).toEqual([1, 0, 0]);
+  });
+
+  it("carries a chunked 24 MiB upload and a 64 MiB download intact", async () => {
+    const body = randomBytes(24 * 1024 * 1024);
+    const up = await curl(
+      [
+        "-H",
+        auth,
+        "-H",
+        "Transfer-Encoding: chunked",
+        "--data-binary",
+        "@-",
+        `${server.userUrl}/-/ws/${ws.name}/${app.port}/sha256`,
+      ],
+      body,
+    );
+    expect(up.status).toBe(200);
+    expect(JSON.parse(up.stdout)).toEqual({
+      sha256: createHash("sha256").update(body).digest("hex"),
+      bytes: body.length,
+    });
+    const down = await curl([
+      "-H",
+      auth,
+      `${server.userUrl}/-/ws/${ws.name}/${app.port}/bytes/67108864`,
+      "-o",
+      "/dev/null",
+      "-w",
+      "%{size_download}\n%{http_code}",
+    ]);
+    expect(Number(down.stdout)).toBe(64 * 1024 * 1024);
+  });
+
+  it("streams a response as it is produced", async () => {
+    const firstChunkAfterMs = await new Promise<number>((resolve, reject) => {
+      const started = Date.now();
+      const req = http.get(
+        `${server.userUrl}/-/ws/${ws.name}/${app.port}/drip`,
+        { headers: { authorization: `Bearer ${ws.userToken}` } },
+        (res) => {
+          res.once("data", () => {
+            resolve(Date.now() - started);
+            req.destroy();
+          });
+        },
+      );
+      req.on("error", reject);
+    });
+    expect(firstChunkAfterMs).toBeLessThan(2000);
+  });
+
+  it("serves /healthz and Prometheus /metrics", async () => {
+    const health = await curl([`${server.userUrl}/healthz`]);
+    expect(health.status).toBe(200);
+    expect(JSON.parse(health.stdout)).toMatchObject({ status: "ok", agentsConnected: 1 });
+    const metrics = await curl([`${server.userUrl}/metrics`]);
+    expect(metrics.stdout).toMatch(/^wsparity_tunnel_agents_connected 1$/m);
+    expect(metrics.stdout).toMatch(/^wsparity_tunnel_streams_total [1-9]\d*$/m);
+    expect(metrics.stdout).toMatch(/^wsparity_tunnel_response_latency_seconds_count [1-9]\d*$/m);
+  });
+});
