@@ -1,0 +1,169 @@
+// JSON merge patch (RFC 7386), strategic merge patch for the fields workspaces use, and server-side apply.
+// biome-ignore-all lint/suspicious/noExplicitAny: patches operate on arbitrary JSON
+
+/** List fields that merge by a key in strategic merge patch and apply, as Kubernetes' schemas declare them. */
+const MERGE_KEYS: Record<string, string> = {
+  containers: "name",
+  initContainers: "name",
+  ephemeralContainers: "name",
+  env: "name",
+  volumes: "name",
+  volumeMounts: "mountPath",
+  volumeDevices: "devicePath",
+  imagePullSecrets: "name",
+  conditions: "type",
+  ownerReferences: "uid",
+  hostAliases: "ip",
+  tolerations: "key",
+  secrets: "name",
+  // containerPort for container ports; Service ports merge by port.
+  ports: "containerPort|port",
+};
+
+const isObject = (v: unknown): v is Record<string, any> =>
+  typeof v === "object" && v !== null && !Array.isArray(v);
+
+export function jsonMergePatch(target: any, patch: any): any {
+  if (!isObject(patch)) return structuredClone(patch);
+  const out: Record<string, any> = isObject(target) ? { ...target } : {};
+  for (const [k, v] of Object.entries(patch)) {
+    if (v === null) delete out[k];
+    else out[k] = jsonMergePatch(out[k], v);
+  }
+  return out;
+}
+
+function keyOf(field: string, item: any): string | undefined {
+  const spec = MERGE_KEYS[field];
+  if (!spec || !isObject(item)) return undefined;
+  for (const k of spec.split("|")) if (item[k] !== undefined) return `${k}=${item[k]}`;
+  return undefined;
+}
+
+/** Strategic merge patch: like a merge patch, but keyed lists merge by item and $patch directives apply. */
+export function strategicMergePatch(target: any, patch: any, field = ""): any {
+  if (Array.isArray(patch)) return mergeList(field, Array.isArray(target) ? target : [], patch);
+  if (!isObject(patch)) return structuredClone(patch);
+  if (patch.$patch === "replace") {
+    const { $patch: _, ...rest } = patch;
+    return structuredClone(rest);
+  }
+  if (patch.$patch === "delete") return undefined;
+  const out: Record<string, any> = isObject(target) ? { ...target } : {};
+  for (const [k, v] of Object.entries(patch)) {
+    if (k.startsWith("$setElementOrder/") || k === "$retainKeys") continue;
+    if (v === null) delete out[k];
+    else {
+      const merged = strategicMergePatch(out[k], v, k);
+      if (merged === undefined) delete out[k];
+      else out[k] = merged;
+    }
+  }
+  return out;
+}
+
+function mergeList(field: string, target: any[], patch: any[]): any[] {
+  if (!MERGE_KEYS[field] || !patch.every((p) => keyOf(field, p) !== undefined)) return structuredClone(patch);
+  const out = target.map((x) => structuredClone(x));
+  for (const item of patch) {
+    const key = keyOf(field, item);
+    const i = out.findIndex((x) => keyOf(field, x) === key);
+    if (item.$patch === "delete") {
+      if (i >= 0) out.splice(i, 1);
+    } else if (i >= 0) out[i] = strategicMergePatch(out[i], item, "");
+    else out.push(structuredClone(item));
+  }
+  return out;
+}
+
+/**
+ * Server-side apply for one field manager: fields the manager applied before and no longer applies are removed,
+ * then the applied configuration is merged in (keyed lists by key). Fields of other managers stay.
+ */
+export function serverSideApply(live: any, previouslyApplied: any, applied: any): any {
+  const pruned = prune(live, previouslyApplied, applied, "");
+  return strategicMergePatch(pruned, applied, "");
+}
+
+function prune(live: any, before: any, now: any, field: string): any {
+  if (Array.isArray(before) && Array.isArray(live) && MERGE_KEYS[field]) {
+    const nowKeys = new Set((Array.isArray(now) ? now : []).map((x: any) => keyOf(field, x)));
+    return live
+      .filter((x: any) => {
+        const k = keyOf(field, x);
+        return !(before.some((b: any) => keyOf(field, b) === k) && !nowKeys.has(k));
+      })
+      .map((x: any) => {
+        const k = keyOf(field, x);
+        const b = before.find((y: any) => keyOf(field, y) === k);
+        const n = (Array.isArray(now) ? now : []).find((y: any) => keyOf(field, y) === k);
+        return b && n ? prune(x, b, n, "") : x;
+      });
+  }
+  if (!isObject(before) || !isObject(live)) return live;
+  const out: Record<string, any> = { ...live };
+  for (const k of Object.keys(before)) {
+    if (!isObject(now) || !(k in now)) delete out[k];
+    else out[k] = prune(out[k], before[k], now[k], k);
+  }
+  return out;
+}
+
+/** The managedFields fieldsV1 description of an applied configuration. */
+export function fieldsV1(applied: any, field = ""): any {
+  if (Array.isArray(applied)) {
+    const out: Record<string, any> = {};
+    for (const item of applied) {
+      const spec = MERGE_KEYS[field]?.split("|").find((k) => isObject(item) && item[k] !== undefined);
+      if (spec) out[`k:${JSON.stringify({ [spec]: item[spec] })}`] = { ".": {}, ...fieldsV1(item) };
+      else out[`v:${JSON.stringify(item)}`] = {};
+    }
+    return out;
+  }
+  if (!isObject(applied)) return {};
+  const out: Record<string, any> = {};
+  for (const [k, v] of Object.entries(applied)) {
+    if (field === "" && (k === "apiVersion" || k === "kind")) continue;
+    if (k === "name" && field === "metadata") continue;
+    out[`f:${k}`] =
+      isObject(v) || Array.isArray(v) ? { ...(Array.isArray(v) ? {} : { ".": {} }), ...fieldsV1(v, k) } : {};
+    if (isObject(v) && Object.keys(v).length === 0) out[`f:${k}`] = {};
+  }
+  return out;
+}
+
+/** RFC 6902 JSON patch (kubectl patch --type json). */
+export function jsonPatch(target: any, ops: any[]): any {
+  const doc = structuredClone(target);
+  for (const op of ops) {
+    const path = String(op.path)
+      .split("/")
+      .slice(1)
+      .map((p) => p.replace(/~1/g, "/").replace(/~0/g, "~"));
+    const last = path.pop()!;
+    let parent: any = doc;
+    for (const p of path) parent = parent?.[Array.isArray(parent) ? Number(p) : p];
+    if (parent === undefined) throw new Error(`path ${op.path} does not exist`);
+    const idx = Array.isArray(parent) ? (last === "-" ? parent.length : Number(last)) : last;
+    switch (op.op) {
+      case "add":
+        if (Array.isArray(parent)) parent.splice(idx as number, 0, op.value);
+        else parent[idx] = op.value;
+        break;
+      case "replace":
+        parent[idx] = op.value;
+        break;
+      case "remove":
+        if (Array.isArray(parent)) parent.splice(idx as number, 1);
+        else delete parent[idx];
+        break;
+      case "test":
+        if (JSON.stringify(parent[idx]) !== JSON.stringify(op.value))
+          throw new Error(`test failed at ${op.path}`);
+        break;
+      default:
+        throw new Error(`unsupported JSON patch op ${op.op}`);
+    }
+  }
+  return doc;
+}

@@ -1,0 +1,24 @@
+// What the API server needs from a kubelet to serve pods/log and pods/exec.
+import type { Readable, Writable } from "node:stream";
+import type { KubeObject } from "../../kubernetes/objects.ts";
+
+export interface LogOptions {
+  follow: boolean;
+  tailLines?: number;
+  previous: boolean;
+}
+
+export interface ExecProcess {
+  stdin: Writable;
+  stdout: Readable;
+  stderr: Readable;
+  /** Resolves with the exit code. */
+  exited: Promise<number>;
+  kill(): void;
+}
+
+export interface PodRuntime {
+  /** The container's log; with follow, the stream stays open until the container stops or the reader leaves. */
+  logs(pod: KubeObject, container: string, opts: LogOptions): Readable;
+  exec(pod: KubeObject, container: string, command: string[], tty: boolean): ExecProcess;
+}

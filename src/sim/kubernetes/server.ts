@@ -1,0 +1,491 @@
+// The Kubernetes API server of the simulator: REST, watch, apply, discovery, logs and exec on one HTTP listener.
+import {
+  createServer as createHttpServer,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from "node:http";
+import { createServer as createHttpsServer } from "node:https";
+import type { AddressInfo } from "node:net";
+import { WebSocketServer } from "ws";
+import { parse as parseYaml } from "yaml";
+import type { KubeObject } from "../../kubernetes/objects.ts";
+import {
+  apiGroup,
+  apiGroupList,
+  apiResourceList,
+  apiVersions,
+  openApiV2Document,
+  openApiV3Document,
+  openApiV3Index,
+  SERVER_VERSION,
+} from "./discovery.ts";
+import { ApiError, badRequest, notFound } from "./errors.ts";
+import { EXEC_PROTOCOLS, serveExec } from "./exec-websocket.ts";
+import { fieldsV1, jsonMergePatch, jsonPatch, serverSideApply, strategicMergePatch } from "./patch.ts";
+import { apiVersionOf, type ResourceType, typeByPlural } from "./resources.ts";
+import type { PodRuntime } from "./runtime.ts";
+import { parseFieldSelector, parseLabelSelector } from "./selectors.ts";
+import type { ObjectStore } from "./store.ts";
+import { toTable } from "./table.ts";
+
+interface Route {
+  rt: ResourceType;
+  namespace?: string;
+  name?: string;
+  subresource?: string;
+}
+
+export interface ApiServerOptions {
+  store: ObjectStore;
+  token: string;
+  runtime?: PodRuntime;
+  /** Serve HTTPS with this certificate; kubectl sends the bearer token only over TLS. */
+  tls?: { cert: string; key: string };
+}
+
+export class KubernetesApiServer {
+  private readonly server: Server;
+  private readonly wss = new WebSocketServer({
+    noServer: true,
+    handleProtocols: (offered) => EXEC_PROTOCOLS.find((p) => offered.has(p)) ?? false,
+  });
+  private readonly open = new Set<ServerResponse>();
+  /** Last applied configuration per object and field manager, for server-side apply's field removal. */
+  private readonly applied = new Map<string, Map<string, unknown>>();
+
+  constructor(private readonly opts: ApiServerOptions) {
+    const onRequest = (req: IncomingMessage, res: ServerResponse) => {
+      this.open.add(res);
+      res.on("close", () => this.open.delete(res));
+      this.handle(req, res).catch((err) => this.fail(res, err));
+    };
+    this.server = opts.tls ? createHttpsServer(opts.tls, onRequest) : createHttpServer(onRequest);
+    this.server.on("upgrade", (req, socket, head) => {
+      this.upgrade(req, socket, head).catch((err) => {
+        const status = err instanceof ApiError ? err : new ApiError(500, "InternalError", String(err));
+        socket.end(
+          `HTTP/1.1 ${status.code} ${status.reason}\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n${JSON.stringify(status.toStatus())}`,
+        );
+      });
+    });
+  }
+
+  async listen(port = 0, host = "127.0.0.1"): Promise<string> {
+    await new Promise<void>((resolve) => this.server.listen(port, host, resolve));
+    const addr = this.server.address() as AddressInfo;
+    return `${this.opts.tls ? "https" : "http"}://${host}:${addr.port}`;
+  }
+
+  async close(): Promise<void> {
+    for (const res of this.open) res.destroy();
+    for (const ws of this.wss.clients) ws.terminate();
+    this.server.closeAllConnections();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  private authorize(req: IncomingMessage): void {
+    const auth = req.headers.authorization ?? "";
+    if (auth !== `Bearer ${this.opts.token}`) {
+      throw new ApiError(401, "Unauthorized", "Unauthorized");
+    }
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? "/", "http://sim");
+    const path = url.pathname.replace(/\/+$/, "") || "/";
+    if (path === "/healthz" || path === "/readyz" || path === "/livez") return this.text(res, 200, "ok");
+    this.authorize(req);
+    const host = req.headers.host ?? "127.0.0.1";
+    if (path === "/version") return this.json(res, 200, SERVER_VERSION);
+    if (path === "/api") return this.json(res, 200, apiVersions(host));
+    if (path === "/apis") return this.json(res, 200, apiGroupList());
+    if (path === "/openapi/v2") return this.json(res, 200, openApiV2Document());
+    if (path === "/openapi/v3") return this.json(res, 200, openApiV3Index());
+    let m = path.match(/^\/openapi\/v3\/(?:api\/(v1)|apis\/([^/]+)\/([^/]+))$/);
+    if (m) {
+      const doc = m[1] ? openApiV3Document("", m[1]) : openApiV3Document(m[2]!, m[3]!);
+      if (!doc) throw new ApiError(404, "NotFound", "the server could not find the requested resource");
+      return this.json(res, 200, doc);
+    }
+    if (path === "/api/v1") return this.json(res, 200, apiResourceList("", "v1"));
+    if ((m = path.match(/^\/apis\/([^/]+)$/))) {
+      const g = apiGroup(m[1]!);
+      if (!g) throw new ApiError(404, "NotFound", "the server could not find the requested resource");
+      return this.json(res, 200, g);
+    }
+    if ((m = path.match(/^\/apis\/([^/]+)\/([^/]+)$/))) {
+      const list = apiResourceList(m[1]!, m[2]!);
+      if (!list) throw new ApiError(404, "NotFound", "the server could not find the requested resource");
+      return this.json(res, 200, list);
+    }
+    const route = this.route(path);
+    const method = req.method ?? "GET";
+    if (route.subresource === "log" && method === "GET") return this.logs(route, url, res);
+    if (route.subresource === "exec")
+      throw badRequest("exec needs a WebSocket upgrade (v5.channel.k8s.io or v4.channel.k8s.io)");
+    if (route.subresource && route.subresource !== "status") {
+      throw new ApiError(
+        404,
+        "NotFound",
+        `the server could not find the requested resource (${route.subresource})`,
+      );
+    }
+    const dryRun = url.searchParams.getAll("dryRun").includes("All");
+    const store = this.opts.store;
+    const { rt } = route;
+    switch (method) {
+      case "GET": {
+        if (route.name) return this.respondObject(req, res, rt, store.get(rt, route.namespace, route.name));
+        if (["true", "1"].includes(url.searchParams.get("watch") ?? ""))
+          return this.watch(req, res, route, url);
+        return this.list(req, res, route, url);
+      }
+      case "POST": {
+        if (route.name) throw new ApiError(405, "MethodNotAllowed", "POST is not allowed on a named object");
+        const body = (await readBody(req, "json")) as KubeObject;
+        this.checkKind(rt, body);
+        body.metadata ??= { name: "" };
+        if (rt.namespaced) body.metadata.namespace ??= route.namespace;
+        if (rt.namespaced && body.metadata.namespace !== route.namespace) {
+          throw badRequest(
+            "the namespace of the provided object does not match the namespace sent on the request",
+          );
+        }
+        this.recordManager(body, url.searchParams.get("fieldManager") ?? managerOf(req), "Update", body);
+        if (dryRun) return this.json(res, 201, body);
+        return this.json(res, 201, store.create(rt, body));
+      }
+      case "PUT": {
+        const body = (await readBody(req, "json")) as KubeObject;
+        this.checkKind(rt, body);
+        if (rt.namespaced) body.metadata.namespace ??= route.namespace;
+        if (body.metadata?.name !== route.name)
+          throw badRequest("the name of the object does not match the URL");
+        if (dryRun) return this.json(res, 200, body);
+        return this.json(res, 200, store.update(rt, body, { status: route.subresource === "status" }));
+      }
+      case "PATCH":
+        return this.patch(req, res, route, url, dryRun);
+      case "DELETE": {
+        if (!route.name) {
+          const select = selectorOf(url);
+          const gone = store
+            .list(rt, route.namespace, select)
+            .map((o) => store.delete(rt, o.metadata.namespace, o.metadata.name));
+          return this.json(res, 200, listOf(rt, gone, store.resourceVersion));
+        }
+        const opts = (await readBody(req, "json").catch(() => ({}))) as { gracePeriodSeconds?: number };
+        const grace = url.searchParams.get("gracePeriodSeconds") ?? opts?.gracePeriodSeconds;
+        const force = grace !== undefined && grace !== null && Number(grace) === 0;
+        if (dryRun) return this.json(res, 200, store.get(rt, route.namespace, route.name));
+        return this.json(res, 200, store.delete(rt, route.namespace, route.name, { force }));
+      }
+      default:
+        throw new ApiError(405, "MethodNotAllowed", `method ${method} is not allowed`);
+    }
+  }
+
+  private async patch(req: IncomingMessage, res: ServerResponse, route: Route, url: URL, dryRun: boolean) {
+    const { rt } = route;
+    const store = this.opts.store;
+    if (!route.name) throw new ApiError(405, "MethodNotAllowed", "PATCH needs a named object");
+    const type = (req.headers["content-type"] ?? "").split(";")[0]!.trim();
+    const status = route.subresource === "status";
+    if (type === "application/apply-patch+yaml" || type === "application/apply-patch+cbor") {
+      const manager = url.searchParams.get("fieldManager");
+      if (!manager) throw badRequest("PATCH request with apply-patch content type requires a fieldManager");
+      const applied = (await readBody(req, "yaml")) as KubeObject;
+      this.checkKind(rt, applied);
+      if (applied.metadata?.name !== route.name)
+        throw badRequest("the name of the object does not match the URL");
+      if (rt.namespaced) applied.metadata.namespace ??= route.namespace;
+      const key = `${apiVersionOf(rt)}/${rt.kind}/${route.namespace ?? ""}/${route.name}`;
+      const managers = this.applied.get(key) ?? new Map<string, unknown>();
+      const live = store.find(rt, route.namespace, route.name);
+      if (!live) {
+        const created = structuredClone(applied);
+        this.recordManager(created, manager, "Apply", applied);
+        if (dryRun) return this.json(res, 201, created);
+        const out = store.create(rt, created);
+        managers.set(manager, applied);
+        this.applied.set(key, managers);
+        return this.json(res, 201, out);
+      }
+      const { resourceVersion: _ignored, ...appliedMeta } = applied.metadata;
+      const merged = serverSideApply(live, managers.get(manager), {
+        ...applied,
+        metadata: appliedMeta,
+      }) as KubeObject;
+      merged.metadata.resourceVersion = live.metadata.resourceVersion;
+      this.recordManager(merged, manager, "Apply", applied);
+      if (dryRun) return this.json(res, 200, merged);
+      const out = store.update(rt, merged, { status });
+      managers.set(manager, applied);
+      this.applied.set(key, managers);
+      return this.json(res, 200, out);
+    }
+    const live = store.get(rt, route.namespace, route.name);
+    const body = await readBody(req, "json");
+    let next: KubeObject;
+    if (type === "application/merge-patch+json") next = jsonMergePatch(live, body);
+    else if (type === "application/strategic-merge-patch+json") next = strategicMergePatch(live, body);
+    else if (type === "application/json-patch+json") {
+      try {
+        next = jsonPatch(live, body as unknown[]);
+      } catch (err) {
+        throw new ApiError(422, "Invalid", `the JSON patch could not be applied: ${(err as Error).message}`);
+      }
+    } else {
+      throw new ApiError(
+        415,
+        "UnsupportedMediaType",
+        `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml, application/strategic-merge-patch+json`,
+      );
+    }
+    if (!(body as KubeObject)?.metadata?.resourceVersion)
+      next.metadata.resourceVersion = live.metadata.resourceVersion;
+    this.recordManager(next, url.searchParams.get("fieldManager") ?? managerOf(req), "Update", body);
+    if (dryRun) return this.json(res, 200, next);
+    return this.json(res, 200, store.update(rt, next, { status }));
+  }
+
+  private recordManager(
+    o: KubeObject,
+    manager: string,
+    operation: "Apply" | "Update",
+    fields: unknown,
+  ): void {
+    const entries = ((o.metadata.managedFields ?? []) as { manager: string; operation: string }[]).filter(
+      (e) => !(e.manager === manager && e.operation === operation),
+    );
+    entries.push({
+      manager,
+      operation,
+      apiVersion: o.apiVersion,
+      time: new Date().toISOString().replace(/\.\d+Z$/, "Z"),
+      fieldsType: "FieldsV1",
+      fieldsV1: fieldsV1(fields),
+    } as { manager: string; operation: string });
+    o.metadata.managedFields = entries;
+  }
+
+  private list(req: IncomingMessage, res: ServerResponse, route: Route, url: URL): void {
+    const store = this.opts.store;
+    const rv = store.resourceVersion;
+    let items = store.list(route.rt, route.namespace, selectorOf(url));
+    const limit = Number(url.searchParams.get("limit") ?? 0);
+    const start = Number(url.searchParams.get("continue") || 0);
+    let cont: string | undefined;
+    if (limit > 0) {
+      const page = items.slice(start, start + limit);
+      if (start + limit < items.length) cont = String(start + limit);
+      items = page;
+    }
+    if (wantsTable(req)) {
+      return this.json(
+        res,
+        200,
+        toTable(route.rt, items, rv, url.searchParams.get("includeObject") ?? "Metadata"),
+      );
+    }
+    const list = listOf(route.rt, items, rv);
+    if (cont) (list.metadata as Record<string, unknown>).continue = cont;
+    this.json(res, 200, list);
+  }
+
+  private watch(req: IncomingMessage, res: ServerResponse, route: Route, url: URL): void {
+    const rvParam = url.searchParams.get("resourceVersion");
+    const since = rvParam && rvParam !== "0" ? Number(rvParam) : undefined;
+    const table = wantsTable(req);
+    const bookmarks = url.searchParams.get("allowWatchBookmarks") === "true";
+    res.writeHead(200, {
+      "Content-Type": "application/json",
+      "Transfer-Encoding": "chunked",
+      "Cache-Control": "no-cache",
+    });
+    res.flushHeaders();
+    const write = (type: string, object: unknown) => res.write(`${JSON.stringify({ type, object })}\n`);
+    let unsubscribe = () => {};
+    try {
+      unsubscribe = this.opts.store.watch(
+        { rt: route.rt, namespace: route.namespace, select: selectorOf(url) },
+        since,
+        (e) => write(e.type, table ? toTable(route.rt, [e.object], String(e.rv), "Object") : e.object),
+      );
+    } catch (err) {
+      if (err instanceof ApiError) {
+        write("ERROR", err.toStatus());
+        res.end();
+        return;
+      }
+      throw err;
+    }
+    const timeout = Number(url.searchParams.get("timeoutSeconds") ?? 1800);
+    const bookmark = bookmarks
+      ? setInterval(() => {
+          write("BOOKMARK", {
+            kind: route.rt.kind,
+            apiVersion: apiVersionOf(route.rt),
+            metadata: { resourceVersion: this.opts.store.resourceVersion },
+          });
+        }, 10_000)
+      : undefined;
+    const end = setTimeout(() => res.end(), timeout * 1000);
+    res.on("close", () => {
+      unsubscribe();
+      clearTimeout(end);
+      if (bookmark) clearInterval(bookmark);
+    });
+  }
+
+  private logs(route: Route, url: URL, res: ServerResponse): void {
+    const runtime = this.opts.runtime;
+    if (route.rt.kind !== "Pod" || !route.name)
+      throw notFound(route.rt.group, route.rt.plural, route.name ?? "");
+    const pod = this.opts.store.get(route.rt, route.namespace, route.name);
+    const container = url.searchParams.get("container") ?? soleContainer(pod);
+    if (!runtime) throw new ApiError(503, "ServiceUnavailable", "no kubelet is running: pods have no logs");
+    const tail = url.searchParams.get("tailLines");
+    const stream = runtime.logs(pod, container, {
+      follow: url.searchParams.get("follow") === "true",
+      tailLines: tail === null ? undefined : Number(tail),
+      previous: url.searchParams.get("previous") === "true",
+    });
+    res.writeHead(200, { "Content-Type": "text/plain", "Transfer-Encoding": "chunked" });
+    stream.pipe(res);
+    res.on("close", () => stream.destroy());
+  }
+
+  private async upgrade(
+    req: IncomingMessage,
+    socket: import("node:stream").Duplex,
+    head: Buffer,
+  ): Promise<void> {
+    this.authorize(req);
+    const url = new URL(req.url ?? "/", "http://sim");
+    const route = this.route(url.pathname);
+    if (route.rt.kind !== "Pod" || route.subresource !== "exec" || !route.name) {
+      throw new ApiError(400, "BadRequest", "only pods/exec accepts a WebSocket upgrade");
+    }
+    const pod = this.opts.store.get(route.rt, route.namespace, route.name);
+    const command = url.searchParams.getAll("command");
+    if (!command.length) throw badRequest("you must specify at least 1 command");
+    const container = url.searchParams.get("container") ?? soleContainer(pod);
+    const runtime = this.opts.runtime;
+    if (!runtime) throw new ApiError(503, "ServiceUnavailable", "no kubelet is running: cannot exec");
+    if (pod.status?.phase !== "Running") {
+      throw badRequest(
+        `unable to upgrade connection: pod ${route.name} is not running (phase ${pod.status?.phase ?? "Pending"})`,
+      );
+    }
+    const proc = runtime.exec(pod, container, command, url.searchParams.get("tty") === "true");
+    this.wss.handleUpgrade(req, socket, head, (ws) => {
+      serveExec(ws, proc, { stdin: url.searchParams.get("stdin") === "true" });
+    });
+  }
+
+  private route(path: string): Route {
+    const parts = path.split("/").filter(Boolean).map(decodeURIComponent);
+    let group: string;
+    let version: string;
+    let rest: string[];
+    if (parts[0] === "api" && parts.length >= 3) {
+      group = "";
+      version = parts[1]!;
+      rest = parts.slice(2);
+    } else if (parts[0] === "apis" && parts.length >= 4) {
+      group = parts[1]!;
+      version = parts[2]!;
+      rest = parts.slice(3);
+    } else throw new ApiError(404, "NotFound", "the server could not find the requested resource");
+    let namespace: string | undefined;
+    if (rest[0] === "namespaces" && rest.length >= 3 && rest[2] !== "status" && rest[2] !== "finalize") {
+      namespace = rest[1];
+      rest = rest.slice(2);
+    }
+    const rt = typeByPlural(group, version, rest[0]!);
+    if (!rt) throw new ApiError(404, "NotFound", "the server could not find the requested resource");
+    if (namespace && !rt.namespaced)
+      throw new ApiError(404, "NotFound", "the server could not find the requested resource");
+    return { rt, namespace, name: rest[1], subresource: rest[2] };
+  }
+
+  private checkKind(rt: ResourceType, body: KubeObject | undefined): void {
+    if (!body || typeof body !== "object") throw badRequest("the request body must be a Kubernetes object");
+    if (body.kind && body.kind !== rt.kind) {
+      throw badRequest(`the kind of the object (${body.kind}) does not match the URL (${rt.kind})`);
+    }
+  }
+
+  private respondObject(req: IncomingMessage, res: ServerResponse, rt: ResourceType, o: KubeObject): void {
+    if (wantsTable(req))
+      return this.json(res, 200, toTable(rt, [o], o.metadata.resourceVersion ?? "", "Metadata"));
+    this.json(res, 200, o);
+  }
+
+  private json(res: ServerResponse, code: number, body: unknown): void {
+    const data = JSON.stringify(body);
+    res.writeHead(code, { "Content-Type": "application/json", "Content-Length": Buffer.byteLength(data) });
+    res.end(data);
+  }
+
+  private text(res: ServerResponse, code: number, body: string): void {
+    res.writeHead(code, { "Content-Type": "text/plain" });
+    res.end(body);
+  }
+
+  private fail(res: ServerResponse, err: unknown): void {
+    const e =
+      err instanceof ApiError
+        ? err
+        : new ApiError(
+            500,
+            "InternalError",
+            `Internal error occurred: ${err instanceof Error ? err.message : String(err)}`,
+          );
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    this.json(res, e.code, e.toStatus());
+  }
+}
+
+function wantsTable(req: IncomingMessage): boolean {
+  return /as=Table/.test(req.headers.accept ?? "");
+}
+
+function selectorOf(url: URL) {
+  const labels = parseLabelSelector(url.searchParams.get("labelSelector"));
+  const fields = parseFieldSelector(url.searchParams.get("fieldSelector"));
+  return (o: KubeObject) => labels(o) && fields(o);
+}
+
+function listOf(rt: ResourceType, items: KubeObject[], resourceVersion: string) {
+  return { kind: `${rt.kind}List`, apiVersion: apiVersionOf(rt), metadata: { resourceVersion }, items };
+}
+
+function managerOf(req: IncomingMessage): string {
+  return (req.headers["user-agent"] ?? "unknown").split("/")[0] || "unknown";
+}
+
+function soleContainer(pod: KubeObject): string {
+  const names = (pod.spec?.containers ?? []).map((c: { name: string }) => c.name);
+  if (names.length === 1) return names[0];
+  throw badRequest(
+    `a container name must be specified for pod ${pod.metadata.name}, choose one of: [${names.join(" ")}]`,
+  );
+}
+
+async function readBody(req: IncomingMessage, as: "json" | "yaml"): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  for await (const c of req) chunks.push(c as Buffer);
+  const text = Buffer.concat(chunks).toString("utf8");
+  if (!text.trim()) return undefined;
+  try {
+    return as === "json" ? JSON.parse(text) : parseYaml(text);
+  } catch (err) {
+    throw badRequest(`the request body could not be decoded: ${(err as Error).message}`);
+  }
+}

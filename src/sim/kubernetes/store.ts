@@ -1,0 +1,343 @@
+// The simulator's storage: objects by resource type, a global resourceVersion, watch history and garbage collection.
+import { randomUUID } from "node:crypto";
+import type { KubeObject } from "../../kubernetes/objects.ts";
+import { ApiError, alreadyExists, conflict, gone, invalid, notFound } from "./errors.ts";
+import { apiVersionOf, RESOURCE_TYPES, type ResourceType, typeByKind, typeKey } from "./resources.ts";
+import type { Selector } from "./selectors.ts";
+
+export type WatchEventType = "ADDED" | "MODIFIED" | "DELETED";
+
+export interface WatchEvent {
+  rv: number;
+  type: WatchEventType;
+  rt: ResourceType;
+  object: KubeObject;
+}
+
+export interface WatchFilter {
+  rt: ResourceType;
+  namespace?: string;
+  select: Selector;
+}
+
+const HISTORY_LIMIT = 20_000;
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
+export class ObjectStore {
+  private readonly byType = new Map<string, Map<string, KubeObject>>();
+  private readonly history: WatchEvent[] = [];
+  private readonly watchers = new Set<{ filter: WatchFilter; send: (e: WatchEvent) => void }>();
+  private rv = 1;
+
+  constructor(private readonly namespaceCleanupDelayMs = 300) {
+    for (const rt of RESOURCE_TYPES) this.byType.set(typeKey(rt), new Map());
+    const ns = RESOURCE_TYPES.find((r) => r.kind === "Namespace")!;
+    for (const name of ["default", "kube-system", "kube-public", "kube-node-lease"]) {
+      this.create(ns, { apiVersion: "v1", kind: "Namespace", metadata: { name } });
+    }
+  }
+
+  get resourceVersion(): string {
+    return String(this.rv);
+  }
+
+  /** The oldest resourceVersion a watch can still start from. */
+  get oldestWatchableVersion(): number {
+    return this.history[0]?.rv ?? this.rv;
+  }
+
+  get(rt: ResourceType, namespace: string | undefined, name: string): KubeObject {
+    const o = this.table(rt).get(key(rt, namespace, name));
+    if (!o) throw notFound(rt.group, rt.plural, name);
+    return structuredClone(o);
+  }
+
+  find(rt: ResourceType, namespace: string | undefined, name: string): KubeObject | undefined {
+    const o = this.table(rt).get(key(rt, namespace, name));
+    return o ? structuredClone(o) : undefined;
+  }
+
+  list(rt: ResourceType, namespace: string | undefined, select: Selector = () => true): KubeObject[] {
+    const out: KubeObject[] = [];
+    for (const o of this.table(rt).values()) {
+      if (rt.namespaced && namespace && o.metadata.namespace !== namespace) continue;
+      if (select(o)) out.push(structuredClone(o));
+    }
+    return out.sort((a, b) =>
+      `${a.metadata.namespace ?? ""}/${a.metadata.name}`.localeCompare(
+        `${b.metadata.namespace ?? ""}/${b.metadata.name}`,
+      ),
+    );
+  }
+
+  create(rt: ResourceType, input: KubeObject): KubeObject {
+    const o = structuredClone(input);
+    o.apiVersion = apiVersionOf(rt);
+    o.kind = rt.kind;
+    o.metadata ??= { name: "" };
+    if (!o.metadata.name && o.metadata.generateName) {
+      o.metadata.name = `${o.metadata.generateName}${randomUUID().replace(/-/g, "").slice(0, 5)}`;
+    }
+    this.validate(rt, o);
+    if (rt.namespaced) this.requireNamespace(o.metadata.namespace!);
+    const table = this.table(rt);
+    const k = key(rt, o.metadata.namespace, o.metadata.name);
+    if (table.has(k)) throw alreadyExists(rt.group, rt.plural, o.metadata.name);
+    o.metadata.uid = randomUUID();
+    o.metadata.creationTimestamp = new Date().toISOString().replace(/\.\d+Z$/, "Z");
+    delete o.metadata.deletionTimestamp;
+    if (rt.hasStatus && rt.kind !== "Namespace") o.metadata.generation = 1;
+    if (rt.kind === "Namespace") {
+      o.metadata.labels = { ...o.metadata.labels, "kubernetes.io/metadata.name": o.metadata.name };
+      o.spec = { finalizers: ["kubernetes"] };
+      o.status = { phase: "Active" };
+    }
+    return this.commit(rt, "ADDED", o);
+  }
+
+  /** Replaces an object (PUT). With `status`, only the status changes; otherwise status is kept as stored. */
+  update(rt: ResourceType, input: KubeObject, opts: { status?: boolean } = {}): KubeObject {
+    const o = structuredClone(input);
+    const current = this.table(rt).get(key(rt, o.metadata.namespace, o.metadata.name));
+    if (!current) throw notFound(rt.group, rt.plural, o.metadata.name);
+    if (o.metadata.resourceVersion && o.metadata.resourceVersion !== current.metadata.resourceVersion) {
+      throw conflict(
+        rt.group,
+        rt.plural,
+        o.metadata.name,
+        "the object has been modified; please apply your changes to the latest version and try again",
+      );
+    }
+    o.apiVersion = apiVersionOf(rt);
+    o.kind = rt.kind;
+    this.validate(rt, o);
+    let next: KubeObject;
+    if (opts.status) {
+      next = { ...structuredClone(current), status: o.status };
+    } else {
+      next = o;
+      if (rt.hasStatus) next.status = structuredClone(current.status);
+      next.metadata = {
+        ...o.metadata,
+        uid: current.metadata.uid,
+        creationTimestamp: current.metadata.creationTimestamp,
+        ...(current.metadata.deletionTimestamp
+          ? { deletionTimestamp: current.metadata.deletionTimestamp }
+          : {}),
+      };
+      if (current.metadata.generation !== undefined) {
+        const specChanged = JSON.stringify(current.spec) !== JSON.stringify(o.spec);
+        next.metadata.generation = current.metadata.generation + (specChanged ? 1 : 0);
+      }
+    }
+    if (JSON.stringify(stripVolatile(next)) === JSON.stringify(stripVolatile(current)))
+      return structuredClone(current);
+    const done = this.commit(rt, "MODIFIED", next);
+    if (done.metadata.deletionTimestamp && !done.metadata.finalizers?.length && rt.kind !== "Pod") {
+      return this.remove(rt, done);
+    }
+    return done;
+  }
+
+  /**
+   * Deletes an object. Pods bound to a node and objects with finalizers get a deletionTimestamp and go when the
+   * kubelet (or the finalizer's owner) is done; dependents are deleted in the background.
+   */
+  delete(
+    rt: ResourceType,
+    namespace: string | undefined,
+    name: string,
+    opts: { force?: boolean } = {},
+  ): KubeObject {
+    const current = this.table(rt).get(key(rt, namespace, name));
+    if (!current) throw notFound(rt.group, rt.plural, name);
+    const graceful = rt.kind === "Pod" && current.spec?.nodeName && !opts.force;
+    if (graceful || current.metadata.finalizers?.length) {
+      if (current.metadata.deletionTimestamp) return structuredClone(current);
+      const marked = structuredClone(current);
+      marked.metadata.deletionTimestamp = new Date().toISOString().replace(/\.\d+Z$/, "Z");
+      if (rt.kind === "Namespace") marked.status = { phase: "Terminating" };
+      const done = this.commit(rt, "MODIFIED", marked);
+      this.collectDependents(done);
+      return done;
+    }
+    if (rt.kind === "Namespace") {
+      if (current.metadata.deletionTimestamp) return structuredClone(current);
+      // Like the namespace controller: the namespace is Terminating first and its contents go a moment later.
+      const marked = structuredClone(current);
+      marked.metadata.deletionTimestamp = new Date().toISOString().replace(/\.\d+Z$/, "Z");
+      marked.status = { phase: "Terminating" };
+      const done = this.commit(rt, "MODIFIED", marked);
+      setTimeout(() => this.deleteNamespaceContents(name), this.namespaceCleanupDelayMs).unref();
+      return done;
+    }
+    return this.remove(rt, current);
+  }
+
+  watch(filter: WatchFilter, sinceRv: number | undefined, send: (e: WatchEvent) => void): () => void {
+    if (sinceRv !== undefined) {
+      if (sinceRv < this.oldestWatchableVersion - 1) {
+        throw gone(`too old resource version: ${sinceRv} (${this.oldestWatchableVersion})`);
+      }
+      for (const e of this.history) if (e.rv > sinceRv && matches(filter, e)) send(e);
+    } else {
+      for (const o of this.list(filter.rt, filter.namespace, filter.select)) {
+        send({ rv: Number(o.metadata.resourceVersion), type: "ADDED", rt: filter.rt, object: o });
+      }
+    }
+    const w = { filter, send };
+    this.watchers.add(w);
+    return () => this.watchers.delete(w);
+  }
+
+  /** Subscribes to every change of one type, for in-process controllers. */
+  onChange(rt: ResourceType, send: (e: WatchEvent) => void): () => void {
+    return this.watch({ rt, select: () => true }, this.rv, send);
+  }
+
+  private remove(rt: ResourceType, current: KubeObject): KubeObject {
+    this.table(rt).delete(key(rt, current.metadata.namespace, current.metadata.name));
+    const gone = structuredClone(current);
+    this.rv++;
+    gone.metadata.resourceVersion = String(this.rv);
+    this.publish({ rv: this.rv, type: "DELETED", rt, object: gone });
+    this.collectDependents(current);
+    return gone;
+  }
+
+  private collectDependents(owner: KubeObject): void {
+    const uid = owner.metadata.uid;
+    for (const rt of RESOURCE_TYPES) {
+      for (const o of [...this.table(rt).values()]) {
+        if (o.metadata.deletionTimestamp && rt.kind === "Pod") continue;
+        if (o.metadata.ownerReferences?.some((r) => r.uid === uid)) {
+          this.delete(rt, o.metadata.namespace, o.metadata.name);
+        }
+      }
+    }
+  }
+
+  private deleteNamespaceContents(namespace: string): void {
+    for (const rt of RESOURCE_TYPES) {
+      if (!rt.namespaced) continue;
+      for (const o of [...this.table(rt).values()]) {
+        if (o.metadata.namespace === namespace && !o.metadata.deletionTimestamp) {
+          this.delete(rt, namespace, o.metadata.name);
+        }
+      }
+    }
+    const nsType = RESOURCE_TYPES.find((r) => r.kind === "Namespace")!;
+    const ns = this.table(nsType).get(namespace);
+    const empty = RESOURCE_TYPES.every(
+      (rt) => !rt.namespaced || ![...this.table(rt).values()].some((o) => o.metadata.namespace === namespace),
+    );
+    if (ns?.metadata.deletionTimestamp && empty) this.remove(nsType, ns);
+  }
+
+  /** Called after a namespaced object goes, so a terminating namespace finishes once it is empty. */
+  private finishNamespaceIfEmpty(namespace: string | undefined): void {
+    if (!namespace) return;
+    const nsType = RESOURCE_TYPES.find((r) => r.kind === "Namespace")!;
+    const ns = this.table(nsType).get(namespace);
+    if (ns?.metadata.deletionTimestamp) this.deleteNamespaceContents(namespace);
+  }
+
+  private commit(rt: ResourceType, type: WatchEventType, o: KubeObject): KubeObject {
+    this.rv++;
+    o.metadata.resourceVersion = String(this.rv);
+    this.table(rt).set(key(rt, o.metadata.namespace, o.metadata.name), o);
+    this.publish({ rv: this.rv, type, rt, object: structuredClone(o) });
+    return structuredClone(o);
+  }
+
+  private publish(e: WatchEvent): void {
+    this.history.push(e);
+    if (this.history.length > HISTORY_LIMIT) this.history.splice(0, this.history.length - HISTORY_LIMIT);
+    for (const w of [...this.watchers]) if (matches(w.filter, e)) w.send(e);
+    if (e.type === "DELETED" && e.rt.namespaced) this.finishNamespaceIfEmpty(e.object.metadata.namespace);
+  }
+
+  private requireNamespace(namespace: string): void {
+    const nsType = RESOURCE_TYPES.find((r) => r.kind === "Namespace")!;
+    const ns = this.table(nsType).get(namespace);
+    if (!ns) throw notFound("", "namespaces", namespace);
+    if (ns.metadata.deletionTimestamp) {
+      throw new ApiError(403, "Forbidden", `namespace ${namespace} is being terminated`);
+    }
+  }
+
+  private validate(rt: ResourceType, o: KubeObject): void {
+    const name = o.metadata?.name ?? "";
+    const causes: { field: string; message: string }[] = [];
+    const pattern = rt.kind === "Namespace" || rt.kind === "Service" ? DNS_LABEL : DNS_SUBDOMAIN;
+    if (!name)
+      causes.push({ field: "metadata.name", message: "Required value: name or generateName is required" });
+    else if (!pattern.test(name) || name.length > 253) {
+      causes.push({
+        field: "metadata.name",
+        message: `Invalid value: "${name}": must be a lowercase RFC 1123 name`,
+      });
+    }
+    if (rt.namespaced && !o.metadata.namespace) {
+      causes.push({ field: "metadata.namespace", message: "Required value" });
+    }
+    for (const [k, v] of Object.entries(o.metadata?.labels ?? {})) {
+      if (
+        typeof v !== "string" ||
+        v.length > 63 ||
+        !/^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/.test(v)
+      ) {
+        causes.push({ field: `metadata.labels`, message: `Invalid value: "${v}" for label ${k}` });
+      }
+    }
+    if (rt.kind === "Deployment") {
+      const sel = o.spec?.selector?.matchLabels ?? {};
+      const tpl = o.spec?.template?.metadata?.labels ?? {};
+      if (!Object.keys(sel).length) causes.push({ field: "spec.selector", message: "Required value" });
+      else if (!Object.entries(sel).every(([k, v]) => tpl[k] === v)) {
+        causes.push({
+          field: "spec.template.metadata.labels",
+          message: "Invalid value: `selector` does not match template `labels`",
+        });
+      }
+      if (!o.spec?.template?.spec?.containers?.length) {
+        causes.push({ field: "spec.template.spec.containers", message: "Required value" });
+      }
+    }
+    if (rt.kind === "Pod" && !o.spec?.containers?.length) {
+      causes.push({ field: "spec.containers", message: "Required value" });
+    }
+    if (causes.length) throw invalid(rt.kind, name, causes);
+  }
+
+  private table(rt: ResourceType): Map<string, KubeObject> {
+    return this.byType.get(typeKey(rt))!;
+  }
+}
+
+export function resourceTypeOf(o: KubeObject): ResourceType {
+  const rt = typeByKind(o.apiVersion, o.kind);
+  if (!rt)
+    throw new ApiError(
+      404,
+      "NotFound",
+      `the server could not find the requested resource (${o.apiVersion} ${o.kind})`,
+    );
+  return rt;
+}
+
+function key(rt: ResourceType, namespace: string | undefined, name: string): string {
+  return rt.namespaced ? `${namespace}/${name}` : name;
+}
+
+function matches(f: WatchFilter, e: WatchEvent): boolean {
+  if (typeKey(f.rt) !== typeKey(e.rt)) return false;
+  if (f.rt.namespaced && f.namespace && e.object.metadata.namespace !== f.namespace) return false;
+  return f.select(e.object);
+}
+
+function stripVolatile(o: KubeObject): unknown {
+  const { resourceVersion: _rv, managedFields: _mf, ...meta } = o.metadata;
+  return { ...o, metadata: meta };
+}

@@ -1,0 +1,160 @@
+// Server-side printing (meta.k8s.io/v1 Table), which `kubectl get` asks for.
+import type { KubeObject } from "../../kubernetes/objects.ts";
+import type { ResourceType } from "./resources.ts";
+
+interface Column {
+  name: string;
+  type: string;
+  format?: string;
+  priority?: number;
+  cell: (o: KubeObject) => unknown;
+}
+
+const nameColumn: Column = { name: "Name", type: "string", format: "name", cell: (o) => o.metadata.name };
+const ageColumn: Column = { name: "Age", type: "string", cell: (o) => age(o.metadata.creationTimestamp) };
+
+function columnsFor(rt: ResourceType): Column[] {
+  switch (rt.kind) {
+    case "Pod":
+      return [
+        nameColumn,
+        {
+          name: "Ready",
+          type: "string",
+          cell: (o) => {
+            const s = o.status?.containerStatuses ?? [];
+            return `${s.filter((c: { ready: boolean }) => c.ready).length}/${o.spec?.containers?.length ?? 0}`;
+          },
+        },
+        { name: "Status", type: "string", cell: podStatusText },
+        {
+          name: "Restarts",
+          type: "string",
+          cell: (o) =>
+            String(
+              (o.status?.containerStatuses ?? []).reduce(
+                (n: number, c: { restartCount?: number }) => n + (c.restartCount ?? 0),
+                0,
+              ),
+            ),
+        },
+        ageColumn,
+        { name: "IP", type: "string", priority: 1, cell: (o) => o.status?.podIP ?? "<none>" },
+        { name: "Node", type: "string", priority: 1, cell: (o) => o.spec?.nodeName ?? "<none>" },
+      ];
+    case "Deployment":
+      return [
+        nameColumn,
+        {
+          name: "Ready",
+          type: "string",
+          cell: (o) => `${o.status?.readyReplicas ?? 0}/${o.spec?.replicas ?? 1}`,
+        },
+        { name: "Up-to-date", type: "integer", cell: (o) => o.status?.updatedReplicas ?? 0 },
+        { name: "Available", type: "integer", cell: (o) => o.status?.availableReplicas ?? 0 },
+        ageColumn,
+      ];
+    case "ReplicaSet":
+      return [
+        nameColumn,
+        { name: "Desired", type: "integer", cell: (o) => o.spec?.replicas ?? 0 },
+        { name: "Current", type: "integer", cell: (o) => o.status?.replicas ?? 0 },
+        { name: "Ready", type: "integer", cell: (o) => o.status?.readyReplicas ?? 0 },
+        ageColumn,
+      ];
+    case "Service":
+      return [
+        nameColumn,
+        { name: "Type", type: "string", cell: (o) => o.spec?.type ?? "ClusterIP" },
+        { name: "Cluster-IP", type: "string", cell: (o) => o.spec?.clusterIP ?? "<none>" },
+        {
+          name: "Port(s)",
+          type: "string",
+          cell: (o) =>
+            (o.spec?.ports ?? [])
+              .map((p: { port: number; protocol?: string }) => `${p.port}/${p.protocol ?? "TCP"}`)
+              .join(",") || "<none>",
+        },
+        ageColumn,
+      ];
+    case "Namespace":
+      return [
+        nameColumn,
+        { name: "Status", type: "string", cell: (o) => o.status?.phase ?? "Active" },
+        ageColumn,
+      ];
+    case "Event":
+      return [
+        {
+          name: "Last Seen",
+          type: "string",
+          cell: (o) => age(o.lastTimestamp ?? o.metadata.creationTimestamp),
+        },
+        { name: "Type", type: "string", cell: (o) => o.type },
+        { name: "Reason", type: "string", cell: (o) => o.reason },
+        {
+          name: "Object",
+          type: "string",
+          cell: (o) => `${o.involvedObject?.kind?.toLowerCase()}/${o.involvedObject?.name}`,
+        },
+        { name: "Message", type: "string", cell: (o) => o.message },
+      ];
+    default:
+      return [nameColumn, ageColumn];
+  }
+}
+
+export function podStatusText(o: KubeObject): string {
+  if (o.metadata.deletionTimestamp) return "Terminating";
+  const statuses = [...(o.status?.initContainerStatuses ?? []), ...(o.status?.containerStatuses ?? [])];
+  for (const s of statuses) {
+    if (s.state?.waiting?.reason && s.state.waiting.reason !== "PodInitializing")
+      return s.state.waiting.reason;
+    if (s.state?.terminated?.reason === "Error") return "Error";
+  }
+  const init = o.status?.initContainerStatuses ?? [];
+  if (o.status?.phase === "Pending" && init.length) {
+    const done = init.filter((s: { state?: { terminated?: unknown } }) => s.state?.terminated).length;
+    if (done < init.length) return `Init:${done}/${init.length}`;
+  }
+  return o.status?.phase ?? "Pending";
+}
+
+export function toTable(
+  rt: ResourceType,
+  objects: KubeObject[],
+  resourceVersion: string,
+  includeObject: string,
+) {
+  const cols = columnsFor(rt);
+  return {
+    kind: "Table",
+    apiVersion: "meta.k8s.io/v1",
+    metadata: { resourceVersion },
+    columnDefinitions: cols.map((c) => ({
+      name: c.name,
+      type: c.type,
+      format: c.format ?? "",
+      description: c.name,
+      priority: c.priority ?? 0,
+    })),
+    rows: objects.map((o) => ({
+      cells: cols.map((c) => c.cell(o)),
+      object:
+        includeObject === "Object"
+          ? o
+          : includeObject === "None"
+            ? undefined
+            : { kind: "PartialObjectMetadata", apiVersion: "meta.k8s.io/v1", metadata: o.metadata },
+    })),
+  };
+}
+
+function age(timestamp: string | null | undefined): string {
+  if (!timestamp) return "<unknown>";
+  const s = Math.max(0, Math.floor((Date.now() - Date.parse(timestamp)) / 1000));
+  if (s < 120) return `${s}s`;
+  if (s < 7200) return `${Math.floor(s / 60)}m`;
+  if (s < 172800) return `${Math.floor(s / 3600)}h`;
+  return `${Math.floor(s / 86400)}d`;
+}
