@@ -1,6 +1,5 @@
 import { Command, CommanderError } from "commander";
 import { registerAgentCommands } from "./agent/cli.ts";
-import { registerImagesCommands } from "./images/index.ts";
 import { registerReportCommands } from "./report/cli.ts";
 import { registerTunnelCommands } from "./tunnel/cli.ts";
 import { CheckFailed, EXIT_FAILED, EXIT_USAGE, UsageError } from "./util/errors.ts";
@@ -12,7 +11,6 @@ export function buildProgram(): Command {
     .exitOverride();
   program.configureHelp({ showGlobalOptions: true });
   registerReportCommands(program);
-  registerImagesCommands(program);
   registerTunnelCommands(program);
   registerAgentCommands(program);
   return program;

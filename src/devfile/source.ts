@@ -1,0 +1,234 @@
+import {
+  type Document,
+  isAlias,
+  isMap,
+  isNode,
+  isPair,
+  isScalar,
+  isSeq,
+  LineCounter,
+  type Node,
+  parseDocument,
+  type Tags,
+} from "yaml";
+import { type DevfileError, fieldOf, pointerSegments } from "./errors.ts";
+
+/** GitLab refuses devfiles over 3 MB (RestrictionsEnforcer::MAX_DEVFILE_SIZE_BYTES). */
+export const MAX_DEVFILE_BYTES = 3 * 1024 * 1024;
+/** Aliases allowed per document before it counts as an alias bomb (yaml's own default). */
+export const MAX_ALIAS_COUNT = 100;
+/** Deeper than this is not a devfile, and deep recursion must not crash the process. */
+export const MAX_NESTING_DEPTH = 64;
+
+/** A parsed YAML file that can say where any JSON pointer sits in its text. */
+export interface DevfileSource {
+  file: string;
+  doc: Document | undefined;
+  lines: LineCounter;
+  /** The plain data (undefined when the file could not be parsed). */
+  value: unknown;
+}
+
+export type ParseOutcome = { ok: true; source: DevfileSource } | { ok: false; errors: DevfileError[] };
+
+export function sizeError(file: string, bytes: number): DevfileError {
+  const mb = (bytes / (1024 * 1024)).toFixed(2);
+  return {
+    file,
+    line: 1,
+    column: 1,
+    pointer: "",
+    field: "",
+    rule: "size",
+    message: `the file is ${mb} MB (${bytes} bytes); GitLab refuses devfiles over 3 MB (${MAX_DEVFILE_BYTES} bytes): split it or move large scripts into the repository`,
+  };
+}
+
+export function parseSource(text: string, file: string): ParseOutcome {
+  const bytes = Buffer.byteLength(text, "utf8");
+  if (bytes > MAX_DEVFILE_BYTES) return { ok: false, errors: [sizeError(file, bytes)] };
+  const lines = new LineCounter();
+  let doc: Document;
+  try {
+    doc = parseDocument(text, {
+      lineCounter: lines,
+      prettyErrors: false,
+      uniqueKeys: true,
+      // YAML 1.1, as GitLab (Ruby Psych) and the devfile library (go-yaml) read devfiles: `yes`/`on` are booleans.
+      // Timestamps stay strings: GitLab's safe_load refuses Date objects and the schema wants strings.
+      version: "1.1",
+      customTags: yaml11Tags,
+    });
+  } catch (err) {
+    return { ok: false, errors: [crashError(file, err)] };
+  }
+  const at = (offset: number) => {
+    const pos = lines.linePos(offset);
+    return { line: pos.line, column: pos.col };
+  };
+  if (doc.errors.length > 0) {
+    return {
+      ok: false,
+      errors: doc.errors.map((e) => ({
+        file,
+        ...at(e.pos[0]),
+        pointer: "",
+        field: "",
+        rule: "yaml",
+        message: `YAML syntax: ${yamlMessage(e.message)}`,
+      })),
+    };
+  }
+  const tooDeep = findTooDeep(doc.contents, 0);
+  if (tooDeep) {
+    return {
+      ok: false,
+      errors: [
+        {
+          file,
+          ...at(tooDeep.range?.[0] ?? 0),
+          pointer: "",
+          field: "",
+          rule: "yaml",
+          message: `YAML nesting is deeper than ${MAX_NESTING_DEPTH} levels; a devfile never needs that`,
+        },
+      ],
+    };
+  }
+  let value: unknown;
+  try {
+    value = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+  } catch (err) {
+    const firstAlias = findFirstAlias(doc.contents);
+    const isBomb = err instanceof Error && /alias/i.test(err.message);
+    return {
+      ok: false,
+      errors: [
+        {
+          file,
+          ...at(firstAlias?.range?.[0] ?? 0),
+          pointer: "",
+          field: "",
+          rule: "yaml",
+          message: isBomb
+            ? `YAML aliases expand too far (more than ${MAX_ALIAS_COUNT} alias expansions): refused as an alias bomb; write the values out instead of nesting anchors`
+            : `YAML could not be converted: ${err instanceof Error ? err.message : String(err)}`,
+        },
+      ],
+    };
+  }
+  return { ok: true, source: { file, doc, lines, value } };
+}
+
+/** A source for data that has no text (e.g. produced in memory): every pointer locates at 1:1. */
+export function sourceFromValue(file: string, value: unknown): DevfileSource {
+  return { file, doc: undefined, lines: new LineCounter(), value };
+}
+
+/**
+ * YAML 1.1 tags without timestamps, and with floats that need a digit: yaml's 1.1 float also matches a lone "."
+ * (devfiles write `buildContext: .`), which Psych and go-yaml read as a string.
+ */
+function yaml11Tags(tags: Tags): Tags {
+  return tags
+    .filter((t) => typeof t === "string" || t.tag !== "tag:yaml.org,2002:timestamp")
+    .map((t) => {
+      if (typeof t === "string" || !(t.test instanceof RegExp) || !t.test.test(".")) return t;
+      return { ...t, test: /^[-+]?(?:[0-9][0-9_]*\.[0-9_]*|\.[0-9][0-9_]*)$/ } as typeof t;
+    });
+}
+
+function yamlMessage(message: string): string {
+  return message.split("\n")[0]!.replace(/ at line \d+, column \d+:?$/, "");
+}
+
+function crashError(file: string, err: unknown): DevfileError {
+  const deep = err instanceof RangeError;
+  return {
+    file,
+    line: 1,
+    column: 1,
+    pointer: "",
+    field: "",
+    rule: "yaml",
+    message: deep
+      ? "YAML is nested too deeply to read; a devfile never needs that"
+      : `YAML could not be read: ${err instanceof Error ? err.message : String(err)}`,
+  };
+}
+
+function findTooDeep(node: unknown, depth: number): Node | undefined {
+  if (!isMap(node) && !isSeq(node)) return undefined;
+  if (depth >= MAX_NESTING_DEPTH) return node;
+  for (const item of node.items as unknown[]) {
+    const found = isPair(item)
+      ? (findTooDeep(item.key, depth + 1) ?? findTooDeep(item.value, depth + 1))
+      : findTooDeep(item, depth + 1);
+    if (found) return found;
+  }
+  return undefined;
+}
+
+function findFirstAlias(node: unknown): Node | undefined {
+  if (isAlias(node)) return node;
+  if (!isMap(node) && !isSeq(node)) return undefined;
+  for (const item of node.items as unknown[]) {
+    const found = isPair(item)
+      ? (findFirstAlias(item.key) ?? findFirstAlias(item.value))
+      : findFirstAlias(item);
+    if (found) return found;
+  }
+  return undefined;
+}
+
+/** The node at a pointer: the value when it exists, else the key that holds it, else the nearest ancestor. */
+function nodeAt(source: DevfileSource, pointer: string): Node | undefined {
+  const doc = source.doc;
+  if (!doc) return undefined;
+  let node: unknown = doc.contents;
+  let best: Node | undefined = isNode(node) ? node : undefined;
+  for (const segment of pointerSegments(pointer)) {
+    if (isAlias(node)) node = node.resolve(doc);
+    if (isMap(node)) {
+      const pair = node.items.find((p) => keyText(p.key) === segment);
+      if (!pair) return best;
+      const value = isAlias(pair.value) ? pair.value.resolve(doc) : pair.value;
+      if (
+        isNode(value) &&
+        value.range &&
+        !(isScalar(value) && value.value === null && value.range[0] === value.range[1])
+      ) {
+        best = value;
+      } else if (isNode(pair.key)) {
+        best = pair.key;
+      }
+      node = value;
+    } else if (isSeq(node)) {
+      const index = Number(segment);
+      if (!Number.isInteger(index)) return best;
+      const item = node.items[index];
+      if (!isNode(item)) return best;
+      best = item;
+      node = item;
+    } else {
+      return best;
+    }
+  }
+  return best;
+}
+
+function keyText(key: unknown): string | undefined {
+  if (isScalar(key)) return String(key.value);
+  return undefined;
+}
+
+export function locate(source: DevfileSource, pointer: string): { line: number; column: number } {
+  const node = nodeAt(source, pointer);
+  if (!node?.range) return { line: 1, column: 1 };
+  const pos = source.lines.linePos(node.range[0]);
+  return { line: pos.line, column: pos.col };
+}
+
+export function errorAt(source: DevfileSource, pointer: string, message: string, rule: string): DevfileError {
+  return { file: source.file, ...locate(source, pointer), pointer, field: fieldOf(pointer), message, rule };
+}
