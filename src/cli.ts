@@ -1,5 +1,7 @@
 import { Command, CommanderError } from "commander";
 import { registerAgentCommands } from "./agent/cli.ts";
+import { registerDevfileCommands } from "./devfile/cli.ts";
+import { registerImagesCommands } from "./images/index.ts";
 import { registerReportCommands } from "./report/cli.ts";
 import { registerTunnelCommands } from "./tunnel/cli.ts";
 import { CheckFailed, EXIT_FAILED, EXIT_USAGE, UsageError } from "./util/errors.ts";
@@ -10,7 +12,9 @@ export function buildProgram(): Command {
     .showHelpAfterError("(run with --help for usage)")
     .exitOverride();
   program.configureHelp({ showGlobalOptions: true });
+  registerDevfileCommands(program);
   registerReportCommands(program);
+  registerImagesCommands(program);
   registerTunnelCommands(program);
   registerAgentCommands(program);
   return program;
