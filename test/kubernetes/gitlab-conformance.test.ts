@@ -21,7 +21,7 @@ const DELIBERATE_DIFFERENCES = [
 
 interface Shape {
   kinds: string[];
-  ports: unknown;
+  ports: Record<string, unknown>[];
   volumes: unknown;
   env: unknown;
   security: unknown;

@@ -12,21 +12,7 @@ type LabelRequirement =
 export function parseLabelSelector(text: string | null | undefined): Selector {
   if (!text?.trim()) return () => true;
   const reqs: LabelRequirement[] = [];
-  for (const part of splitTopLevel(text)) {
-    const p = part.trim();
-    let m: RegExpMatchArray | null;
-    if ((m = p.match(/^([\w./-]+)\s+(in|notin)\s+\(([^)]*)\)$/))) {
-      reqs.push({ op: m[2] as "in" | "notin", key: m[1]!, values: m[3]!.split(",").map((v) => v.trim()) });
-    } else if ((m = p.match(/^([\w./-]+)\s*(==|=|!=)\s*([\w.-]*)$/))) {
-      reqs.push({ op: m[2] === "!=" ? "!=" : "=", key: m[1]!, value: m[3]! });
-    } else if ((m = p.match(/^!([\w./-]+)$/))) {
-      reqs.push({ op: "!exists", key: m[1]! });
-    } else if ((m = p.match(/^([\w./-]+)$/))) {
-      reqs.push({ op: "exists", key: m[1]! });
-    } else {
-      throw badRequest(`unable to parse requirement: "${p}" in label selector "${text}"`);
-    }
-  }
+  for (const part of splitTopLevel(text)) reqs.push(parseRequirement(part.trim(), text));
   return (o) => {
     const labels = o.metadata.labels ?? {};
     return reqs.every((r) => {
@@ -43,11 +29,24 @@ export function parseLabelSelector(text: string | null | undefined): Selector {
           return !has || !r.values.includes(v!);
         case "exists":
           return has;
-        case "!exists":
+        default:
           return !has;
       }
     });
   };
+}
+
+function parseRequirement(p: string, text: string): LabelRequirement {
+  const set = p.match(/^([\w./-]+)\s+(in|notin)\s+\(([^)]*)\)$/);
+  if (set)
+    return { op: set[2] as "in" | "notin", key: set[1]!, values: set[3]!.split(",").map((v) => v.trim()) };
+  const equality = p.match(/^([\w./-]+)\s*(==|=|!=)\s*([\w.-]*)$/);
+  if (equality) return { op: equality[2] === "!=" ? "!=" : "=", key: equality[1]!, value: equality[3]! };
+  const absent = p.match(/^!([\w./-]+)$/);
+  if (absent) return { op: "!exists", key: absent[1]! };
+  const present = p.match(/^([\w./-]+)$/);
+  if (present) return { op: "exists", key: present[1]! };
+  throw badRequest(`unable to parse requirement: "${p}" in label selector "${text}"`);
 }
 
 export function parseFieldSelector(text: string | null | undefined): Selector {

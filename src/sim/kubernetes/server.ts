@@ -102,20 +102,24 @@ export class KubernetesApiServer {
     if (path === "/apis") return this.json(res, 200, apiGroupList());
     if (path === "/openapi/v2") return this.json(res, 200, openApiV2Document());
     if (path === "/openapi/v3") return this.json(res, 200, openApiV3Index());
-    let m = path.match(/^\/openapi\/v3\/(?:api\/(v1)|apis\/([^/]+)\/([^/]+))$/);
-    if (m) {
-      const doc = m[1] ? openApiV3Document("", m[1]) : openApiV3Document(m[2]!, m[3]!);
+    const openapi = path.match(/^\/openapi\/v3\/(?:api\/(v1)|apis\/([^/]+)\/([^/]+))$/);
+    if (openapi) {
+      const doc = openapi[1]
+        ? openApiV3Document("", openapi[1])
+        : openApiV3Document(openapi[2]!, openapi[3]!);
       if (!doc) throw new ApiError(404, "NotFound", "the server could not find the requested resource");
       return this.json(res, 200, doc);
     }
     if (path === "/api/v1") return this.json(res, 200, apiResourceList("", "v1"));
-    if ((m = path.match(/^\/apis\/([^/]+)$/))) {
-      const g = apiGroup(m[1]!);
+    const group = path.match(/^\/apis\/([^/]+)$/);
+    if (group) {
+      const g = apiGroup(group[1]!);
       if (!g) throw new ApiError(404, "NotFound", "the server could not find the requested resource");
       return this.json(res, 200, g);
     }
-    if ((m = path.match(/^\/apis\/([^/]+)\/([^/]+)$/))) {
-      const list = apiResourceList(m[1]!, m[2]!);
+    const groupVersion = path.match(/^\/apis\/([^/]+)\/([^/]+)$/);
+    if (groupVersion) {
+      const list = apiResourceList(groupVersion[1]!, groupVersion[2]!);
       if (!list) throw new ApiError(404, "NotFound", "the server could not find the requested resource");
       return this.json(res, 200, list);
     }
@@ -283,11 +287,8 @@ export class KubernetesApiServer {
       items = page;
     }
     if (wantsTable(req)) {
-      return this.json(
-        res,
-        200,
-        toTable(route.rt, items, rv, url.searchParams.get("includeObject") ?? "Metadata"),
-      );
+      this.json(res, 200, toTable(route.rt, items, rv, url.searchParams.get("includeObject") ?? "Metadata"));
+      return;
     }
     const list = listOf(route.rt, items, rv);
     if (cont) (list.metadata as Record<string, unknown>).continue = cont;
@@ -419,9 +420,7 @@ export class KubernetesApiServer {
   }
 
   private respondObject(req: IncomingMessage, res: ServerResponse, rt: ResourceType, o: KubeObject): void {
-    if (wantsTable(req))
-      return this.json(res, 200, toTable(rt, [o], o.metadata.resourceVersion ?? "", "Metadata"));
-    this.json(res, 200, o);
+    this.json(res, 200, wantsTable(req) ? toTable(rt, [o], o.metadata.resourceVersion ?? "", "Metadata") : o);
   }
 
   private json(res: ServerResponse, code: number, body: unknown): void {
