@@ -61,6 +61,9 @@ export class WorkspaceAgent extends EventEmitter<{
     this.state = "stopped";
     clearTimeout(this.#retry);
     for (const target of this.#targets) target.destroy();
+    // A session must outlive the tick it was created in: node feeds it already-buffered bytes on the next tick
+    // and throws if it has been destroyed by then.
+    await new Promise((resolve) => setImmediate(resolve));
     const session = this.#session;
     if (session && !session.destroyed) {
       await new Promise<void>((resolve) => {

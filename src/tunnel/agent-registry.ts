@@ -137,7 +137,11 @@ export class AgentRegistry {
     if (config.ports && !config.ports.every(isPort))
       throw new Error(`workspace ${config.workspace}: ports must be 1-65535`);
     const previous = this.#byName.get(config.workspace);
-    const route = new AgentRoute({ ...config });
+    const route = new AgentRoute({
+      ...config,
+      userTokens: [...config.userTokens],
+      ...(config.ports ? { ports: [...config.ports] } : {}),
+    });
     if (previous?.session) this.#retire(previous.session);
     this.#byName.set(config.workspace, route);
     this.routes.register(route);

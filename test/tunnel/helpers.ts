@@ -16,13 +16,15 @@ export function token(): string {
  * A workspace's web app: /echo returns what it got, /bytes/N streams N bytes, /sha256 hashes the body,
  * /drip sends a chunk every 50 ms until the client leaves, /ws echoes WebSocket messages.
  */
-export async function startTargetApp(): Promise<{
-  port: number;
-  server: http.Server;
-  close(): Promise<void>;
-}> {
+export async function startTargetApp(
+  options: { host?: string; port?: number; name?: string } = {},
+): Promise<{ port: number; server: http.Server; close(): Promise<void> }> {
   const server = http.createServer((req, res) => {
     const url = new URL(req.url ?? "/", "http://x");
+    if (url.pathname === "/whoami") {
+      res.end(options.name ?? "app");
+      return;
+    }
     if (url.pathname === "/echo") {
       const chunks: Buffer[] = [];
       req.on("data", (c: Buffer) => chunks.push(c));
@@ -78,7 +80,9 @@ export async function startTargetApp(): Promise<{
   });
   const wss = new WebSocketServer({ server, path: "/ws" });
   wss.on("connection", (ws) => ws.on("message", (data, isBinary) => ws.send(data, { binary: isBinary })));
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  await new Promise<void>((resolve) =>
+    server.listen(options.port ?? 0, options.host ?? "127.0.0.1", resolve),
+  );
   return {
     port: (server.address() as AddressInfo).port,
     server,
@@ -131,7 +135,7 @@ export async function startAgent(
     server: new URL(server),
     workspace: ws.name,
     token: ws.agentToken,
-    ports: ws.ports,
+    ports: [...ws.ports],
     targetHost: "127.0.0.1",
     backoff: { initialMs: 50, maxMs: 500 },
     connectTimeoutMs: 5000,

@@ -1,0 +1,147 @@
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import {
+  formatHost,
+  formatPath,
+  isWorkspaceName,
+  parseConnectAuthority,
+  parseHostAddress,
+  parsePathAddress,
+} from "../../src/tunnel/index.ts";
+import { ProtocolError, parseHello } from "../../src/tunnel/protocol.ts";
+
+const label = fc.stringMatching(/^[a-z0-9](?:[a-z0-9-]{0,40}[a-z0-9])?$/);
+const port = fc.integer({ min: 1, max: 65535 });
+const domain = fc
+  .array(fc.stringMatching(/^[a-z0-9](?:[a-z0-9-]{0,10}[a-z0-9])?$/), { minLength: 1, maxLength: 3 })
+  .map((parts) => parts.join("."));
+const restOfPath = fc.webPath().map((p) => (p.startsWith("/") ? p : `/${p}`));
+
+describe("Host parsing", () => {
+  it("reads back what formatHost wrote, with any case and an optional listener port", () => {
+    fc.assert(
+      fc.property(
+        label,
+        port,
+        domain,
+        fc.option(port),
+        fc.boolean(),
+        (workspace, p, d, listenerPort, upper) => {
+          let host =
+            formatHost({ workspace, port: p }, d) + (listenerPort === null ? "" : `:${listenerPort}`);
+          if (upper) host = host.toUpperCase();
+          expect(parseHostAddress(host, d)).toEqual({ workspace, port: p });
+        },
+      ),
+    );
+  });
+
+  it("never throws, and anything it accepts is a valid workspace name and port under the domain", () => {
+    fc.assert(
+      fc.property(fc.string({ maxLength: 300 }), domain, (host, d) => {
+        const parsed = parseHostAddress(host, d);
+        if (parsed) {
+          expect(isWorkspaceName(parsed.workspace)).toBe(true);
+          expect(parsed.port).toBeGreaterThanOrEqual(1);
+          expect(parsed.port).toBeLessThanOrEqual(65535);
+          expect(host.toLowerCase().split(":")[0]!.replace(/\.$/, "").endsWith(`.${d}`)).toBe(true);
+        }
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it("refuses look-alike domains, extra labels, port 0 and ports above 65535", () => {
+    for (const host of [
+      "8080-ws.localtest.evil.example",
+      "8080-ws.evillocaltest",
+      "8080-ws.sub.localtest",
+      "0-ws.localtest",
+      "65536-ws.localtest",
+      "08080-ws.localtest",
+      "8080-.localtest",
+      "8080-ws-.localtest",
+      "ws.localtest",
+      "8080-ws.localtest:notaport",
+      "",
+    ]) {
+      expect(parseHostAddress(host, "localtest"), host).toBeNull();
+    }
+  });
+});
+
+describe("path form", () => {
+  it("reads back what formatPath wrote and forwards the rest of the path and the query", () => {
+    fc.assert(
+      fc.property(
+        label,
+        port,
+        restOfPath,
+        fc.option(fc.stringMatching(/^[a-z0-9=&]{0,20}$/)),
+        (workspace, p, rest, query) => {
+          const tail = query === null ? rest : `${rest}?${query}`;
+          expect(parsePathAddress(formatPath({ workspace, port: p }, tail))).toEqual({
+            workspace,
+            port: p,
+            forwardPath: tail,
+            prefix: `/-/ws/${workspace}/${p}/`,
+          });
+        },
+      ),
+    );
+  });
+
+  it("treats a bare prefix as the root, and refuses malformed prefixes", () => {
+    expect(parsePathAddress("/-/ws/ws1/8080")).toMatchObject({ forwardPath: "/" });
+    expect(parsePathAddress("/-/ws/ws1/8080?x=1")).toMatchObject({ forwardPath: "/?x=1" });
+    for (const url of [
+      "/-/ws/ws1",
+      "/-/ws/ws1/",
+      "/-/ws/ws1/80x80/",
+      "/-/ws/WS1/8080/",
+      "/-/ws/../8080/",
+      "/ws/ws1/8080/",
+    ]) {
+      expect(parsePathAddress(url), url).toBeNull();
+    }
+  });
+
+  it("never throws on arbitrary input", () => {
+    fc.assert(
+      fc.property(fc.string({ maxLength: 200 }), (s) => {
+        const parsed = parsePathAddress(`/-/ws/${s}`);
+        if (parsed) expect(parsed.forwardPath.startsWith("/")).toBe(true);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+});
+
+describe("CONNECT targets", () => {
+  it("accepts the host form and <workspace>:<port>", () => {
+    fc.assert(
+      fc.property(label, port, port, (workspace, p, any) => {
+        expect(parseConnectAuthority(`${p}-${workspace}.localtest:${any}`, "localtest")).toEqual({
+          workspace,
+          port: p,
+        });
+        expect(parseConnectAuthority(`${workspace}:${p}`, "localtest")).toEqual({ workspace, port: p });
+      }),
+    );
+    expect(parseConnectAuthority("evil.example:443", "localtest")).toBeNull();
+  });
+});
+
+describe("agent hello", () => {
+  it("rejects anything malformed with a ProtocolError and nothing else", () => {
+    fc.assert(
+      fc.property(fc.oneof(fc.string(), fc.json()), (line) => {
+        try {
+          parseHello(line);
+        } catch (err) {
+          expect(err).toBeInstanceOf(ProtocolError);
+        }
+      }),
+    );
+  });
+});

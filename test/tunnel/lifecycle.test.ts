@@ -1,0 +1,43 @@
+import { readdirSync } from "node:fs";
+import { describe, expect, it } from "vitest";
+import { startAgent, startServer, startTargetApp, workspace } from "./helpers.ts";
+
+const openFds = () => readdirSync("/proc/self/fd").length;
+const tcpHandles = () =>
+  process.getActiveResourcesInfo().filter((r) => r === "TCPSocketWrap" || r === "TCPServerWrap").length;
+
+async function settle(check: () => boolean, ms = 3000): Promise<void> {
+  const until = Date.now() + ms;
+  while (!check() && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+}
+
+describe("agent lifecycle", () => {
+  it("1,000 agent connect/disconnect cycles leave no sockets, sessions or listeners behind", async () => {
+    const app = await startTargetApp();
+    const ws = workspace("ws-cycle", [app.port]);
+    const server = await startServer([ws]);
+    try {
+      const warm = await startAgent(server.agentUrl!, ws);
+      await warm.stop();
+      await settle(() => server.metrics.agentsConnected === 0);
+      const fdsBefore = openFds();
+      const handlesBefore = tcpHandles();
+      for (let i = 0; i < 1000; i++) {
+        const agent = await startAgent(server.agentUrl!, ws);
+        await agent.stop();
+      }
+      await settle(
+        () => server.metrics.agentsConnected === 0 && openFds() <= fdsBefore && tcpHandles() <= handlesBefore,
+      );
+      expect(server.metrics.agentsConnected).toBe(0);
+      expect(server.metrics.agentConnectsTotal).toBe(1001);
+      expect(server.workspaces.get(ws.name)?.online).toBe(false);
+      expect(openFds()).toBeLessThanOrEqual(fdsBefore);
+      expect(tcpHandles()).toBeLessThanOrEqual(handlesBefore);
+      expect(server.routes.size).toBe(1);
+    } finally {
+      await server.stop();
+      await app.close();
+    }
+  });
+});
