@@ -39,7 +39,8 @@ export function execCommand(req: ExecRequest): Promise<ExecResult> {
     }
     const child = spawn(file, args, {
       cwd: req.cwd,
-      env: req.env ? { ...process.env, ...req.env } : process.env,
+      // Commands can run node scripts without node on PATH: the editor's own binary is always there.
+      env: { ...process.env, WSPARITY_NODE: process.execPath, ...req.env },
       stdio: ["pipe", "pipe", "pipe"],
     });
     const out: Buffer[] = [];

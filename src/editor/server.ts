@@ -36,6 +36,31 @@ function json(res: ServerResponse, status: number, body: unknown): void {
   res.end(text);
 }
 
+const BLOB_CHUNK = Buffer.alloc(256 * 1024, 0x61);
+const MAX_BLOB = 16 * 1024 ** 3;
+
+/** Streams `bytes` bytes with backpressure: the download side of the tunnel measurements. */
+function sendBlob(res: ServerResponse, bytes: number): void {
+  if (!Number.isSafeInteger(bytes) || bytes < 0 || bytes > MAX_BLOB) {
+    json(res, 400, { error: `bytes must be an integer from 0 to ${MAX_BLOB}` });
+    return;
+  }
+  res.writeHead(200, { "content-type": "application/octet-stream", "content-length": bytes });
+  let left = bytes;
+  const pump = () => {
+    while (left > 0) {
+      const n = Math.min(left, BLOB_CHUNK.length);
+      left -= n;
+      if (!res.write(n === BLOB_CHUNK.length ? BLOB_CHUNK : BLOB_CHUNK.subarray(0, n))) {
+        res.once("drain", pump);
+        return;
+      }
+    }
+    res.end();
+  };
+  pump();
+}
+
 function parseExec(text: string): ExecRequest | string {
   let body: unknown;
   try {
@@ -94,6 +119,14 @@ export function startEditor(options: EditorOptions): Promise<Server> {
         json(res, 200, { ok: true });
       } else if (req.method === "GET" && url.pathname === "/api/info") {
         json(res, 200, info(options));
+      } else if (req.method === "GET" && url.pathname === "/api/blob") {
+        sendBlob(res, Number(url.searchParams.get("bytes") ?? "0"));
+      } else if (req.method === "POST" && url.pathname === "/api/sink") {
+        let received = 0;
+        req.on("data", (c: Buffer) => {
+          received += c.length;
+        });
+        req.on("end", () => json(res, 200, { received }));
       } else if (req.method === "POST" && url.pathname === "/api/exec") {
         const parsed = parseExec(await readBody(req));
         if (typeof parsed === "string") json(res, 400, { error: parsed });
@@ -106,7 +139,7 @@ export function startEditor(options: EditorOptions): Promise<Server> {
         }
       } else
         json(res, 404, {
-          error: `no ${req.method} ${url.pathname}: try /, /healthz, /api/info, POST /api/exec, WS /terminal`,
+          error: `no ${req.method} ${url.pathname}: try /, /healthz, /api/info, /api/blob?bytes=N, POST /api/sink, POST /api/exec, WS /terminal`,
         });
     } catch (err) {
       json(res, 500, { error: (err as Error).message });

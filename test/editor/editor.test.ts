@@ -93,3 +93,13 @@ describe("the injected editor (bundled, under plain node)", () => {
     socket.close();
   });
 });
+
+describe("the editor's measurement endpoints", () => {
+  it("streams a blob of the asked size and counts an uploaded body", async () => {
+    const blob = await fetch(`${base}/api/blob?bytes=1000000`);
+    expect((await blob.arrayBuffer()).byteLength).toBe(1_000_000);
+    expect((await fetch(`${base}/api/blob?bytes=-1`)).status).toBe(400);
+    const sink = await fetch(`${base}/api/sink`, { method: "POST", body: new Uint8Array(300_000) });
+    expect(await sink.json()).toEqual({ received: 300_000 });
+  });
+});

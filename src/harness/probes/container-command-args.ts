@@ -1,0 +1,34 @@
+import { describeExec, execInWorkspace } from "./editor-client.ts";
+import { type Probe, supported, unsupported } from "./probe.ts";
+
+// Lists every process's argv as NUL-joined fields, one process per line, from /proc.
+const LIST_PROCESSES = `for f in /proc/[0-9]*/cmdline; do tr '\\0' '\\1' < "$f" 2>/dev/null; echo; done`;
+
+export const containerCommandArgs: Probe = {
+  id: "container.command-args",
+  notApplicable: ({ spec }) =>
+    spec.containers.some((c) => c.main && (c.command || c.args))
+      ? undefined
+      : "the main container declares neither command nor args",
+  async run({ ws, spec }) {
+    const main = spec.containers.find((c) => c.main)!;
+    const wanted = [...(main.command ?? []), ...(main.args ?? [])];
+    const out = await execInWorkspace(ws, LIST_PROCESSES);
+    if (out.exitCode !== 0) return unsupported(describeExec("list /proc/*/cmdline", out));
+    const processes = out.stdout
+      .split("\n")
+      .map((line) => line.split("\u0001").filter((a, i, all) => a !== "" || i < all.length - 1));
+    // With only args, the image's entrypoint comes first: match the declared argv as a suffix.
+    const match = processes.find((argv) =>
+      main.command
+        ? wanted.every((a, i) => argv[i] === a) && argv.length === wanted.length
+        : wanted.every((a, i) => argv[argv.length - wanted.length + i] === a),
+    );
+    const shown = JSON.stringify(wanted);
+    return match
+      ? supported(
+          `a process runs ${JSON.stringify(match)}, matching the declared ${main.command ? "command+args" : "args"} ${shown}`,
+        )
+      : unsupported(`no process in the main container runs ${shown} (${processes.length} processes seen)`);
+  },
+};

@@ -1,0 +1,48 @@
+import { resolveCommands, type WorkspaceSpec } from "../../devfile/spec.ts";
+import { execInWorkspace } from "./editor-client.ts";
+import { createdFiles, existsScript } from "./observable-effects.ts";
+import { type Probe, type ProbeOutcome, supported, unsupported } from "./probe.ts";
+
+type Event = "preStart" | "postStart";
+
+function observable(spec: WorkspaceSpec, event: Event) {
+  const main = spec.containers.find((c) => c.main)?.name;
+  return resolveCommands(spec, spec.events[event])
+    .filter((c) => c.component === main)
+    .map((command) => ({ command, files: createdFiles(command) }))
+    .filter((c) => c.files.length > 0);
+}
+
+function eventProbe(event: Event): Probe {
+  return {
+    id: `event.${event}`,
+    notApplicable(ctx) {
+      if (ctx.spec.events[event].length === 0) return `the devfile has no ${event} event`;
+      return observable(ctx.spec, event).length === 0
+        ? `no ${event} command in the main container creates a file the probe could observe`
+        : undefined;
+    },
+    async run({ ws, spec }): Promise<ProbeOutcome> {
+      const checks: string[] = [];
+      let missing = 0;
+      for (const { command, files } of observable(spec, event)) {
+        // postStart may still be running when the editor answers: give it a few seconds.
+        const out = await execInWorkspace(
+          ws,
+          `for i in $(seq 1 40); do (${existsScript(command, files)}) && exit 0; sleep 0.25; done; exit 1`,
+          {
+            timeoutMs: 20_000,
+          },
+        );
+        if (out.exitCode !== 0) missing++;
+        checks.push(
+          `${command.id}: ${files.join(", ")} ${out.exitCode === 0 ? "exists" : "missing after 10 s"}`,
+        );
+      }
+      return missing === 0 ? supported(checks.join("; ")) : unsupported(checks.join("; "));
+    },
+  };
+}
+
+export const eventPreStart = eventProbe("preStart");
+export const eventPostStart = eventProbe("postStart");

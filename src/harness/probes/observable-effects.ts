@@ -1,0 +1,20 @@
+import type { ExecCommandSpec } from "../../devfile/spec.ts";
+
+/**
+ * Files an exec command visibly creates: the targets of `> FILE`, `>> FILE` and `touch FILE`. A probe
+ * can only vouch for a command it can see the effect of, so commands without one are not judged.
+ */
+export function createdFiles(command: ExecCommandSpec): string[] {
+  const files = new Set<string>();
+  for (const m of command.commandLine.matchAll(/(?:>>?|\btouch)\s+("[^"]+"|'[^']+'|[^\s;&|)]+)/g)) {
+    const target = m[1]!.replace(/^["']|["']$/g, "");
+    if (target !== "/dev/null" && !target.startsWith("&")) files.add(target);
+  }
+  return [...files];
+}
+
+/** Shell words that test the files exist, expanding variables as the command did, from its working dir. */
+export function existsScript(command: ExecCommandSpec, files: string[]): string {
+  const cd = command.workingDir ? `cd ${command.workingDir} 2>/dev/null; ` : "";
+  return `${cd}${files.map((f) => `test -e ${f.includes(" ") ? `"${f}"` : f}`).join(" && ")}`;
+}
