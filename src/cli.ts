@@ -1,6 +1,7 @@
 import { Command, CommanderError } from "commander";
 import { registerAgentCommands } from "./agent/cli.ts";
 import { registerDevfileCommands } from "./devfile/cli.ts";
+import { registerRunValidateCommand } from "./devfile/run-validate.ts";
 import { registerImagesCommands } from "./images/index.ts";
 import { registerReportCommands } from "./report/cli.ts";
 import { registerTunnelCommands } from "./tunnel/cli.ts";
@@ -13,6 +14,7 @@ export function buildProgram(): Command {
     .exitOverride();
   program.configureHelp({ showGlobalOptions: true });
   registerDevfileCommands(program);
+  registerRunValidateCommand(program);
   registerReportCommands(program);
   registerImagesCommands(program);
   registerTunnelCommands(program);
