@@ -89,16 +89,20 @@ export class WorkspaceAgent extends EventEmitter<{
         stream.destroy();
         return;
       }
-      stream.write(
-        encodeLine({
-          protocol: PROTOCOL,
-          workspace: options.workspace,
-          token: options.token,
-          ports: options.ports,
-          agent: `wsparity-agent@${hostname()}`,
-        }),
+      const hello = encodeLine({
+        protocol: PROTOCOL,
+        workspace: options.workspace,
+        token: options.token,
+        ports: options.ports,
+        agent: `wsparity-agent@${hostname()}`,
+      });
+      const connection = stream;
+      const writing = new Promise<void>((resolve, reject) =>
+        connection.write(hello, (err) => (err ? reject(err) : resolve())),
       );
       const reply = parseReply(await readLine(stream, options.connectTimeoutMs));
+      // HTTP/2 must not take over a TLS socket with a write still in flight (node asserts).
+      await writing;
       if (!reply.ok) {
         stream.destroy();
         options.log("agent-rejected", {

@@ -47,7 +47,14 @@ export async function acceptAgent(
     socket.once("close", () => clearTimeout(cut));
     return;
   }
-  socket.write(encodeLine({ ok: true, heartbeatMs: options.heartbeatMs }));
+  // HTTP/2 must not take over a TLS socket with a write still in flight (node asserts), so wait for it.
+  const written = await new Promise<boolean>((resolve) =>
+    socket.write(encodeLine({ ok: true, heartbeatMs: options.heartbeatMs }), (err) => resolve(!err)),
+  );
+  if (!written || socket.destroyed) {
+    socket.destroy();
+    return;
+  }
   const session = http2.connect("http://agent.invalid", {
     createConnection: () => socket,
     settings: H2_SETTINGS,

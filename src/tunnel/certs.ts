@@ -15,7 +15,7 @@ export interface ThrowawayCert {
  * A self-signed P-256 certificate for localhost, 127.0.0.1 and *.<domain>, made with Debian's openssl at run
  * time (node has no certificate generator). Nothing is kept on disk.
  */
-export async function makeThrowawayCert(domain = "localtest"): Promise<ThrowawayCert> {
+export async function makeThrowawayCert(domain = "wsparity.localtest"): Promise<ThrowawayCert> {
   const dir = await mkdtemp(join(tmpdir(), "wsparity-cert-"));
   try {
     await promisify(execFile)("openssl", [

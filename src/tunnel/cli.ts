@@ -54,7 +54,7 @@ export function registerTunnelCommands(program: Command): void {
         "--domain <domain>",
         "domain of workspace host names <port>-<workspace>.<domain>",
         "WSPARITY_TUNNEL_DOMAIN",
-        "localtest",
+        "wsparity.localtest",
       ),
     )
     .addOption(

@@ -60,7 +60,7 @@ export interface StartedTunnelServer {
 
 /** Builds a tunnel server: `new TunnelServerBuilder().withDomain(…).withUserListener(…).start()`. */
 export class TunnelServerBuilder {
-  #domain = "localtest";
+  #domain = "wsparity.localtest";
   #user: ListenerSpec = { port: 0, host: "127.0.0.1" };
   #agent: ListenerSpec | undefined;
   #limits: TunnelLimits = { ...DEFAULT_LIMITS };
