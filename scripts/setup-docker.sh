@@ -3,7 +3,7 @@
 #   - installs Debian's Docker engine, debootstrap and QEMU binfmt when missing;
 #   - starts dockerd when nothing answers on its socket, and waits until it does;
 #   - registers qemu-aarch64 with binfmt_misc so arm64 images run here;
-#   - drops egress from the Docker bridges (DOCKER-USER chain), so test containers cannot reach
+#   - drops egress from the Docker bridges (chain WSPARITY-EGRESS, from DOCKER-USER), so test containers cannot reach
 #     anything outside this machine; ports published on 127.0.0.1 keep working.
 # Usage: scripts/setup-docker.sh [--stop]   (--stop ends the dockerd this script started, by its pid)
 set -euo pipefail
@@ -92,25 +92,31 @@ start_engine() {
   log "dockerd $(docker version --format '{{.Server.Version}}') answers (pid $(cat "$DOCKERD_PID_FILE"))"
 }
 
-# Each rule is added once: -C checks for it first. Inserted in reverse, so they end up in this order:
+# The rules live in a chain of their own, which DOCKER-USER (the chain Docker leaves to its users, first in
+# FORWARD) jumps to. In order:
 #   traffic between containers on one bridge: left to Docker's own chains
-#   anything else that enters from a container bridge (towards eth0, other namespaces, …): dropped
-# Traffic to the host itself (INPUT) and published ports (docker-proxy on the host) never pass FORWARD.
+#   anything else that enters from a container bridge (towards eth0, other namespaces, ...): dropped
+# Traffic to the host itself (INPUT) and to published ports (docker-proxy on the host) never passes FORWARD.
+EGRESS_CHAIN=WSPARITY-EGRESS
+EGRESS_RULES="-A $EGRESS_CHAIN -i docker0 -o docker0 -j RETURN
+-A $EGRESS_CHAIN -i br-+ -o br-+ -j RETURN
+-A $EGRESS_CHAIN -i docker0 -j DROP
+-A $EGRESS_CHAIN -i br-+ -j DROP"
+
 block_container_egress() {
   iptables -n -L DOCKER-USER >/dev/null 2>&1 || iptables -N DOCKER-USER
   iptables -C FORWARD -j DOCKER-USER 2>/dev/null || iptables -I FORWARD 1 -j DOCKER-USER
-  local rules=(
-    "-i br-+ -j DROP"
-    "-i docker0 -j DROP"
-    "-i br-+ -o br-+ -j RETURN"
-    "-i docker0 -o docker0 -j RETURN"
-  )
-  local rule
-  for rule in "${rules[@]}"; do
-    # shellcheck disable=SC2086
-    iptables -C DOCKER-USER $rule 2>/dev/null || iptables -I DOCKER-USER 1 $rule
-  done
-  log "egress from Docker bridges is dropped (iptables DOCKER-USER)"
+  iptables -n -L "$EGRESS_CHAIN" >/dev/null 2>&1 || iptables -N "$EGRESS_CHAIN"
+  if [[ $(iptables -S "$EGRESS_CHAIN" | grep -v '^-N') != "$EGRESS_RULES" ]]; then
+    iptables -F "$EGRESS_CHAIN"
+    local rule
+    while read -r rule; do
+      # shellcheck disable=SC2086
+      iptables $rule
+    done <<<"$EGRESS_RULES"
+  fi
+  iptables -C DOCKER-USER -j "$EGRESS_CHAIN" 2>/dev/null || iptables -I DOCKER-USER 1 -j "$EGRESS_CHAIN"
+  log "egress from Docker bridges is dropped (iptables chain $EGRESS_CHAIN, jumped to from DOCKER-USER)"
 }
 
 install_missing_packages

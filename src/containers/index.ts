@@ -1,5 +1,5 @@
 export { type CleanupResult, type CleanupScope, cleanupByLabel, installCleanupHandlers } from "./cleanup.ts";
-export { dockerEngine, engineAnswers, isNotFound } from "./engine.ts";
+export { dockerEngine, engineAnswers, hostAddressForContainers, isNotFound } from "./engine.ts";
 export {
   currentRunId,
   MANAGED_LABEL,
