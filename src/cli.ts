@@ -4,6 +4,7 @@ import { registerDevfileCommands } from "./devfile/cli.ts";
 import { registerRunValidateCommand } from "./devfile/run-validate.ts";
 import { registerImagesCommands } from "./images/index.ts";
 import { registerReportCommands } from "./report/cli.ts";
+import { registerTunnelBenchCommands } from "./tunnel/bench/cli.ts";
 import { registerTunnelCommands } from "./tunnel/cli.ts";
 import { CheckFailed, EXIT_FAILED, EXIT_USAGE, UsageError } from "./util/errors.ts";
 
@@ -19,6 +20,7 @@ export function buildProgram(): Command {
   registerImagesCommands(program);
   registerTunnelCommands(program);
   registerAgentCommands(program);
+  registerTunnelBenchCommands(program);
   return program;
 }
 

@@ -1,0 +1,63 @@
+import type { Command } from "commander";
+import { UsageError } from "../../util/errors.ts";
+import { formatTable, runTunnelBench } from "./run.ts";
+import { MODES, type ModeName } from "./setup.ts";
+
+interface BenchFlags {
+  json?: boolean;
+  modes: string;
+  requests: string;
+  warmup: string;
+  bulkMib: string;
+  repeats: string;
+  streams: string;
+  streamMib: string;
+  wsMessages: string;
+  connects: string;
+}
+
+const positive = (value: string, flag: string) => {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0) throw new UsageError(`${flag} ${value}: expected a positive integer`);
+  return n;
+};
+
+export function registerTunnelBenchCommands(program: Command): void {
+  const bench =
+    program.commands.find((c) => c.name() === "bench") ??
+    program.command("bench").description("Benchmarks that print figures.");
+  bench
+    .command("tunnel")
+    .description(
+      "Measure the tunnel against direct loopback and OpenSSH's ssh -R with the same target: latency (HDR), single-stream and 64-stream throughput, WebSocket echo, connection setup. Progress goes to stderr.",
+    )
+    .option("--json", "print the report as JSON instead of a table")
+    .option("--modes <list>", `modes to run, comma list of ${MODES.join(",")}`, MODES.join(","))
+    .option("--requests <n>", "keep-alive requests for latency, after warm-up", "10000")
+    .option("--warmup <n>", "warm-up requests", "1000")
+    .option("--bulk-mib <n>", "MiB per single-stream download and upload", "256")
+    .option("--repeats <n>", "throughput runs per mode; the median is reported", "3")
+    .option("--streams <n>", "concurrent streams for aggregate throughput", "64")
+    .option("--stream-mib <n>", "MiB per concurrent stream", "8")
+    .option("--ws-messages <n>", "WebSocket echo round trips", "2000")
+    .option("--connects <n>", "new connections for setup time", "200")
+    .action(async (flags: BenchFlags) => {
+      const modes = flags.modes.split(",").map((m) => m.trim()) as ModeName[];
+      const unknown = modes.filter((m) => !MODES.includes(m));
+      if (unknown.length > 0)
+        throw new UsageError(`--modes: unknown ${unknown.join(", ")}; choose from ${MODES.join(", ")}`);
+      const report = await runTunnelBench({
+        modes,
+        requests: positive(flags.requests, "--requests"),
+        warmup: positive(flags.warmup, "--warmup"),
+        bulkBytes: positive(flags.bulkMib, "--bulk-mib") * 1024 * 1024,
+        repeats: positive(flags.repeats, "--repeats"),
+        concurrentStreams: positive(flags.streams, "--streams"),
+        concurrentBytesEach: positive(flags.streamMib, "--stream-mib") * 1024 * 1024,
+        wsMessages: positive(flags.wsMessages, "--ws-messages"),
+        connects: positive(flags.connects, "--connects"),
+        progress: (line) => process.stderr.write(`bench tunnel: ${line}\n`),
+      });
+      process.stdout.write(flags.json ? `${JSON.stringify(report, null, 2)}\n` : formatTable(report));
+    });
+}

@@ -1,0 +1,63 @@
+import { type ChildProcess, spawn } from "node:child_process";
+
+/** Child processes of one benchmark run; all are killed on stop, on error and on Ctrl-C. */
+export class ProcessGroup {
+  readonly #children = new Set<ChildProcess>();
+
+  spawn(
+    command: string,
+    args: string[],
+    env: NodeJS.ProcessEnv = {},
+  ): { child: ChildProcess; output: () => string } {
+    const child = spawn(command, args, {
+      env: { ...process.env, ...env },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let text = "";
+    const keep = (chunk: Buffer) => {
+      text = (text + chunk.toString()).slice(-64 * 1024);
+    };
+    child.stdout!.on("data", keep);
+    child.stderr!.on("data", keep);
+    this.#children.add(child);
+    child.once("exit", () => this.#children.delete(child));
+    return { child, output: () => text };
+  }
+
+  async waitFor(
+    running: { child: ChildProcess; output: () => string },
+    pattern: RegExp,
+    what: string,
+    ms = 30_000,
+  ): Promise<RegExpMatchArray> {
+    const until = Date.now() + ms;
+    while (Date.now() < until) {
+      const match = running.output().match(pattern);
+      if (match) return match;
+      if (running.child.exitCode !== null) break;
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    throw new Error(`${what} did not start (waited for ${pattern}):\n${running.output().slice(-2000)}`);
+  }
+
+  pids(): number[] {
+    return [...this.#children].map((c) => c.pid!).filter(Boolean);
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(
+      [...this.#children].map(
+        (child) =>
+          new Promise<void>((resolve) => {
+            if (child.exitCode !== null || child.signalCode !== null) return resolve();
+            const force = setTimeout(() => child.kill("SIGKILL"), 3000);
+            child.once("exit", () => {
+              clearTimeout(force);
+              resolve();
+            });
+            child.kill("SIGTERM");
+          }),
+      ),
+    );
+  }
+}

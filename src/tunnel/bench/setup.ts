@@ -1,0 +1,135 @@
+import { randomBytes } from "node:crypto";
+import { readFile, writeFile } from "node:fs/promises";
+import net from "node:net";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { bundleAgent } from "../../agent/bundle.ts";
+import type { ProcessGroup } from "./processes.ts";
+import { freePort, startThrowawaySshd, type ThrowawaySshd } from "./sshd.ts";
+
+export type ModeName = "direct" | "tunnel" | "tunnel-tls" | "ssh";
+export const MODES: ModeName[] = ["direct", "tunnel", "tunnel-tls", "ssh"];
+
+/** How the load generator reaches the target in one mode. */
+export interface ModeEndpoint {
+  name: ModeName;
+  secure: boolean;
+  port: number;
+  /** Extra request headers (Host and Authorization for the tunnel). */
+  headers: Record<string, string>;
+  ca?: string;
+  servername?: string;
+}
+
+const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
+const CLI = join(ROOT, "bin/wsparity.js");
+export const BENCH_DOMAIN = "bench.localtest";
+const WORKSPACE = "bench";
+
+export async function startTarget(group: ProcessGroup): Promise<number> {
+  const target = group.spawn(process.execPath, [
+    "--import",
+    "tsx",
+    join(ROOT, "src/tunnel/bench/target-main.ts"),
+  ]);
+  return Number((await group.waitFor(target, /^PORT=(\d+)$/m, "the benchmark target"))[1]);
+}
+
+/** A tunnel server and a bundled agent (plain `node`), each its own process, plain TCP or TLS throughout. */
+export async function startTunnelMode(
+  group: ProcessGroup,
+  dir: string,
+  targetPort: number,
+  secure: boolean,
+): Promise<ModeEndpoint & { serverPid: number; agentPid: number }> {
+  const agentToken = randomBytes(24).toString("base64url");
+  const userToken = randomBytes(24).toString("base64url");
+  const suffix = secure ? "tls" : "plain";
+  const workspaces = join(dir, `workspaces-${suffix}.json`);
+  await writeFile(
+    workspaces,
+    JSON.stringify([{ workspace: WORKSPACE, agentToken, userTokens: [userToken], ports: [targetPort] }]),
+  );
+  const server = group.spawn(process.execPath, [
+    CLI,
+    "tunnel",
+    "serve",
+    "--listen",
+    "127.0.0.1:0",
+    "--agent-listen",
+    "127.0.0.1:0",
+    "--domain",
+    BENCH_DOMAIN,
+    "--workspaces",
+    workspaces,
+    ...(secure ? ["--self-signed", "--agent-tls"] : []),
+  ]);
+  const userUrl = (await group.waitFor(server, /^USER_URL=(\S+)$/m, `tunnel server (${suffix})`))[1]!;
+  const agentUrl = (await group.waitFor(server, /^AGENT_URL=(\S+)$/m, `tunnel server (${suffix})`))[1]!;
+  const ca = secure
+    ? await readFile((await group.waitFor(server, /^CA_PEM_FILE=(\S+)$/m, "tunnel CA"))[1]!, "utf8")
+    : undefined;
+  const caFile = join(dir, `ca-${suffix}.pem`);
+  if (ca) await writeFile(caFile, ca);
+  await writeFile(join(dir, `agent-${suffix}.token`), agentToken);
+  const bundle = join(dir, "wsparity-agent.mjs");
+  const agent = group.spawn(process.execPath, [bundle], {
+    WSPARITY_TUNNEL_URL: agentUrl,
+    WSPARITY_WORKSPACE: WORKSPACE,
+    WSPARITY_TOKEN_FILE: join(dir, `agent-${suffix}.token`),
+    WSPARITY_PORTS: String(targetPort),
+    ...(ca ? { WSPARITY_TUNNEL_CA: caFile } : {}),
+  });
+  await group.waitFor(agent, /agent-connected/, `bundled agent (${suffix})`);
+  const host = `${targetPort}-${WORKSPACE}.${BENCH_DOMAIN}`;
+  return {
+    name: secure ? "tunnel-tls" : "tunnel",
+    secure,
+    port: Number(new URL(userUrl).port),
+    headers: { host, authorization: `Bearer ${userToken}` },
+    ...(ca ? { ca, servername: host } : {}),
+    serverPid: server.child.pid!,
+    agentPid: agent.child.pid!,
+  };
+}
+
+export async function prepareAgentBundle(dir: string): Promise<void> {
+  await bundleAgent(join(dir, "wsparity-agent.mjs"));
+}
+
+/** OpenSSH reverse forwarding with default settings: sshd on 127.0.0.1 and `ssh -N -R`. */
+export async function startSshMode(
+  group: ProcessGroup,
+  targetPort: number,
+): Promise<ModeEndpoint & { sshd: ThrowawaySshd }> {
+  const sshd = await startThrowawaySshd();
+  const remotePort = await freePort();
+  const client = group.spawn("ssh", [
+    ...sshd.clientOptions,
+    "-N",
+    "-o",
+    "ExitOnForwardFailure=yes",
+    "-R",
+    `127.0.0.1:${remotePort}:127.0.0.1:${targetPort}`,
+    "-p",
+    String(sshd.port),
+    `${sshd.user}@127.0.0.1`,
+  ]);
+  const until = Date.now() + 20_000;
+  for (;;) {
+    const open = await new Promise<boolean>((resolve) => {
+      const socket = net.connect(remotePort, "127.0.0.1", () => {
+        socket.destroy();
+        resolve(true);
+      });
+      socket.once("error", () => resolve(false));
+    });
+    if (open) break;
+    if (client.child.exitCode !== null || Date.now() > until) {
+      await sshd.stop();
+      throw new Error(`ssh -R did not open 127.0.0.1:${remotePort}: ${client.output()}`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return { name: "ssh", secure: false, port: remotePort, headers: {}, sshd };
+}

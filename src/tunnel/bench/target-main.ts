@@ -1,0 +1,3 @@
+import { runBenchTarget } from "./target.ts";
+
+await runBenchTarget();
