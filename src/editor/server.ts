@@ -13,6 +13,7 @@ export interface EditorOptions {
 }
 
 const MAX_BODY = 1024 * 1024;
+const STARTED_AT = new Date().toISOString();
 
 function readBody(req: IncomingMessage): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -98,7 +99,7 @@ function info(options: EditorOptions) {
     cwd: process.cwd(),
     workspaceDir: options.workspaceDir,
     env: process.env,
-    startedAt: new Date(Date.now() - process.uptime() * 1000).toISOString(),
+    startedAt: STARTED_AT,
   };
 }
 

@@ -22,22 +22,20 @@ function eventProbe(event: Event): Probe {
         ? `no ${event} command in the main container creates a file the probe could observe`
         : undefined;
     },
-    async run({ ws, spec }): Promise<ProbeOutcome> {
+    async run({ ws, spec, timeoutMs }): Promise<ProbeOutcome> {
       const checks: string[] = [];
       let missing = 0;
+      // postStart may still be running when the editor answers: wait up to half the probe's time.
+      const tries = Math.max(1, Math.floor(timeoutMs / 2 / 250));
       for (const { command, files } of observable(spec, event)) {
-        // postStart may still be running when the editor answers: give it a few seconds.
         const out = await execInWorkspace(
           ws,
-          `for i in $(seq 1 40); do (${existsScript(command, files)}) && exit 0; sleep 0.25; done; exit 1`,
-          {
-            timeoutMs: 20_000,
-          },
+          `for i in $(seq 1 ${tries}); do (${existsScript(command, files)}) && exit 0; sleep 0.25; done; exit 1`,
+          { timeoutMs },
         );
         if (out.exitCode !== 0) missing++;
-        checks.push(
-          `${command.id}: ${files.join(", ")} ${out.exitCode === 0 ? "exists" : "missing after 10 s"}`,
-        );
+        const verdict = out.exitCode === 0 ? "exists" : `missing after ${(tries / 4).toFixed(1)} s`;
+        checks.push(`${command.id}: ${files.join(", ")} ${verdict}`);
       }
       return missing === 0 ? supported(checks.join("; ")) : unsupported(checks.join("; "));
     },

@@ -32,7 +32,7 @@ export const volumeShared: Probe = {
     pairs(spec).length === 0
       ? `no sidecar endpoint has the attribute ${SERVES_VOLUME} for a volume the main container mounts`
       : undefined,
-  async run({ ws, spec }) {
+  async run({ ws, spec, timeoutMs }) {
     const checks: string[] = [];
     let wrong = 0;
     for (const p of pairs(spec)) {
@@ -41,7 +41,8 @@ export const volumeShared: Probe = {
       const read = `"$WSPARITY_NODE" -e 'require("http").get("http://127.0.0.1:${p.port}/${file}", r => { let b = ""; r.on("data", c => b += c); r.on("end", () => { process.stdout.write(b); process.exit(r.statusCode === 200 ? 0 : 1); }); }).on("error", e => { console.error(e.message); process.exit(2); })'`;
       const out = await execInWorkspace(
         ws,
-        `echo ${token} > '${p.mainPath}/${file}' && for i in $(seq 1 20); do ${read} && exit 0; sleep 0.25; done; exit 1`,
+        `echo ${token} > '${p.mainPath}/${file}' && for i in $(seq 1 ${Math.max(1, Math.floor(timeoutMs / 2 / 500))}); do ${read} && exit 0; sleep 0.25; done; exit 1`,
+        { timeoutMs },
       );
       const ok = out.exitCode === 0 && out.stdout.trim() === token;
       if (!ok) wrong++;

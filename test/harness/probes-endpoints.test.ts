@@ -1,0 +1,107 @@
+import { createServer } from "node:net";
+import { afterEach, describe, expect, it } from "vitest";
+import { editorInjected } from "../../src/harness/probes/editor-injected.ts";
+import { endpointHttp } from "../../src/harness/probes/endpoint-http.ts";
+import { endpointInternal } from "../../src/harness/probes/endpoint-internal.ts";
+import { endpointTcp } from "../../src/harness/probes/endpoint-tcp.ts";
+import { endpointWebsocket } from "../../src/harness/probes/endpoint-websocket.ts";
+import { EDITOR_PORT, SSH_PORT } from "../../src/kubernetes/settings.ts";
+import { freePort, LocalWorkspace, staticServer } from "./local-workspace.ts";
+import { container, context, endpoint, spec } from "./spec-builder.ts";
+
+const cleanup: (() => Promise<unknown>)[] = [];
+afterEach(async () => {
+  for (const c of cleanup.splice(0)) await c();
+});
+async function workspace(options: Parameters<typeof LocalWorkspace.start>[0] = {}) {
+  const ws = await LocalWorkspace.start(options);
+  cleanup.push(() => ws.dispose());
+  return ws;
+}
+async function server(status: number, body: string) {
+  const s = await staticServer(status, body);
+  cleanup.push(() => new Promise((r) => s.close(r)));
+  return s;
+}
+
+describe("editor.injected", () => {
+  it("is supported when the editor page answers, unsupported when the URL does not reach it", async () => {
+    const ws = await workspace();
+    expect((await editorInjected.run(context(ws, spec()))).status).toBe("supported");
+    const broken = await workspace({ route: { [EDITOR_PORT]: (await server(503, "agent offline")).port } });
+    const r = await editorInjected.run(context(broken, spec()));
+    expect(r).toMatchObject({ status: "unsupported" });
+    expect(r.evidence).toContain("503: agent offline");
+  });
+});
+
+describe("endpoint.http", () => {
+  it("starts a server in the workspace and reaches it through the URL; a URL to elsewhere is unsupported", async () => {
+    const port = await freePort();
+    const s = spec({
+      containers: [container("tooling", { main: true, endpoints: [endpoint("web", port)] })],
+    });
+    const ws = await workspace();
+    const ok = await endpointHttp.run(context(ws, s));
+    expect(ok.status).toBe("supported");
+    expect(ok.evidence).toMatch(/→ 200 with its token/);
+    const broken = await workspace({ route: { [port]: (await server(200, "someone else")).port } });
+    expect((await endpointHttp.run(context(broken, s))).status).toBe("unsupported");
+  });
+
+  it("is not applicable without a public http endpoint", () => {
+    expect(endpointHttp.notApplicable!(context({} as never, spec()))).toMatch(/no public http/);
+  });
+});
+
+describe("endpoint.internal", () => {
+  it("is supported when the proxy refuses the internal port, unsupported when it leaks through", async () => {
+    const port = await freePort();
+    const s = spec({
+      containers: [container("tooling", { main: true, endpoints: [endpoint("debug", port, "internal")] })],
+    });
+    const refusing = await workspace({ route: { [port]: (await server(403, "not an endpoint")).port } });
+    const ok = await endpointInternal.run(context(refusing, s));
+    expect(ok).toMatchObject({ status: "supported" });
+    expect(ok.evidence).toContain("→ 403 (refused)");
+    const leaking = await workspace();
+    const bad = await endpointInternal.run(context(leaking, s));
+    expect(bad.status).toBe("unsupported");
+    expect(bad.evidence).toContain("reached the internal server");
+  });
+});
+
+describe("endpoint.websocket", () => {
+  it("round-trips through the editor's WebSocket, and fails where the URL refuses upgrades", async () => {
+    const ws = await workspace();
+    expect((await endpointWebsocket.run(context(ws, spec()))).status).toBe("supported");
+    const broken = await workspace({ route: { [EDITOR_PORT]: (await server(200, "plain http only")).port } });
+    const r = await endpointWebsocket.run(context(broken, spec()));
+    expect(r.status).toBe("unsupported");
+  });
+});
+
+describe("endpoint.tcp", () => {
+  async function banner(text: string) {
+    const s = createServer((socket) => socket.end(text));
+    await new Promise<void>((r) => s.listen(0, "127.0.0.1", r));
+    cleanup.push(() => new Promise((r) => s.close(r)));
+    return (s.address() as { port: number }).port;
+  }
+
+  it("wants an SSH banner on 60022 through the user surface", async () => {
+    const ssh = await workspace({
+      tcpRoute: { [SSH_PORT]: await banner("SSH-2.0-OpenSSH_9.2p1 Debian\r\n") },
+    });
+    expect(await endpointTcp.run(context(ssh, spec()))).toMatchObject({
+      status: "supported",
+      evidence: expect.stringContaining("SSH-2.0-OpenSSH_9.2p1"),
+    });
+    const http = await workspace({
+      tcpRoute: { [SSH_PORT]: await banner("HTTP/1.1 400 Bad Request\r\n\r\n") },
+    });
+    expect((await endpointTcp.run(context(http, spec()))).status).toBe("unsupported");
+    const nothing = await workspace({ tcpRoute: { [SSH_PORT]: await freePort() } });
+    expect((await endpointTcp.run(context(nothing, spec()))).status).toBe("unsupported");
+  });
+});

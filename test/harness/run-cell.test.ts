@@ -1,0 +1,102 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { PROBES } from "../../src/harness/probes/index.ts";
+import { runCell } from "../../src/harness/run-cell.ts";
+import type { CellContext, PathProvisioner } from "../../src/harness/workspace.ts";
+import { LocalWorkspace } from "./local-workspace.ts";
+import { container, scenario, spec } from "./spec-builder.ts";
+
+const started: LocalWorkspace[] = [];
+afterEach(async () => {
+  for (const ws of started.splice(0)) await ws.dispose();
+});
+
+const local: PathProvisioner = {
+  path: "ci",
+  async start() {
+    const ws = await LocalWorkspace.start({ env: { GREETING: "hi" } });
+    started.push(ws);
+    return ws;
+  },
+};
+
+const ctx = (probes: string[]): CellContext => ({
+  tier: "sim",
+  path: "ci",
+  executor: "shell",
+  arch: "amd64",
+  scenario: scenario({ probes }),
+  spec: spec({
+    containers: [container("tooling", { main: true, env: [{ name: "GREETING", value: "hi" }] })],
+  }),
+});
+
+describe("runCell", () => {
+  it("starts, probes in phases (live, one restart, stop last), measures the URL and leaves nothing running", async () => {
+    const seen: string[] = [];
+    const run = await runCell(
+      ctx(["workspace.stop", "container.env", "workspace.restart", "volume.persistent", "arch.arm64"]),
+      local,
+      PROBES,
+      undefined,
+      { probeDone: (_c, r) => seen.push(r.id) },
+      new AbortController().signal,
+    );
+    expect(seen).toEqual([
+      "container.env",
+      "arch.arm64",
+      "volume.persistent",
+      "workspace.restart",
+      "workspace.stop",
+    ]);
+    expect(run.cell.status).toBe("passed");
+    expect(run.cell.startupMs).toBeGreaterThan(0);
+    expect(Object.fromEntries(run.cell.features.map((f) => [f.id, f.status]))).toEqual({
+      "container.env": "supported",
+      "volume.persistent": "supported",
+      "workspace.restart": "supported",
+      "workspace.stop": "supported",
+      "arch.arm64": "not-applicable",
+    });
+    expect(run.cell.tunnel?.latencyUs.count).toBe(50);
+    expect(run.cell.tunnel?.baseline.latencyUs.count).toBe(50);
+    expect(run.cell.tunnel?.throughputMBps.download).toBeGreaterThan(0);
+    expect(await started[0]!.leftovers()).toEqual([]);
+  });
+
+  it("turns a workspace that does not start into an error cell whose every probe is an error with the reason", async () => {
+    const failing: PathProvisioner = { path: "ci", start: () => Promise.reject(new Error("runner offline")) };
+    const run = await runCell(
+      ctx(["container.env", "endpoint.http"]),
+      failing,
+      PROBES,
+      undefined,
+      { probeDone: () => {} },
+      new AbortController().signal,
+    );
+    expect(run.cell).toMatchObject({
+      status: "error",
+      startupMs: null,
+      reason: "the workspace did not start: runner offline",
+    });
+    expect(run.cell.features.map((f) => f.status)).toEqual(["error", "error"]);
+  });
+
+  it("stops the workspace and marks what did not run when interrupted", async () => {
+    const controller = new AbortController();
+    const run = await runCell(
+      ctx(["container.env", "workspace.restart"]),
+      local,
+      PROBES,
+      undefined,
+      { probeDone: () => controller.abort() },
+      controller.signal,
+    );
+    expect(run.cell.status).toBe("failed");
+    expect(run.cell.reason).toContain("interrupted");
+    expect(run.cell.features[1]).toMatchObject({
+      status: "error",
+      evidence: "interrupted before this probe ran",
+    });
+    expect(await started[0]!.leftovers()).toEqual([]);
+  });
+});
