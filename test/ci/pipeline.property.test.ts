@@ -159,7 +159,7 @@ describe("generatePipeline properties", () => {
         expect(parse(yaml)).toEqual(config);
         expect(validateCiConfig(parse(yaml)).errors).toEqual([]);
       }),
-      { numRuns: 150 },
+      { numRuns: 100 },
     );
   });
 
@@ -178,7 +178,7 @@ describe("generatePipeline properties", () => {
           } else expect(v).toEqual({ value: last.value, expand: false });
         }
       }),
-      { numRuns: 150 },
+      { numRuns: 100 },
     );
   });
 

@@ -1,0 +1,112 @@
+// A project's repository as real git objects (blob, tree, commit; SHA-1, zlib), served over git's "dumb"
+// HTTP protocol so a plain `git clone` (and so any runner) fetches exactly the files committed through the API.
+
+import { createHash } from "node:crypto";
+import { deflateSync } from "node:zlib";
+
+export interface CommitInfo {
+  sha: string;
+  parent: string | null;
+  message: string;
+  authorName: string;
+  authorEmail: string;
+  createdAt: Date;
+  /** Full tree: path → content. */
+  files: Map<string, Buffer>;
+}
+
+export class GitRepository {
+  private readonly objects = new Map<string, Buffer>();
+  readonly branches = new Map<string, string>();
+  readonly commits = new Map<string, CommitInfo>();
+  defaultBranch = "main";
+
+  private put(type: string, body: Buffer): string {
+    const raw = Buffer.concat([Buffer.from(`${type} ${body.length}\0`), body]);
+    const sha = createHash("sha1").update(raw).digest("hex");
+    if (!this.objects.has(sha)) this.objects.set(sha, deflateSync(raw));
+    return sha;
+  }
+
+  private writeTree(files: Map<string, Buffer>, prefix = ""): string {
+    const entries = new Map<string, { mode: string; sha: string }>();
+    const subdirs = new Set<string>();
+    for (const path of files.keys()) {
+      if (!path.startsWith(prefix)) continue;
+      const rest = path.slice(prefix.length);
+      const slash = rest.indexOf("/");
+      if (slash === -1) entries.set(rest, { mode: "100644", sha: this.put("blob", files.get(path)!) });
+      else subdirs.add(rest.slice(0, slash));
+    }
+    for (const dir of subdirs)
+      entries.set(dir, { mode: "40000", sha: this.writeTree(files, `${prefix}${dir}/`) });
+    // Git sorts tree entries by name, comparing directories as if their name ended in "/".
+    const sortKey = (name: string) => (entries.get(name)!.mode === "40000" ? `${name}/` : name);
+    const names = [...entries.keys()].sort((a, b) =>
+      sortKey(a) < sortKey(b) ? -1 : sortKey(a) > sortKey(b) ? 1 : 0,
+    );
+    const body = Buffer.concat(
+      names.flatMap((name) => {
+        const e = entries.get(name)!;
+        return [Buffer.from(`${e.mode} ${name}\0`), Buffer.from(e.sha, "hex")];
+      }),
+    );
+    return this.put("tree", body);
+  }
+
+  commit(
+    branch: string,
+    files: Map<string, Buffer>,
+    message: string,
+    author: { name: string; email: string },
+    parent: string | null,
+  ): CommitInfo {
+    const tree = this.writeTree(files);
+    const createdAt = new Date();
+    const stamp = `${Math.floor(createdAt.getTime() / 1000)} +0000`;
+    const lines = [`tree ${tree}`];
+    if (parent) lines.push(`parent ${parent}`);
+    lines.push(
+      `author ${author.name} <${author.email}> ${stamp}`,
+      `committer ${author.name} <${author.email}> ${stamp}`,
+      "",
+      message,
+    );
+    const sha = this.put("commit", Buffer.from(`${lines.join("\n")}\n`));
+    const info: CommitInfo = {
+      sha,
+      parent,
+      message,
+      authorName: author.name,
+      authorEmail: author.email,
+      createdAt,
+      files,
+    };
+    this.commits.set(sha, info);
+    this.branches.set(branch, sha);
+    return info;
+  }
+
+  head(ref: string): CommitInfo | undefined {
+    const sha = this.branches.get(ref) ?? (this.commits.has(ref) ? ref : undefined);
+    return sha ? this.commits.get(sha) : undefined;
+  }
+
+  /** Serves `<repo>.git/<path>` of the dumb HTTP protocol; undefined when there is no such file. */
+  dumbHttp(path: string): { body: Buffer; contentType: string } | undefined {
+    if (path === "info/refs") {
+      const lines = [...this.branches].sort().map(([name, sha]) => `${sha}\trefs/heads/${name}\n`);
+      return { body: Buffer.from(lines.join("")), contentType: "text/plain" };
+    }
+    if (path === "HEAD") {
+      return { body: Buffer.from(`ref: refs/heads/${this.defaultBranch}\n`), contentType: "text/plain" };
+    }
+    if (path === "objects/info/packs") return { body: Buffer.from("\n"), contentType: "text/plain" };
+    const match = /^objects\/([0-9a-f]{2})\/([0-9a-f]{38})$/.exec(path);
+    if (match) {
+      const object = this.objects.get(`${match[1]}${match[2]}`);
+      if (object) return { body: object, contentType: "application/x-git-loose-object" };
+    }
+    return undefined;
+  }
+}

@@ -1,0 +1,460 @@
+// The REST API v4 endpoints the CI path and its tests use: user and tokens, projects, repository files,
+// commits and branches, pipelines, jobs, and runner creation (POST /user/runners).
+
+import { ApiError, badRequest, missing, notFound, unauthorized } from "./errors.ts";
+import type { Reply, RequestContext, Router } from "./http.ts";
+import { commitJson, jobJson, pipelineJson, projectJson, runnerJson, userJson } from "./serialize.ts";
+import type { PipelineVariable, Project, Store, User } from "./store.ts";
+
+const API = "/api/v4";
+
+export function authenticate(store: Store, ctx: RequestContext): User {
+  const header =
+    ctx.req.headers["private-token"] ?? ctx.req.headers.authorization?.replace(/^Bearer\s+/i, "");
+  const token =
+    (Array.isArray(header) ? header[0] : header) ?? (ctx.url.searchParams.get("private_token") || undefined);
+  if (!token) throw unauthorized();
+  const userId = store.tokens.get(token);
+  if (userId === undefined) throw unauthorized();
+  return store.users.get(userId)!;
+}
+
+function paginate<T>(ctx: RequestContext, items: T[]): Reply {
+  const perPage = Math.min(Math.max(Number(ctx.input.per_page ?? 20) || 20, 1), 100);
+  const totalPages = Math.max(Math.ceil(items.length / perPage), 1);
+  const page = Math.min(Math.max(Number(ctx.input.page ?? 1) || 1, 1), totalPages);
+  const headers: Record<string, string> = {
+    "X-Total": String(items.length),
+    "X-Total-Pages": String(totalPages),
+    "X-Per-Page": String(perPage),
+    "X-Page": String(page),
+    "X-Next-Page": page < totalPages ? String(page + 1) : "",
+    "X-Prev-Page": page > 1 ? String(page - 1) : "",
+  };
+  if (page < totalPages) {
+    const next = new URL(ctx.url.toString());
+    next.searchParams.set("page", String(page + 1));
+    next.searchParams.set("per_page", String(perPage));
+    headers.Link = `<${ctx.baseUrl}${next.pathname}${next.search}>; rel="next"`;
+  }
+  return { status: 200, body: items.slice((page - 1) * perPage, page * perPage), headers };
+}
+
+function str(ctx: RequestContext, name: string, required = true): string {
+  const value = ctx.input[name];
+  if (value === undefined || value === null || value === "") {
+    if (required) throw missing(name);
+    return "";
+  }
+  if (typeof value !== "string") throw badRequest(`${name} is invalid`);
+  return value;
+}
+
+function decodeContent(content: unknown, encoding: unknown, where: string): Buffer {
+  if (typeof content !== "string") throw badRequest(`${where} is missing`);
+  if (encoding === "base64") return Buffer.from(content, "base64");
+  if (encoding !== undefined && encoding !== "text")
+    throw badRequest(`${where.replace("content", "encoding")} does not have a valid value`);
+  return Buffer.from(content, "utf8");
+}
+
+export function registerRestApi(router: Router, store: Store): void {
+  const user = (ctx: RequestContext) => authenticate(store, ctx);
+  const project = (ctx: RequestContext): Project => {
+    user(ctx);
+    return store.project(ctx.params.id!);
+  };
+
+  /** Applies file actions on top of a branch and commits; a push pipeline follows as on GitLab. */
+  const commitActions = (
+    ctx: RequestContext,
+    p: Project,
+    author: User,
+    actions: unknown[],
+    message: string,
+    branch: string,
+    startBranch?: string,
+  ) => {
+    const base = p.repo.head(branch) ?? (startBranch ? p.repo.head(startBranch) : undefined);
+    if (!base)
+      throw badRequest(
+        startBranch ? `You can only create or edit files when you are on a branch` : "branch is invalid",
+      );
+    const files = new Map(base.files);
+    for (const [i, action] of actions.entries()) {
+      const a = action as Record<string, unknown>;
+      const path = a.file_path;
+      if (typeof path !== "string" || path === "" || path.startsWith("/") || path.split("/").includes("..")) {
+        throw badRequest(`actions[${i}][file_path] is invalid`);
+      }
+      switch (a.action) {
+        case "create":
+          if (files.has(path)) throw new ApiError(400, { message: `A file with this name already exists` });
+          files.set(path, decodeContent(a.content, a.encoding, `actions[${i}][content]`));
+          break;
+        case "update":
+          if (!files.has(path)) throw new ApiError(400, { message: `A file with this name doesn't exist` });
+          files.set(path, decodeContent(a.content, a.encoding, `actions[${i}][content]`));
+          break;
+        case "delete":
+          if (!files.delete(path))
+            throw new ApiError(400, { message: `A file with this name doesn't exist` });
+          break;
+        default:
+          throw badRequest(`actions[${i}][action] does not have a valid value`);
+      }
+    }
+    const commit = p.repo.commit(
+      branch,
+      files,
+      message,
+      { name: author.name, email: author.email },
+      base.sha,
+    );
+    if (!/\[(ci skip|skip ci)\]/i.test(message)) {
+      try {
+        store.createPipeline(p, branch, "push", author, []);
+      } catch (err) {
+        // A push whose config yields no job (rules) or no config at all creates no pipeline on GitLab either.
+        if (!(err instanceof ApiError)) throw err;
+      }
+    }
+    return commitJson(commit, p, ctx.baseUrl);
+  };
+
+  router
+    .on("GET", `${API}/user`, (ctx) => ({ status: 200, body: userJson(user(ctx), ctx.baseUrl) }))
+    .on("GET", `${API}/version`, (ctx) => {
+      user(ctx);
+      return { status: 200, body: { version: "17.11.0-wsparity-sim", revision: "sim" } };
+    })
+    .on("GET", `${API}/personal_access_tokens/self`, (ctx) => {
+      const u = user(ctx);
+      return {
+        status: 200,
+        body: {
+          id: 1,
+          name: "root",
+          revoked: false,
+          scopes: ["api"],
+          user_id: u.id,
+          active: true,
+          expires_at: null,
+        },
+      };
+    })
+    .on("POST", `${API}/users/:user_id/personal_access_tokens`, (ctx) => {
+      user(ctx);
+      const target = store.users.get(Number(ctx.params.user_id));
+      if (!target) throw notFound("User");
+      const name = str(ctx, "name");
+      if (!ctx.input.scopes) throw missing("scopes");
+      const token = store.createToken(target.id);
+      return {
+        status: 201,
+        body: {
+          id: store.tokens.size,
+          name,
+          revoked: false,
+          scopes: ctx.input.scopes,
+          user_id: target.id,
+          active: true,
+          token,
+        },
+      };
+    })
+    .on("POST", `${API}/projects`, (ctx) => {
+      const u = user(ctx);
+      const name = str(ctx, "name", false) || str(ctx, "path", false);
+      if (!name) throw badRequest("name, path are missing, at least one parameter must be provided");
+      const path = str(ctx, "path", false) || name.toLowerCase().replace(/[^a-z0-9_.-]+/g, "-");
+      const p = store.createProject(name, path, str(ctx, "description", false), u);
+      return { status: 201, body: projectJson(p, ctx.baseUrl) };
+    })
+    .on("GET", `${API}/projects`, (ctx) => {
+      user(ctx);
+      return paginate(
+        ctx,
+        [...store.projects.values()].map((p) => projectJson(p, ctx.baseUrl)),
+      );
+    })
+    .on("GET", `${API}/projects/:id`, (ctx) => ({
+      status: 200,
+      body: projectJson(project(ctx), ctx.baseUrl),
+    }))
+    .on("GET", `${API}/projects/:id/repository/branches`, (ctx) => {
+      const p = project(ctx);
+      return paginate(
+        ctx,
+        [...p.repo.branches].map(([name, sha]) => ({
+          name,
+          merged: false,
+          protected: false,
+          default: name === p.repo.defaultBranch,
+          commit: commitJson(p.repo.commits.get(sha)!, p, ctx.baseUrl),
+        })),
+      );
+    })
+    .on("GET", `${API}/projects/:id/repository/branches/:branch`, (ctx) => {
+      const p = project(ctx);
+      const sha = p.repo.branches.get(ctx.params.branch!);
+      if (!sha) throw notFound("Branch");
+      return {
+        status: 200,
+        body: {
+          name: ctx.params.branch,
+          merged: false,
+          protected: false,
+          default: ctx.params.branch === p.repo.defaultBranch,
+          commit: commitJson(p.repo.commits.get(sha)!, p, ctx.baseUrl),
+        },
+      };
+    })
+    .on("POST", `${API}/projects/:id/repository/branches`, (ctx) => {
+      const p = project(ctx);
+      const branch = str(ctx, "branch");
+      const base = p.repo.head(str(ctx, "ref"));
+      if (!base) throw new ApiError(400, { message: `Invalid reference name: ${String(ctx.input.ref)}` });
+      if (p.repo.branches.has(branch)) throw new ApiError(400, { message: "Branch already exists" });
+      p.repo.branches.set(branch, base.sha);
+      return {
+        status: 201,
+        body: {
+          name: branch,
+          merged: false,
+          protected: false,
+          default: false,
+          commit: commitJson(base, p, ctx.baseUrl),
+        },
+      };
+    })
+    .on("DELETE", `${API}/projects/:id/repository/branches/:branch`, (ctx) => {
+      const p = project(ctx);
+      if (ctx.params.branch === p.repo.defaultBranch)
+        throw new ApiError(400, { message: "Cannot remove the default branch" });
+      if (!p.repo.branches.delete(ctx.params.branch!)) throw notFound("Branch");
+      return { status: 204 };
+    })
+    .on("POST", `${API}/projects/:id/repository/commits`, (ctx) => {
+      const p = project(ctx);
+      const u = user(ctx);
+      const actions = ctx.input.actions;
+      if (!Array.isArray(actions) || actions.length === 0) throw missing("actions");
+      const body = commitActions(
+        ctx,
+        p,
+        u,
+        actions,
+        str(ctx, "commit_message"),
+        str(ctx, "branch"),
+        str(ctx, "start_branch", false) || undefined,
+      );
+      return { status: 201, body };
+    })
+    .on("GET", `${API}/projects/:id/repository/commits`, (ctx) => {
+      const p = project(ctx);
+      const head = p.repo.head(str(ctx, "ref_name", false) || p.repo.defaultBranch);
+      const list = [];
+      for (let c = head; c; c = c.parent ? p.repo.commits.get(c.parent) : undefined)
+        list.push(commitJson(c, p, ctx.baseUrl));
+      return paginate(ctx, list);
+    })
+    .on("GET", `${API}/projects/:id/repository/commits/:sha`, (ctx) => {
+      const p = project(ctx);
+      const commit = p.repo.head(ctx.params.sha!);
+      if (!commit) throw notFound("Commit");
+      return { status: 200, body: commitJson(commit, p, ctx.baseUrl) };
+    })
+    .on("GET", `${API}/projects/:id/repository/files/:file_path/raw`, (ctx) => {
+      const p = project(ctx);
+      const commit = p.repo.head(str(ctx, "ref", false) || p.repo.defaultBranch);
+      const content = commit?.files.get(ctx.params.file_path!);
+      if (!content) throw notFound("File");
+      return { status: 200, raw: content, contentType: "text/plain; charset=utf-8" };
+    })
+    .on("GET", `${API}/projects/:id/repository/files/:file_path`, (ctx) => {
+      const p = project(ctx);
+      const ref = str(ctx, "ref");
+      const commit = p.repo.head(ref);
+      const content = commit?.files.get(ctx.params.file_path!);
+      if (!commit || !content) throw notFound("File");
+      const path = ctx.params.file_path!;
+      return {
+        status: 200,
+        body: {
+          file_name: path.split("/").pop(),
+          file_path: path,
+          size: content.length,
+          encoding: "base64",
+          content: content.toString("base64"),
+          ref,
+          commit_id: commit.sha,
+          last_commit_id: commit.sha,
+        },
+      };
+    })
+    .on("POST", `${API}/projects/:id/repository/files/:file_path`, (ctx) => fileWrite(ctx, "create"))
+    .on("PUT", `${API}/projects/:id/repository/files/:file_path`, (ctx) => fileWrite(ctx, "update"))
+    .on("POST", `${API}/projects/:id/pipeline`, (ctx) => {
+      const p = project(ctx);
+      const u = user(ctx);
+      const ref = str(ctx, "ref");
+      const variables = pipelineVariables(ctx.input.variables);
+      const pipeline = store.createPipeline(p, ref, "api", u, variables);
+      return { status: 201, body: pipelineJson(pipeline, store, ctx.baseUrl) };
+    })
+    .on("GET", `${API}/projects/:id/pipelines`, (ctx) => {
+      const p = project(ctx);
+      const list = [...store.pipelines.values()]
+        .filter((pl) => pl.projectId === p.id)
+        .filter((pl) => !ctx.input.ref || pl.ref === ctx.input.ref)
+        .filter((pl) => !ctx.input.status || pl.status === ctx.input.status)
+        .filter((pl) => !ctx.input.source || pl.source === ctx.input.source)
+        .sort((a, b) => b.id - a.id)
+        .map((pl) => {
+          const { user: _user, yaml_errors: _errors, ...brief } = pipelineJson(pl, store, ctx.baseUrl);
+          return brief;
+        });
+      return paginate(ctx, list);
+    })
+    .on("GET", `${API}/projects/:id/pipelines/:pipeline_id`, (ctx) => {
+      const p = project(ctx);
+      return {
+        status: 200,
+        body: pipelineJson(store.pipeline(p.id, ctx.params.pipeline_id!), store, ctx.baseUrl),
+      };
+    })
+    .on("GET", `${API}/projects/:id/pipelines/:pipeline_id/variables`, (ctx) => {
+      const p = project(ctx);
+      return { status: 200, body: store.pipeline(p.id, ctx.params.pipeline_id!).variables };
+    })
+    .on("POST", `${API}/projects/:id/pipelines/:pipeline_id/cancel`, (ctx) => {
+      const p = project(ctx);
+      const pipeline = store.pipeline(p.id, ctx.params.pipeline_id!);
+      store.cancelPipeline(pipeline);
+      return { status: 201, body: pipelineJson(pipeline, store, ctx.baseUrl) };
+    })
+    .on("POST", `${API}/projects/:id/pipelines/:pipeline_id/retry`, (ctx) => {
+      const p = project(ctx);
+      const pipeline = store.pipeline(p.id, ctx.params.pipeline_id!);
+      store.retryPipeline(pipeline);
+      return { status: 201, body: pipelineJson(pipeline, store, ctx.baseUrl) };
+    })
+    .on("GET", `${API}/projects/:id/pipelines/:pipeline_id/jobs`, (ctx) => {
+      const p = project(ctx);
+      const pipeline = store.pipeline(p.id, ctx.params.pipeline_id!);
+      return paginate(
+        ctx,
+        store
+          .pipelineJobs(pipeline)
+          .filter(scopeFilter(ctx))
+          .map((j) => jobJson(j, store, ctx.baseUrl)),
+      );
+    })
+    .on("GET", `${API}/projects/:id/jobs`, (ctx) => {
+      const p = project(ctx);
+      const jobs = [...store.jobs.values()]
+        .filter((j) => j.projectId === p.id)
+        .filter(scopeFilter(ctx))
+        .sort((a, b) => b.id - a.id);
+      return paginate(
+        ctx,
+        jobs.map((j) => jobJson(j, store, ctx.baseUrl)),
+      );
+    })
+    .on("GET", `${API}/projects/:id/jobs/:job_id`, (ctx) => {
+      const p = project(ctx);
+      return { status: 200, body: jobJson(store.job(p.id, ctx.params.job_id!), store, ctx.baseUrl) };
+    })
+    .on("GET", `${API}/projects/:id/jobs/:job_id/trace`, (ctx) => {
+      const p = project(ctx);
+      return { status: 200, raw: store.job(p.id, ctx.params.job_id!).trace, contentType: "text/plain" };
+    })
+    .on("POST", `${API}/projects/:id/jobs/:job_id/cancel`, (ctx) => {
+      const p = project(ctx);
+      const job = store.job(p.id, ctx.params.job_id!);
+      store.cancelJob(job);
+      return { status: 201, body: jobJson(job, store, ctx.baseUrl) };
+    })
+    .on("POST", `${API}/projects/:id/jobs/:job_id/retry`, (ctx) => {
+      const p = project(ctx);
+      const retried = store.retryJob(store.job(p.id, ctx.params.job_id!));
+      return { status: 201, body: jobJson(retried, store, ctx.baseUrl) };
+    })
+    .on("POST", `${API}/user/runners`, (ctx) => {
+      user(ctx);
+      const runnerType = str(ctx, "runner_type");
+      if (!["instance_type", "group_type", "project_type"].includes(runnerType))
+        throw badRequest("runner_type does not have a valid value");
+      let projectId: number | null = null;
+      if (runnerType === "project_type") projectId = store.project(String(ctx.input.project_id ?? "")).id;
+      const tagList = ctx.input.tag_list;
+      const tags = Array.isArray(tagList)
+        ? tagList.map(String)
+        : typeof tagList === "string"
+          ? tagList
+              .split(",")
+              .map((t) => t.trim())
+              .filter(Boolean)
+          : [];
+      const runner = store.createRunner({
+        description: str(ctx, "description", false),
+        tags,
+        runUntagged: ctx.input.run_untagged === true || ctx.input.run_untagged === "true",
+        paused: ctx.input.paused === true || ctx.input.paused === "true",
+        runnerType,
+        projectId,
+        maximumTimeout: ctx.input.maximum_timeout ? Number(ctx.input.maximum_timeout) : null,
+      });
+      return { status: 201, body: { id: runner.id, token: runner.token, token_expires_at: null } };
+    })
+    .on("GET", `${API}/runners/all`, (ctx) => {
+      user(ctx);
+      return paginate(ctx, [...store.runners.values()].map(runnerJson));
+    })
+    .on("GET", `${API}/runners/:runner_id`, (ctx) => {
+      user(ctx);
+      const runner = store.runners.get(Number(ctx.params.runner_id));
+      if (!runner) throw notFound("Runner");
+      return { status: 200, body: runnerJson(runner) };
+    });
+
+  function fileWrite(ctx: RequestContext, action: "create" | "update"): Reply {
+    const p = project(ctx);
+    const u = user(ctx);
+    const branch = str(ctx, "branch");
+    commitActions(
+      ctx,
+      p,
+      u,
+      [{ action, file_path: ctx.params.file_path, content: ctx.input.content, encoding: ctx.input.encoding }],
+      str(ctx, "commit_message"),
+      branch,
+      str(ctx, "start_branch", false) || undefined,
+    );
+    return { status: action === "create" ? 201 : 200, body: { file_path: ctx.params.file_path, branch } };
+  }
+}
+
+function scopeFilter(ctx: RequestContext) {
+  const raw = ctx.input.scope;
+  const scopes = raw === undefined ? [] : Array.isArray(raw) ? raw.map(String) : [String(raw)];
+  return (job: { status: string }) => scopes.length === 0 || scopes.includes(job.status);
+}
+
+function pipelineVariables(value: unknown): PipelineVariable[] {
+  if (value === undefined) return [];
+  if (!Array.isArray(value)) throw badRequest("variables is invalid");
+  return value.map((v, i) => {
+    const item = v as Record<string, unknown>;
+    if (typeof item.key !== "string" || !/^[A-Za-z0-9_]+$/.test(item.key)) {
+      throw new ApiError(400, {
+        message: { base: [`variables[${i}] key can contain only letters, digits and '_'.`] },
+      });
+    }
+    const type = item.variable_type ?? "env_var";
+    if (type !== "env_var" && type !== "file")
+      throw badRequest(`variables[${i}][variable_type] does not have a valid value`);
+    return { key: item.key, value: String(item.value ?? ""), variable_type: type };
+  });
+}

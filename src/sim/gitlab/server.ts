@@ -1,0 +1,90 @@
+// The GitLab simulator: REST API v4, the runner job API and git's dumb HTTP protocol on one HTTP server,
+// state in memory. `@gitbeaker/rest`, curl, git and runners use it as they would use GitLab.
+
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { Router } from "./http.ts";
+import { registerRestApi } from "./rest-api.ts";
+import { type RunnerApiOptions, registerRunnerApi } from "./runner-api.ts";
+import { Store, type User } from "./store.ts";
+
+export interface GitLabSimulatorOptions extends Partial<RunnerApiOptions> {
+  host?: string;
+  port?: number;
+}
+
+export class GitLabSimulator {
+  readonly store = new Store();
+  readonly root: User;
+  /** A personal access token of the root user, with the api scope. */
+  readonly rootToken: string;
+  private server: Server | undefined;
+  private baseUrl = "";
+
+  constructor(private readonly options: GitLabSimulatorOptions = {}) {
+    this.store.setMaxListeners(0);
+    this.root = this.store.createUser("root");
+    this.rootToken = this.store.createToken(this.root.id);
+  }
+
+  get url(): string {
+    if (!this.server) throw new Error("the GitLab simulator is not started");
+    return this.baseUrl;
+  }
+
+  async start(): Promise<this> {
+    const router = new Router();
+    registerRestApi(router, this.store);
+    registerRunnerApi(router, this.store, {
+      longPollMs: this.options.longPollMs ?? 50_000,
+      traceUpdateIntervalSeconds: this.options.traceUpdateIntervalSeconds ?? 3,
+    });
+    this.serveGit(router);
+    const server = createServer((req, res) => void router.handle(req, res, this.baseUrl));
+    server.keepAliveTimeout = 65_000;
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(this.options.port ?? 0, this.options.host ?? "127.0.0.1", () => resolve());
+    });
+    const address = server.address() as AddressInfo;
+    const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
+    this.baseUrl = `http://${host}:${address.port}`;
+    this.server = server;
+    return this;
+  }
+
+  async stop(): Promise<void> {
+    const server = this.server;
+    if (!server) return;
+    this.server = undefined;
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+
+  /** git clone over HTTP (dumb protocol), authenticated with a job token or a personal access token. */
+  private serveGit(router: Router): void {
+    router.on("GET", "/root/:repo/:file*", (ctx) => {
+      const repoName = ctx.params.repo!;
+      if (!repoName.endsWith(".git")) return { status: 404, raw: "Not Found" };
+      const auth = ctx.req.headers.authorization ?? "";
+      const [, password = ""] = Buffer.from(auth.replace(/^Basic\s+/i, ""), "base64")
+        .toString("utf8")
+        .split(/:(.*)/s);
+      const allowed =
+        this.store.tokens.has(password) ||
+        [...this.store.jobs.values()].some(
+          (j) => j.token === password && (j.status === "running" || j.status === "canceling"),
+        );
+      if (!allowed)
+        return {
+          status: 401,
+          raw: "HTTP Basic: Access denied\n",
+          headers: { "WWW-Authenticate": 'Basic realm="GitLab"' },
+        };
+      const project = [...this.store.projects.values()].find((p) => `${p.path}.git` === repoName);
+      const file = project?.repo.dumbHttp(ctx.params.file!);
+      if (!file) return { status: 404, raw: "Not Found" };
+      return { status: 200, raw: file.body, contentType: file.contentType };
+    });
+  }
+}
