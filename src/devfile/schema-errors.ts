@@ -144,6 +144,14 @@ function truncate(s: string): string {
   return s.length > 40 ? `${s.slice(0, 37)}...` : s;
 }
 
+const QUANTITY_EXAMPLES: Record<string, string> = {
+  memoryLimit: "512Mi",
+  memoryRequest: "256Mi",
+  cpuLimit: "500m",
+  cpuRequest: "100m",
+  size: "1Gi",
+};
+
 const NAME_PATTERN = "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$";
 
 function describePattern(pattern: string, field: string): string {
@@ -159,6 +167,13 @@ function word(e: Working): SchemaProblem {
   const p = e.params;
   switch (e.keyword) {
     case "type": {
+      const quantity = QUANTITY_EXAMPLES[e.instancePath.split("/").pop() ?? ""];
+      if (quantity && p.type === "string") {
+        return {
+          pointer: e.instancePath,
+          message: `${where} must be a quantity such as ${quantity}, written as a string, not ${kindOf(e.data)}`,
+        };
+      }
       const types = String(p.type).split(",").map(article).join(" or ");
       return { pointer: e.instancePath, message: `${where} must be ${types}, not ${kindOf(e.data)}` };
     }

@@ -75,7 +75,9 @@ export function parseSource(text: string, file: string): ParseOutcome {
         pointer: "",
         field: "",
         rule: "yaml",
-        message: `YAML syntax: ${yamlMessage(e.message)}`,
+        message: /call stack/i.test(e.message)
+          ? "YAML is nested too deeply to read; a devfile never needs that"
+          : `YAML syntax: ${yamlMessage(e.message)}`,
       })),
     };
   }
@@ -126,15 +128,20 @@ export function sourceFromValue(file: string, value: unknown): DevfileSource {
 }
 
 /**
- * YAML 1.1 tags without timestamps, and with floats that need a digit: yaml's 1.1 float also matches a lone "."
- * (devfiles write `buildContext: .`), which Psych and go-yaml read as a string.
+ * YAML 1.1 tags as Ruby's Psych (GitLab's reader) resolves them: no timestamps, floats that need a digit (yaml's
+ * 1.1 float also matches a lone ".", and devfiles write `buildContext: .`), and booleans without y/n.
  */
 function yaml11Tags(tags: Tags): Tags {
   return tags
     .filter((t) => typeof t === "string" || t.tag !== "tag:yaml.org,2002:timestamp")
     .map((t) => {
-      if (typeof t === "string" || !(t.test instanceof RegExp) || !t.test.test(".")) return t;
-      return { ...t, test: /^[-+]?(?:[0-9][0-9_]*\.[0-9_]*|\.[0-9][0-9_]*)$/ } as typeof t;
+      if (typeof t === "string" || !(t.test instanceof RegExp)) return t;
+      if (t.test.test("."))
+        return { ...t, test: /^[-+]?(?:[0-9][0-9_]*\.[0-9_]*|\.[0-9][0-9_]*)$/ } as typeof t;
+      // Psych's booleans: yes/true/on and no/false/off in any case, but not y/n (yaml's 1.1 takes those too).
+      if (t.test.test("yes")) return { ...t, test: /^(?:yes|true|on)$/i } as typeof t;
+      if (t.test.test("no")) return { ...t, test: /^(?:no|false|off)$/i } as typeof t;
+      return t;
     });
 }
 

@@ -80,5 +80,6 @@ export function validateAgainstSchema(source: DevfileSource): SchemaCheck {
   const validate = schemaValidator(version);
   if (validate(value)) return { ok: true, version };
   const problems = explainSchemaErrors(validate.errors ?? [], value);
-  return { ok: false, errors: problems.map((p) => errorAt(source, p.pointer, p.message, "schema")) };
+  const errors = problems.map((p) => errorAt(source, p.pointer, p.message, "schema"));
+  return { ok: false, errors: errors.sort((a, b) => a.line - b.line || a.column - b.column) };
 }
