@@ -1,0 +1,127 @@
+import { execFile, spawn } from "node:child_process";
+import { once } from "node:events";
+import { existsSync, readdirSync } from "node:fs";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { afterAll, describe, expect, it } from "vitest";
+import { cleanupByLabel, dockerEngine, isNotFound, WorkspaceContainer } from "../../src/containers/index.ts";
+import {
+  ARCHES,
+  type BuiltImage,
+  IMAGE_KINDS,
+  IMAGE_LABELS,
+  localImageName,
+  NODE_RELEASE,
+  UNAME_MACHINE,
+} from "../../src/images/index.ts";
+import { dockerAvailable } from "../containers/docker-available.ts";
+
+const docker = await dockerAvailable();
+const run = promisify(execFile);
+const CACHE_DIR = process.env.WSPARITY_CACHE_DIR ?? "/var/cache/wsparity";
+const NODE_ARCH = { amd64: "x64", arm64: "arm64" } as const;
+
+async function build(...args: string[]): Promise<{ seconds: number; images: BuiltImage[] }> {
+  const { stdout } = await run("node", ["bin/wsparity.js", "images", "build", "--json", ...args], {
+    encoding: "utf8",
+    maxBuffer: 1 << 24,
+  });
+  return JSON.parse(stdout) as { seconds: number; images: BuiltImage[] };
+}
+
+async function imageExists(tag: string): Promise<boolean> {
+  try {
+    await dockerEngine().getImage(tag).inspect();
+    return true;
+  } catch (err) {
+    if (isNotFound(err)) return false;
+    throw err;
+  }
+}
+
+describe.runIf(docker)("wsparity images build", () => {
+  afterAll(async () => {
+    await cleanupByLabel("own");
+  });
+
+  it("builds every image for both architectures, and a second run is a no-op", {
+    timeout: 1_800_000,
+  }, async () => {
+    await build();
+    const started = Date.now();
+    const second = await build();
+    console.log(
+      `images build, second run: ${((Date.now() - started) / 1000).toFixed(1)} s (CLI start included)`,
+    );
+    expect(second.images.map((i) => `${i.tag} ${i.state}`)).toEqual(
+      ARCHES.flatMap((arch) => IMAGE_KINDS.map((kind) => `${localImageName(kind, arch)} up to date`)),
+    );
+    for (const image of second.images) {
+      const info = await dockerEngine().getImage(image.tag).inspect();
+      expect(info.Architecture).toBe(image.arch);
+      expect(info.Config.Labels).toMatchObject({
+        [IMAGE_LABELS.inputs]: image.inputs,
+        [IMAGE_LABELS.arch]: image.arch,
+      });
+    }
+  });
+
+  it.each(ARCHES.flatMap((arch) => IMAGE_KINDS.map((kind) => [kind, arch] as const)))(
+    "the %s image for %s runs on its own architecture",
+    async (kind, arch) => {
+      const probe = [
+        "uname -m",
+        kind === "base" ? "echo no-node" : "node -p 'process.arch + \" \" + process.version'",
+        kind === "tools"
+          ? "test -f /opt/wsparity/wsparity-agent.mjs && node --check /opt/wsparity/wsparity-agent.mjs && echo agent-ok || echo no-agent"
+          : "true",
+      ].join("; ");
+      const container = await new WorkspaceContainer(localImageName(kind, arch))
+        .withPlatform(arch)
+        .withCommand(["bash", "-c", probe])
+        .start();
+      expect(await container.wait()).toBe(0);
+      const lines = (await container.logs()).stdout.trim().split("\n");
+      expect(lines[0]).toBe(UNAME_MACHINE[arch]);
+      if (kind !== "base") expect(lines[1]).toBe(`${NODE_ARCH[arch]} v${NODE_RELEASE.version}`);
+      if (kind === "tools") {
+        const agent = (await dockerEngine().getImage(localImageName(kind, arch)).inspect()).Config.Labels[
+          "io.wsparity.image.agent"
+        ];
+        expect(lines[2]).toBe(agent?.startsWith("sha256:") ? "agent-ok" : "no-agent");
+      }
+      await container.remove();
+    },
+  );
+
+  it("Ctrl-C during a build leaves no half-made image tagged and no staging files", {
+    timeout: 600_000,
+  }, async () => {
+    const tag = localImageName("tools", "amd64");
+    await dockerEngine().getImage(tag).remove({ force: true });
+    const containersBefore = (await dockerEngine().listContainers({ all: true })).length;
+    const child = spawn(
+      "node",
+      ["bin/wsparity.js", "images", "build", "--arch", "amd64", "--only", "tools"],
+      {
+        stdio: ["ignore", "ignore", "pipe"],
+      },
+    );
+    const exited = once(child, "exit");
+    let stderr = "";
+    for await (const chunk of child.stderr) {
+      stderr += chunk.toString();
+      if (stderr.includes(`${tag}: loading into the Docker engine`)) break;
+    }
+    child.kill("SIGINT");
+    const [code] = (await exited) as [number];
+    expect(code).toBe(130);
+    expect(await imageExists(tag)).toBe(false);
+    const tmp = join(CACHE_DIR, "tmp");
+    expect(existsSync(tmp) ? readdirSync(tmp) : []).toEqual([]);
+    expect((await dockerEngine().listContainers({ all: true })).length).toBe(containersBefore);
+
+    const rebuilt = await build("--arch", "amd64", "--only", "tools");
+    expect(rebuilt.images.find((i) => i.tag === tag)?.state).toBe("built");
+  });
+});
