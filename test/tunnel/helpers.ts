@@ -21,6 +21,16 @@ export async function startTargetApp(
 ): Promise<{ port: number; server: http.Server; close(): Promise<void> }> {
   const server = http.createServer((req, res) => {
     const url = new URL(req.url ?? "/", "http://x");
+    if (url.pathname === "/app") {
+      res.writeHead(200, { "content-type": "text/html; charset=utf-8" });
+      res.end(`<!doctype html><title>workspace app</title><p id="status">loading</p><script>
+        const ws = new WebSocket(location.origin.replace(/^http/, "ws") + location.pathname.replace(/app$/, "ws"));
+        ws.onopen = () => ws.send("ping from the browser");
+        ws.onmessage = (e) => { document.getElementById("status").textContent = "echo: " + e.data; };
+        ws.onerror = () => { document.getElementById("status").textContent = "websocket error"; };
+      </script>`);
+      return;
+    }
     if (url.pathname === "/whoami") {
       res.end(options.name ?? "app");
       return;

@@ -1,0 +1,85 @@
+import { type Browser, chromium } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { WorkspaceAgent } from "../../src/agent/index.ts";
+import type { StartedTunnelServer } from "../../src/tunnel/index.ts";
+import { startAgent, startServer, startTargetApp, type Workspace, workspace } from "./helpers.ts";
+import { needs } from "./tools.ts";
+
+const CHROMIUM = "/usr/bin/chromium";
+const browserTool = needs(CHROMIUM);
+
+describe.skipIf(browserTool.skip)("headless Chromium through the tunnel", () => {
+  let app: Awaited<ReturnType<typeof startTargetApp>>;
+  let server: StartedTunnelServer;
+  let agent: WorkspaceAgent;
+  let ws: Workspace;
+  let browser: Browser;
+
+  beforeAll(async () => {
+    expect(browserTool.missing, "run scripts/install-test-tools.sh (Debian's chromium)").toEqual([]);
+    app = await startTargetApp();
+    ws = workspace("ws-browser", [app.port]);
+    server = await startServer([ws]);
+    agent = await startAgent(server.agentUrl!, ws);
+    // Playwright gives the browser a fresh temporary profile (user data dir) of its own.
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      headless: true,
+      args: [
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--host-resolver-rules=MAP *.localtest 127.0.0.1",
+      ],
+    });
+  }, 120_000);
+  afterAll(async () => {
+    await browser?.close();
+    await agent?.stop();
+    await server?.stop();
+    await app?.close();
+  });
+
+  for (const form of ["host", "path"] as const) {
+    it(`signs in with ?wsparity_token=, loads the page and its WebSocket (${form} form)`, async () => {
+      const context = await browser.newContext();
+      try {
+        const page = await context.newPage();
+        const base =
+          form === "host"
+            ? `http://${app.port}-${ws.name}.localtest:${server.userPort}/app`
+            : `${server.userUrl}/-/ws/${ws.name}/${app.port}/app`;
+        const response = await page.goto(`${base}?wsparity_token=${ws.userToken}`);
+        expect(response?.status()).toBe(200);
+        expect(page.url()).toBe(base);
+        await page.waitForFunction(
+          () => document.getElementById("status")?.textContent?.startsWith("echo"),
+          undefined,
+          {
+            timeout: 30_000,
+          },
+        );
+        expect(await page.textContent("#status")).toBe("echo: ping from the browser");
+        const cookies = await context.cookies();
+        expect(cookies.find((c) => c.name === "wsparity_token")?.httpOnly).toBe(true);
+      } finally {
+        await context.close();
+      }
+    }, 60_000);
+  }
+
+  it("without a token the browser gets 401 and no page", async () => {
+    const context = await browser.newContext();
+    try {
+      const page = await context.newPage();
+      const response = await page.goto(`${server.userUrl}/-/ws/${ws.name}/${app.port}/app`);
+      expect(response?.status()).toBe(401);
+    } finally {
+      await context.close();
+    }
+  }, 60_000);
+});
