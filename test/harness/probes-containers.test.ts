@@ -89,7 +89,7 @@ describe("container.multi", () => {
 describe("tier-dependent container probes", () => {
   it("are not applicable on the sim tier, and say why", () => {
     const s = spec({ containers: [container("tooling", { main: true, memoryLimit: "512Mi" })] });
-    for (const probe of [containerImage, containerResources, containerUser]) {
+    for (const probe of [containerImage, containerResources]) {
       expect(probe.notApplicable!(context({} as never, s))).toMatch(
         /sim tier runs containers as local processes/,
       );
@@ -97,12 +97,11 @@ describe("tier-dependent container probes", () => {
   });
 
   it("container.user: supported as uid 5001, unsupported as root", async () => {
-    const docker = { tier: "docker" as const };
-    const asRoot = await containerUser.run(context(await workspace(), spec(), docker));
+        const asRoot = await containerUser.run(context(await workspace(), spec()));
     expect(asRoot).toMatchObject({ status: "unsupported", evidence: expect.stringContaining("uid=0") });
     const ws = await workspace({ uid: 5001 });
     await chmod(ws.root, 0o777);
-    expect((await containerUser.run(context(ws, spec(), docker))).status).toBe("supported");
+    expect((await containerUser.run(context(ws, spec()))).status).toBe("supported");
   });
 
   it("container.resources: an unlimited cgroup does not pass for a declared limit", async () => {

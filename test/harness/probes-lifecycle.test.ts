@@ -185,3 +185,25 @@ describe("events", () => {
     expect((await throughRestart(eventPreStop, runs, s)).status).toBe("supported");
   });
 });
+
+describe("event.preStart", () => {
+  it("observes an init container's file in a volume the main container shares, and its absence", async () => {
+    const { eventPreStart } = await import("../../src/harness/probes/event-commands.ts");
+    const ws = await workspace();
+    const shared = join(ws.root, "shared");
+    await mkdir(shared, { mode: 0o777 });
+    const s = spec({
+      containers: [
+        container("tooling", { main: true, volumeMounts: [{ name: "shared", path: shared }] }),
+        container("prepare", { command: ["sh", "-c"], args: [`echo ready > ${shared}/prestart`], volumeMounts: [{ name: "shared", path: shared }] }),
+      ],
+      volumes: [{ name: "shared", ephemeral: false }],
+      commands: [{ kind: "apply", id: "prepare-volume", component: "prepare" }],
+      events: { preStart: ["prepare-volume"], postStart: [], preStop: [], postStop: [] },
+    });
+    expect(eventPreStart.notApplicable!(context(ws, s))).toBeUndefined();
+    expect((await eventPreStart.run(context(ws, s, { timeoutMs: 1000 }))).status).toBe("unsupported");
+    await writeFile(join(shared, "prestart"), "ready\n");
+    expect(await eventPreStart.run(context(ws, s))).toMatchObject({ status: "supported", evidence: `prepare-volume: ${shared}/prestart exists` });
+  });
+});

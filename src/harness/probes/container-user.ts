@@ -1,12 +1,10 @@
 import { WORKSPACE_UID } from "../../kubernetes/settings.ts";
 import { describeExec, execInWorkspace } from "./editor-client.ts";
 import { type Probe, supported, unsupported } from "./probe.ts";
-import { simCannotShow } from "./sim-tier.ts";
 
 /** GitLab runs every workspace container as UID 5001, non-root: the reference behaviour. */
 export const containerUser: Probe = {
   id: "container.user",
-  notApplicable: simCannotShow("the user a container runs as"),
   async run({ ws }) {
     const out = await execInWorkspace(ws, ["id"]);
     const uid = Number(/uid=(\d+)/.exec(out.stdout)?.[1] ?? Number.NaN);

@@ -1,16 +1,42 @@
-import { resolveCommands, type WorkspaceSpec } from "../../devfile/spec.ts";
+import { type ApplyCommandSpec, type ExecCommandSpec, resolveCommands, type WorkspaceSpec } from "../../devfile/spec.ts";
 import { execInWorkspace } from "./editor-client.ts";
 import { createdFiles, existsScript } from "./observable-effects.ts";
 import { type Probe, type ProbeOutcome, supported, unsupported } from "./probe.ts";
 
 type Event = "preStart" | "postStart";
 
-function observable(spec: WorkspaceSpec, event: Event) {
-  const main = spec.containers.find((c) => c.main)?.name;
-  return resolveCommands(spec, spec.events[event])
-    .filter((c) => c.component === main)
-    .map((command) => ({ command, files: createdFiles(command) }))
-    .filter((c) => c.files.length > 0);
+/**
+ * Event commands whose effect the main container can see: exec commands in the main container, and
+ * apply commands (init containers) whose command line writes into a volume the main container mounts
+ * at the same path.
+ */
+function observable(spec: WorkspaceSpec, event: Event): { command: ExecCommandSpec; files: string[] }[] {
+  const main = spec.containers.find((c) => c.main);
+  if (!main) return [];
+  const execs = resolveCommands(spec, spec.events[event]).filter((c) => c.component === main.name);
+  const applies = spec.commands
+    .filter((c): c is ApplyCommandSpec => c.kind === "apply" && spec.events[event].some((id) => id.toLowerCase() === c.id))
+    .flatMap((c) => {
+      const container = spec.containers.find((k) => k.name === c.component);
+      if (!container) return [];
+      const shared = container.volumeMounts.filter((m) => main.volumeMounts.some((n) => n.name === m.name && n.path === m.path));
+      const asExec: ExecCommandSpec = {
+        kind: "exec",
+        id: c.id,
+        component: c.component,
+        commandLine: [...(container.command ?? []), ...(container.args ?? [])].join(" "),
+        env: [],
+        hotReloadCapable: false,
+      };
+      return [{ command: asExec, shared: shared.map((m) => m.path) }];
+    });
+  return [
+    ...execs.map((command) => ({ command, files: createdFiles(command) })),
+    ...applies.map(({ command, shared }) => ({
+      command,
+      files: createdFiles(command).filter((f) => shared.some((dir) => f.startsWith(`${dir}/`))),
+    })),
+  ].filter((c) => c.files.length > 0);
 }
 
 function eventProbe(event: Event): Probe {
@@ -19,7 +45,7 @@ function eventProbe(event: Event): Probe {
     notApplicable(ctx) {
       if (ctx.spec.events[event].length === 0) return `the devfile has no ${event} event`;
       return observable(ctx.spec, event).length === 0
-        ? `no ${event} command in the main container creates a file the probe could observe`
+        ? `no ${event} command creates a file the main container could observe`
         : undefined;
     },
     async run({ ws, spec, timeoutMs }): Promise<ProbeOutcome> {
