@@ -57,8 +57,10 @@ export function generatePipeline(spec: WorkspaceSpec, options: PipelineOptions):
 
   const variables: Record<string, CiVariable> = {
     WSPARITY_WORKSPACE: literal(spec.name),
-    WSPARITY_PORTS: tunnelPorts(main, sidecars, aliases).join(","),
+    WSPARITY_PORTS: tunnelPorts(main, sidecars, executor, note).join(","),
     WSPARITY_EDITOR_PORT: String(EDITOR_PORT),
+    // The agent dials out and forwards from loopback, so nothing needs to listen on other interfaces.
+    WSPARITY_EDITOR_HOST: "127.0.0.1",
     PROJECT_SOURCE: "$CI_PROJECT_DIR",
     PROJECTS_ROOT: "$CI_BUILDS_DIR",
     WSPARITY_LINK_VOLUMES: executor === "shell" ? "false" : "true",
@@ -128,16 +130,41 @@ function oneLine(text: string): string {
   return text.replace(/[\r\n\u2028\u2029\u0085]+/g, " ");
 }
 
-/** Ports the agent forwards: the editor, then public endpoints (sidecars by alias, the main container on localhost). */
-function tunnelPorts(main: ContainerSpec, sidecars: ContainerSpec[], aliases: Map<string, string>): string[] {
+/**
+ * Ports the agent forwards from the job's loopback: the editor, the main container's public endpoints and,
+ * where services share the job's network namespace (kubernetes executor), the sidecars' public endpoints.
+ */
+function tunnelPorts(
+  main: ContainerSpec,
+  sidecars: ContainerSpec[],
+  executor: PipelineOptions["executor"],
+  note: (feature: string, subject: string, status: NotHonoured["status"], reason: string) => void,
+): string[] {
   const ports = [String(EDITOR_PORT)];
   const isPublic = (e: EndpointSpec) => e.exposure === "public";
   for (const e of main.endpoints.filter(isPublic)) ports.push(String(e.targetPort));
   for (const sidecar of sidecars) {
-    for (const e of sidecar.endpoints.filter(isPublic))
-      ports.push(`${aliases.get(sidecar.name)}:${e.targetPort}`);
+    for (const e of sidecar.endpoints.filter(isPublic)) {
+      if (executor === "kubernetes") ports.push(String(e.targetPort));
+      else {
+        note(
+          endpointFeature(e),
+          `endpoint ${e.name} of component ${sidecar.name}`,
+          "unsupported",
+          executor === "shell"
+            ? "the shell executor does not run sidecar components"
+            : "the agent forwards ports on the job container's loopback; a service's port is only on its alias",
+        );
+      }
+    }
   }
   return [...new Set(ports)];
+}
+
+function endpointFeature(endpoint: EndpointSpec): string {
+  if (endpoint.protocol === "tcp" || endpoint.protocol === "udp") return "endpoint.tcp";
+  if (endpoint.protocol === "ws" || endpoint.protocol === "wss") return "endpoint.websocket";
+  return "endpoint.http";
 }
 
 function usableEnv(

@@ -22,7 +22,7 @@ export const WORKSPACE_SCRIPT: readonly string[] = [
     'done <<< "${WSPARITY_VOLUMES:-}"',
   ].join("\n"),
   [
-    'node "$WSPARITY_TOOLS_DIR/editor.mjs" >"$CI_PROJECT_DIR/.wsparity/logs/editor.log" 2>&1 &',
+    'node "$WSPARITY_TOOLS_DIR/wsparity-editor.mjs" "$CI_PROJECT_DIR" >"$CI_PROJECT_DIR/.wsparity/logs/editor.log" 2>&1 &',
     "editor_pid=$!",
     'node "$WSPARITY_TOOLS_DIR/wsparity-agent.mjs" >"$CI_PROJECT_DIR/.wsparity/logs/agent.log" 2>&1 &',
     "agent_pid=$!",

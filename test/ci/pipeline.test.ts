@@ -53,7 +53,7 @@ describe("generatePipeline", () => {
     expect(job.tags).toContain("arch-arm64");
   });
 
-  it("forwards the editor and public endpoints through the tunnel, sidecars by alias, never internal ones", () => {
+  it("forwards the editor and public endpoints through the tunnel, sidecars only where they share loopback", () => {
     const spec = nodejsMongo();
     spec.containers[1]!.endpoints.push({
       name: "admin",
@@ -64,7 +64,9 @@ describe("generatePipeline", () => {
       attributes: {},
     });
     const job = jobOf(generatePipeline(spec, { executor: "docker", arch: "amd64" }).config);
-    expect(job.variables.WSPARITY_PORTS).toBe("60001,8080,mongo:8081");
+    expect(job.variables.WSPARITY_PORTS).toBe("60001,8080");
+    const kubernetes = jobOf(generatePipeline(spec, { executor: "kubernetes", arch: "amd64" }).config);
+    expect(kubernetes.variables.WSPARITY_PORTS).toBe("60001,8080,8081");
   });
 
   it("records what the shell executor cannot honour: image, services, isolation", () => {
