@@ -1,5 +1,6 @@
 import { Command, CommanderError } from "commander";
 import { registerAgentCommands } from "./agent/cli.ts";
+import { registerCiCommands } from "./ci/cli.ts";
 import { registerDevfileCommands } from "./devfile/cli.ts";
 import { registerRunValidateCommand } from "./devfile/run-validate.ts";
 import { registerImagesCommands } from "./images/index.ts";
@@ -15,6 +16,7 @@ export function buildProgram(): Command {
     .exitOverride();
   program.configureHelp({ showGlobalOptions: true });
   registerDevfileCommands(program);
+  registerCiCommands(program);
   registerRunValidateCommand(program);
   registerReportCommands(program);
   registerImagesCommands(program);
