@@ -3,7 +3,7 @@ import { basename, dirname, extname, resolve } from "node:path";
 import { Ajv } from "ajv";
 import type { Arch, Executor, Tier, WorkspacePath } from "../report/model.ts";
 import { UsageError } from "../util/errors.ts";
-import { locate, parseYamlWithPositions } from "../util/yaml-locate.ts";
+import { locate, parseYamlWithPositions, yamlData } from "../util/yaml-locate.ts";
 import { FEATURE_IDS } from "./catalog.ts";
 
 export interface ScenarioMatrix {
@@ -104,16 +104,17 @@ function messageFor(e: {
 /** A scenario file: schema-checked, with every problem naming file:line:column. */
 export function parseScenario(text: string, file: string): Scenario {
   const parsed = parseYamlWithPositions(text);
-  if (parsed.doc.errors.length > 0) {
-    const e = parsed.doc.errors[0]!;
-    const { line, col } = parsed.lines.linePos(e.pos[0]);
-    throw new UsageError(`${file}:${line}:${col}: not valid YAML: ${e.message.split("\n")[0]}`);
-  }
-  const data = parsed.doc.toJS() as Record<string, unknown>;
+  const loaded = yamlData(parsed, file);
+  if ("error" in loaded) throw new UsageError(loaded.error);
+  const data = loaded.data as Record<string, unknown>;
   validator ??= new Ajv({ allErrors: true }).compile(schema);
   if (!validator(data)) {
     const problems = (validator.errors ?? []).map((e) => {
-      const { line, column } = locate(parsed, e.instancePath);
+      const at =
+        e.keyword === "additionalProperties"
+          ? `${e.instancePath}/${String((e.params as { additionalProperty: string }).additionalProperty)}`
+          : e.instancePath;
+      const { line, column } = locate(parsed, at);
       return `${file}:${line}:${column}: ${messageFor(e as never)}`;
     });
     throw new UsageError(`invalid scenario:\n  ${problems.join("\n  ")}`);

@@ -1,7 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { Ajv } from "ajv";
 import { UsageError } from "../util/errors.ts";
-import { locate, parseYamlWithPositions } from "../util/yaml-locate.ts";
+import { locate, parseYamlWithPositions, yamlData } from "../util/yaml-locate.ts";
 import type { FeatureStatus } from "./model.ts";
 
 export type Comparator = "<" | "<=" | ">" | ">=" | "==" | "!=";
@@ -145,12 +145,9 @@ export function parsePolicy(text: string, file: string): Policy {
     const { line, column } = locate(parsed, pointer);
     return `${file}:${line}:${column}`;
   };
-  if (parsed.doc.errors.length > 0) {
-    const e = parsed.doc.errors[0]!;
-    const { line, col } = parsed.lines.linePos(e.pos[0]);
-    throw new UsageError(`${file}:${line}:${col}: not valid YAML: ${e.message.split("\n")[0]}`);
-  }
-  const data = parsed.doc.toJS() as unknown;
+  const loaded = yamlData(parsed, file);
+  if ("error" in loaded) throw new UsageError(loaded.error);
+  const data = loaded.data as unknown;
   const ajv = new Ajv({ allErrors: true });
   const validate = ajv.compile(policySchema);
   if (!validate(data)) {
@@ -159,7 +156,11 @@ export function parsePolicy(text: string, file: string): Policy {
         e.keyword === "additionalProperties"
           ? ` (unknown key "${(e.params as { additionalProperty: string }).additionalProperty}")`
           : "";
-      return `${at(e.instancePath)}: ${e.instancePath || "policy"} ${e.message}${extra}`;
+      const where =
+        e.keyword === "additionalProperties"
+          ? `${e.instancePath}/${(e.params as { additionalProperty: string }).additionalProperty}`
+          : e.instancePath;
+      return `${at(where)}: ${e.instancePath || "policy"} ${e.message}${extra}`;
     });
     throw new UsageError(`invalid policy:\n  ${problems.join("\n  ")}`);
   }

@@ -27,3 +27,17 @@ export function locate(parsed: ParsedYaml, pointer: string): { line: number; col
   }
   return { line: 1, column: 1 };
 }
+
+/** The document's data, or an error naming file:line:column for a syntax error, a bad alias or an alias bomb. */
+export function yamlData(parsed: ParsedYaml, file: string): { data: unknown } | { error: string } {
+  const first = parsed.doc.errors[0];
+  if (first) {
+    const { line, col } = parsed.lines.linePos(first.pos[0]);
+    return { error: `${file}:${line}:${col}: not valid YAML: ${first.message.split("\n")[0]}` };
+  }
+  try {
+    return { data: parsed.doc.toJS({ maxAliasCount: 100 }) };
+  } catch (err) {
+    return { error: `${file}:1:1: not valid YAML: ${(err as Error).message.split("\n")[0]}` };
+  }
+}

@@ -97,7 +97,7 @@ describe("tier-dependent container probes", () => {
   });
 
   it("container.user: supported as uid 5001, unsupported as root", async () => {
-        const asRoot = await containerUser.run(context(await workspace(), spec()));
+    const asRoot = await containerUser.run(context(await workspace(), spec()));
     expect(asRoot).toMatchObject({ status: "unsupported", evidence: expect.stringContaining("uid=0") });
     const ws = await workspace({ uid: 5001 });
     await chmod(ws.root, 0o777);

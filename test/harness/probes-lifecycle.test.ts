@@ -195,7 +195,11 @@ describe("event.preStart", () => {
     const s = spec({
       containers: [
         container("tooling", { main: true, volumeMounts: [{ name: "shared", path: shared }] }),
-        container("prepare", { command: ["sh", "-c"], args: [`echo ready > ${shared}/prestart`], volumeMounts: [{ name: "shared", path: shared }] }),
+        container("prepare", {
+          command: ["sh", "-c"],
+          args: [`echo ready > ${shared}/prestart`],
+          volumeMounts: [{ name: "shared", path: shared }],
+        }),
       ],
       volumes: [{ name: "shared", ephemeral: false }],
       commands: [{ kind: "apply", id: "prepare-volume", component: "prepare" }],
@@ -204,6 +208,9 @@ describe("event.preStart", () => {
     expect(eventPreStart.notApplicable!(context(ws, s))).toBeUndefined();
     expect((await eventPreStart.run(context(ws, s, { timeoutMs: 1000 }))).status).toBe("unsupported");
     await writeFile(join(shared, "prestart"), "ready\n");
-    expect(await eventPreStart.run(context(ws, s))).toMatchObject({ status: "supported", evidence: `prepare-volume: ${shared}/prestart exists` });
+    expect(await eventPreStart.run(context(ws, s))).toMatchObject({
+      status: "supported",
+      evidence: `prepare-volume: ${shared}/prestart exists`,
+    });
   });
 });

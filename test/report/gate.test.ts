@@ -107,7 +107,7 @@ describe("policy parsing", () => {
     const bad = "stages:\n  - name: a\n    thresholds:\n      parityPct: ['about 90']\n";
     expect(() => parsePolicy(bad, "p.yaml")).toThrow(/p\.yaml:4:19: "about 90" must be a comparison/);
     expect(() => parsePolicy("stages:\n  - name: a\n    colour: red\n", "p.yaml")).toThrow(
-      /p\.yaml:2:5: .*unknown key "colour"/,
+      /p\.yaml:3:13: .*unknown key "colour"/,
     );
     expect(() => parsePolicy("stages: [{name: a}]\ngate: b\n", "p.yaml")).toThrow(
       /p\.yaml:2:7: gate "b" is not a stage/,
@@ -115,6 +115,20 @@ describe("policy parsing", () => {
     expect(() => parsePolicy("stages: [", "p.yaml")).toThrow(UsageError);
     expect(() => parsePolicy("stages: [{name: a, thresholds: {'x{colour:red}': ['<1']}}]", "p.yaml")).toThrow(
       /"colour"/,
+    );
+  });
+
+  it("rejects arbitrary input only with a located UsageError (property)", () => {
+    fc.assert(
+      fc.property(fc.string({ maxLength: 200 }), (text) => {
+        try {
+          parsePolicy(text, "fuzz.yaml");
+        } catch (err) {
+          expect(err).toBeInstanceOf(UsageError);
+          expect((err as Error).message).toMatch(/fuzz\.yaml:\d+:\d+/);
+        }
+      }),
+      { numRuns: 300 },
     );
   });
 
