@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the tunnel tests and `wsparity bench tunnel` drive for real:
-# sshd and ssh (the ssh -R peer and the ProxyCommand test), chromium (the browser test), curl, openssl.
+# sshd and ssh (the ssh -R peer and the ProxyCommand test), chromium (the browser tests), curl, openssl,
+# xmllint (junit.xml schema check).
 # Idempotent: prints nothing and touches no package index when everything is already there.
 set -euo pipefail
 
-wanted=(openssh-server openssh-client chromium curl openssl)
+wanted=(openssh-server openssh-client chromium curl openssl libxml2-utils)
 missing=()
 for pkg in "${wanted[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed"; then
