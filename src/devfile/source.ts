@@ -128,20 +128,21 @@ export function sourceFromValue(file: string, value: unknown): DevfileSource {
 }
 
 /**
- * YAML 1.1 tags as Ruby's Psych (GitLab's reader) resolves them: no timestamps, floats that need a digit (yaml's
- * 1.1 float also matches a lone ".", and devfiles write `buildContext: .`), and booleans without y/n.
+ * YAML 1.1 tags as Ruby's Psych (GitLab's reader) resolves them: no timestamps; floats need a digit before the
+ * exponent or around the point (yaml's 1.1 floats also take a lone "." and "e0", and devfiles write
+ * `buildContext: .`); booleans are yes/true/on and no/false/off in any case, but not y/n.
  */
 function yaml11Tags(tags: Tags): Tags {
   return tags
     .filter((t) => typeof t === "string" || t.tag !== "tag:yaml.org,2002:timestamp")
     .map((t) => {
       if (typeof t === "string" || !(t.test instanceof RegExp)) return t;
-      if (t.test.test("."))
-        return { ...t, test: /^[-+]?(?:[0-9][0-9_]*\.[0-9_]*|\.[0-9][0-9_]*)$/ } as typeof t;
-      // Psych's booleans: yes/true/on and no/false/off in any case, but not y/n (yaml's 1.1 takes those too).
-      if (t.test.test("yes")) return { ...t, test: /^(?:yes|true|on)$/i } as typeof t;
-      if (t.test.test("no")) return { ...t, test: /^(?:no|false|off)$/i } as typeof t;
-      return t;
+      let test: RegExp | undefined;
+      if (t.test.test("e0")) test = /^[-+]?(?:[0-9][0-9_]*(?:\.[0-9_]*)?|\.[0-9][0-9_]*)[eE][-+]?[0-9]+$/;
+      else if (t.test.test(".")) test = /^[-+]?(?:[0-9][0-9_]*\.[0-9_]*|\.[0-9][0-9_]*)$/;
+      else if (t.test.test("yes")) test = /^(?:yes|true|on)$/i;
+      else if (t.test.test("no")) test = /^(?:no|false|off)$/i;
+      return test ? ({ ...t, test } as typeof t) : t;
     });
 }
 
