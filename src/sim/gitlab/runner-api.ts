@@ -262,7 +262,8 @@ function jobPayload(store: Store, job: Job, runner: Runner, baseUrl: string) {
       before_sha: "0000000000000000000000000000000000000000",
       ref_type: "branch",
       refspecs: [`+refs/heads/${pipeline.ref}:refs/remotes/origin/${pipeline.ref}`],
-      depth: 20,
+      // 0 = full clone: the dumb HTTP protocol the simulator serves has no shallow fetch.
+      depth: 0,
     },
     runner_info: { timeout, runner_session_url: null },
     variables: [...predefined, ...yamlVariables, ...pipelineVariables],

@@ -1,0 +1,38 @@
+// What every executor gives a job run: a place to run bash scripts for each stage, and cleanup that
+// leaves nothing behind (also after the runner itself was killed).
+
+import type { JobPayload } from "./api-client.ts";
+
+export type ExecutorName = "shell" | "docker" | "kubernetes";
+
+export interface StageRun {
+  /** Resolves with the script's exit code. */
+  done: Promise<number>;
+  /** Stops the stage: SIGTERM first, SIGKILL after the grace period. */
+  stop(graceMs: number): void;
+}
+
+export interface JobContext {
+  job: JobPayload;
+  /** Per-job folder on the runner host holding the project checkout, file variables and scripts. */
+  buildDir: string;
+  /** CI_BUILDS_DIR and CI_PROJECT_DIR as the job sees them (inside its container for container executors). */
+  buildsDirInJob: string;
+  projectDirInJob: string;
+  env: Record<string, string>;
+  output(chunk: Buffer | string): void;
+}
+
+export interface Executor {
+  readonly name: ExecutorName;
+  /** The features this executor declares to GitLab in `info.features`. */
+  readonly features: Record<string, boolean>;
+  readonly architecture: string;
+  /** Where CI_BUILDS_DIR is for a job, as the job sees it. */
+  buildsDirInJob(hostBuildDir: string): string;
+  prepare(ctx: JobContext): Promise<void>;
+  runStage(ctx: JobContext, stage: string, script: string): StageRun;
+  cleanup(ctx: JobContext): Promise<void>;
+  /** Removes what jobs of an earlier runner process left behind (processes, containers). */
+  recover(buildsRoot: string): Promise<string[]>;
+}

@@ -1,0 +1,5 @@
+export { JobApiClient, type JobPayload, type RunnerInfo } from "./api-client.ts";
+export type { Executor, ExecutorName, JobContext, StageRun } from "./executor.ts";
+export { ShellExecutor } from "./executors/shell.ts";
+export { type JobOutcome, JobRun } from "./job-run.ts";
+export { RUNNER_VERSION, Runner, RunnerBuilder, type RunnerOptions } from "./runner.ts";

@@ -1,0 +1,88 @@
+// A GitLab simulator, a registered runner and a project, for end-to-end runner tests on the sim tier.
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Gitlab } from "@gitbeaker/rest";
+import type { Executor } from "../../src/runner/index.ts";
+import { type Runner, RunnerBuilder } from "../../src/runner/index.ts";
+import { GitLabSimulator } from "../../src/sim/gitlab/index.ts";
+
+export interface SimTier {
+  sim: GitLabSimulator;
+  api: InstanceType<typeof Gitlab>;
+  runner: Runner;
+  dirs: { builds: string; cache: string };
+  logs: string[];
+  stop(): Promise<void>;
+}
+
+export async function startSimTier(
+  executor: Executor,
+  tags: string[],
+  environment: Record<string, string> = {},
+): Promise<SimTier> {
+  const sim = await new GitLabSimulator({ longPollMs: 1000, traceUpdateIntervalSeconds: 1 }).start();
+  const api = new Gitlab({ host: sim.url, token: sim.rootToken });
+  const registered = await api.Users.createCIRunner("instance_type", { tagList: tags });
+  const root = mkdtempSync(join(tmpdir(), "wsparity-runner-"));
+  const dirs = { builds: join(root, "builds"), cache: join(root, "cache") };
+  const logs: string[] = [];
+  const runner = RunnerBuilder.for(sim.url, registered.token as string)
+    .withName("test-runner")
+    .withExecutor(executor)
+    .withConcurrency(2)
+    .withDirectories(dirs.builds, dirs.cache)
+    .withEnvironment({ PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: root, ...environment })
+    .withTraceInterval(300)
+    .withStopGrace(2000)
+    .withLog((line) => logs.push(line))
+    .build();
+  await runner.start();
+  return {
+    sim,
+    api,
+    runner,
+    dirs,
+    logs,
+    async stop() {
+      await runner.stop();
+      await sim.stop();
+    },
+  };
+}
+
+export async function waitFor<T>(
+  what: string,
+  probe: () => Promise<T | undefined>,
+  timeoutMs = 20_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+export async function waitForJobStatus(
+  tier: SimTier,
+  projectId: number,
+  jobId: number,
+  statuses: string[],
+  timeoutMs?: number,
+) {
+  return waitFor(
+    `job ${jobId} to be ${statuses.join("/")}`,
+    async () => {
+      const job = await tier.api.Jobs.show(projectId, jobId);
+      return statuses.includes(job.status as string) ? job : undefined;
+    },
+    timeoutMs,
+  );
+}
+
+export async function firstJob(tier: SimTier, projectId: number, pipelineId: number) {
+  const [job] = await tier.api.Jobs.all(projectId, { pipelineId });
+  return job!;
+}
