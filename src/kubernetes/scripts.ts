@@ -18,7 +18,12 @@ fi
 mkdir -p "$HOME/.ssh-host-keys"
 [ -f "$HOME/.ssh-host-keys/ssh_host_ed25519_key" ] || ssh-keygen -q -t ed25519 -N "" -f "$HOME/.ssh-host-keys/ssh_host_ed25519_key"
 "$sshd_path" -D -p "$GL_SSH_PORT" -h "$HOME/.ssh-host-keys/ssh_host_ed25519_key" -o PidFile=none &
-echo "$(date -Iseconds): sshd started on $GL_SSH_PORT"
+sleep 1
+if kill -0 $! 2>/dev/null; then
+  echo "$(date -Iseconds): sshd started on $GL_SSH_PORT"
+else
+  echo "$(date -Iseconds): sshd exited at start: SSH on $GL_SSH_PORT is not available"
+fi
 `;
 
 export const INIT_TOOLS_SCRIPT = `#!/bin/sh

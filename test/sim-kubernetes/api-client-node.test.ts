@@ -16,7 +16,7 @@ let apps: AppsV1Api;
 let objects: KubernetesObjectApi;
 
 beforeAll(async () => {
-  h = await startSim();
+  h = await startSim({ kubelet: "none" });
   core = h.kc.makeApiClient(CoreV1Api);
   apps = h.kc.makeApiClient(AppsV1Api);
   objects = KubernetesObjectApi.makeApiClient(h.kc);
@@ -152,23 +152,24 @@ describe("Kubernetes API simulator with @kubernetes/client-node", () => {
   });
 
   it("updates status only through the status subresource", async () => {
-    await apps.createNamespacedDeployment({ namespace: "t", body: deployment("st") });
-    const live = await apps.readNamespacedDeployment({ namespace: "t", name: "st" });
-    await apps.replaceNamespacedDeployment({
+    const quota = { metadata: { name: "q" }, spec: { hard: { pods: "3" } } };
+    await core.createNamespacedResourceQuota({ namespace: "t", body: quota });
+    const live = await core.readNamespacedResourceQuota({ namespace: "t", name: "q" });
+    await core.replaceNamespacedResourceQuota({
       namespace: "t",
-      name: "st",
-      body: { ...live, status: { replicas: 9 } },
+      name: "q",
+      body: { ...live, status: { used: { pods: "9" } } },
     });
-    expect(
-      (await apps.readNamespacedDeployment({ namespace: "t", name: "st" })).status?.replicas,
-    ).toBeUndefined();
-    const fresh = await apps.readNamespacedDeployment({ namespace: "t", name: "st" });
-    await apps.replaceNamespacedDeploymentStatus({
+    expect((await core.readNamespacedResourceQuota({ namespace: "t", name: "q" })).status).toBeUndefined();
+    const fresh = await core.readNamespacedResourceQuota({ namespace: "t", name: "q" });
+    await core.replaceNamespacedResourceQuotaStatus({
       namespace: "t",
-      name: "st",
-      body: { ...fresh, status: { replicas: 3 } },
+      name: "q",
+      body: { ...fresh, status: { used: { pods: "2" } } },
     });
-    expect((await apps.readNamespacedDeployment({ namespace: "t", name: "st" })).status?.replicas).toBe(3);
+    const after = await core.readNamespacedResourceQuota({ namespace: "t", name: "q" });
+    expect(after.status?.used).toEqual({ pods: "2" });
+    expect(after.spec?.hard).toEqual({ pods: "3" });
   });
 
   it("watches from a resourceVersion: later changes only, in order", async () => {

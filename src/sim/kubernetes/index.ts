@@ -1,20 +1,21 @@
-// The Kubernetes API simulator: API server, Deployment controller and a kubelet, started together.
+// The Kubernetes API simulator: API server, workload controllers and a kubelet, started together.
 import { randomBytes } from "node:crypto";
-import { writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
+import type { Socket } from "node:net";
 import { join } from "node:path";
+import { WorkloadControllers } from "./controllers.ts";
 import { kubeconfigYaml } from "./kubeconfig.ts";
-import type { PodRuntime } from "./runtime.ts";
+import { ProcessKubelet, processKubeletUnavailable } from "./kubelet/process-kubelet.ts";
 import { KubernetesApiServer } from "./server.ts";
 import { ObjectStore } from "./store.ts";
 import { selfSignedCert } from "./tls.ts";
 
 export interface KubernetesSimOptions {
-  /** Where kubeconfig and pod folders go. */
+  /** Where kubeconfig, pod folders and volumes go. */
   stateDir: string;
   port?: number;
-  /** The kubelet that runs pods; without one, pods stay Pending. */
-  runtime?: (store: ObjectStore) => PodRuntime & { start(): void; stop(): Promise<void> };
-  controllers?: ((store: ObjectStore) => { start(): void; stop(): void })[];
+  /** process (default): pods run as local processes; none: pods are scheduled but stay Pending. */
+  kubelet?: "process" | "none";
 }
 
 export interface KubernetesSim {
@@ -23,34 +24,46 @@ export interface KubernetesSim {
   caCert: string;
   kubeconfigPath: string;
   store: ObjectStore;
+  /** A connection to a port on a pod's localhost (what a Service or the workspace proxy reaches). */
+  connect(namespace: string, pod: string, port: number): Promise<Socket>;
   stop(): Promise<void>;
 }
 
 export async function startKubernetesSim(opts: KubernetesSimOptions): Promise<KubernetesSim> {
-  const store = new ObjectStore();
-  const token = randomBytes(16).toString("hex");
-  const runtime = opts.runtime?.(store);
-  const controllers = (opts.controllers ?? []).map((make) => make(store));
+  mkdirSync(opts.stateDir, { recursive: true });
+  const kubeletKind = opts.kubelet ?? "process";
+  if (kubeletKind === "process") {
+    const missing = processKubeletUnavailable();
+    if (missing) throw new Error(`cannot start the simulator's process kubelet: ${missing}`);
+  }
   const tls = selfSignedCert();
   if (!tls)
     throw new Error(
       "the openssl command is needed to make the simulator's serving certificate: apt-get install -y openssl",
     );
-  const server = new KubernetesApiServer({ store, token, runtime, tls });
+  const store = new ObjectStore();
+  const token = randomBytes(16).toString("hex");
+  const kubelet = kubeletKind === "process" ? new ProcessKubelet(store, opts.stateDir) : undefined;
+  const controllers = new WorkloadControllers(store);
+  const server = new KubernetesApiServer({ store, token, runtime: kubelet, tls });
   const url = await server.listen(opts.port ?? 0);
   const kubeconfigPath = join(opts.stateDir, "kubeconfig");
   writeFileSync(kubeconfigPath, kubeconfigYaml(url, token, tls.cert), { mode: 0o600 });
-  for (const c of controllers) c.start();
-  runtime?.start();
+  controllers.start();
+  kubelet?.start();
   return {
     url,
     token,
     caCert: tls.cert,
     kubeconfigPath,
     store,
+    connect(namespace, pod, port) {
+      if (!kubelet) return Promise.reject(new Error("no kubelet runs pods in this simulator"));
+      return kubelet.connect(namespace, pod, port);
+    },
     async stop() {
-      for (const c of controllers) c.stop();
-      await runtime?.stop();
+      controllers.stop();
+      await kubelet?.stop();
       await server.close();
     },
   };

@@ -29,8 +29,9 @@ export class ObjectStore {
   private readonly history: WatchEvent[] = [];
   private readonly watchers = new Set<{ filter: WatchFilter; send: (e: WatchEvent) => void }>();
   private rv = 1;
+  private readonly cleaningNamespaces = new Set<string>();
 
-  constructor(private readonly namespaceCleanupDelayMs = 300) {
+  constructor(private readonly namespaceCleanupDelayMs = 1000) {
     for (const rt of RESOURCE_TYPES) this.byType.set(typeKey(rt), new Map());
     const ns = RESOURCE_TYPES.find((r) => r.kind === "Namespace")!;
     for (const name of ["default", "kube-system", "kube-public", "kube-node-lease"]) {
@@ -211,36 +212,40 @@ export class ObjectStore {
     for (const rt of RESOURCE_TYPES) {
       for (const o of [...this.table(rt).values()]) {
         if (o.metadata.deletionTimestamp && rt.kind === "Pod") continue;
-        if (o.metadata.ownerReferences?.some((r) => r.uid === uid)) {
-          this.delete(rt, o.metadata.namespace, o.metadata.name);
-        }
+        if (o.metadata.ownerReferences?.some((r) => r.uid === uid)) this.deleteIfPresent(rt, o);
       }
+    }
+  }
+
+  /** Deletes an object found by a scan; cascades can remove it between the scan and this call. */
+  private deleteIfPresent(rt: ResourceType, o: KubeObject): void {
+    if (this.table(rt).has(key(rt, o.metadata.namespace, o.metadata.name))) {
+      this.delete(rt, o.metadata.namespace, o.metadata.name);
     }
   }
 
   private deleteNamespaceContents(namespace: string): void {
+    this.cleaningNamespaces.add(namespace);
     for (const rt of RESOURCE_TYPES) {
       if (!rt.namespaced) continue;
       for (const o of [...this.table(rt).values()]) {
-        if (o.metadata.namespace === namespace && !o.metadata.deletionTimestamp) {
-          this.delete(rt, namespace, o.metadata.name);
-        }
+        if (o.metadata.namespace === namespace && !o.metadata.deletionTimestamp) this.deleteIfPresent(rt, o);
       }
     }
-    const nsType = RESOURCE_TYPES.find((r) => r.kind === "Namespace")!;
-    const ns = this.table(nsType).get(namespace);
+    this.finishNamespaceIfEmpty(namespace);
+  }
+
+  /** A namespace whose contents are being deleted goes once nothing is left in it. */
+  private finishNamespaceIfEmpty(namespace: string | undefined): void {
+    if (!namespace || !this.cleaningNamespaces.has(namespace)) return;
     const empty = RESOURCE_TYPES.every(
       (rt) => !rt.namespaced || ![...this.table(rt).values()].some((o) => o.metadata.namespace === namespace),
     );
-    if (ns?.metadata.deletionTimestamp && empty) this.remove(nsType, ns);
-  }
-
-  /** Called after a namespaced object goes, so a terminating namespace finishes once it is empty. */
-  private finishNamespaceIfEmpty(namespace: string | undefined): void {
-    if (!namespace) return;
     const nsType = RESOURCE_TYPES.find((r) => r.kind === "Namespace")!;
     const ns = this.table(nsType).get(namespace);
-    if (ns?.metadata.deletionTimestamp) this.deleteNamespaceContents(namespace);
+    if (!empty || !ns) return;
+    this.cleaningNamespaces.delete(namespace);
+    this.remove(nsType, ns);
   }
 
   private commit(rt: ResourceType, type: WatchEventType, o: KubeObject): KubeObject {
