@@ -20,20 +20,36 @@ describe("bench tunnel report", () => {
         "tunnel-tls": mode(220, 900, 600, 500, 900),
         ssh: mode(300, 2000, 400, 450, 500),
       },
+      {
+        idleAgents: {
+          agents: 1000,
+          serverRssBeforeKiB: 100_000,
+          serverRssAfterKiB: 120_000,
+          perAgentKiB: 20,
+        },
+        concurrentStreams: {
+          agents: 100,
+          streams: 10_000,
+          failures: 0,
+          peakActiveStreams: 10_000,
+          openSeconds: 30,
+        },
+      },
       {},
     );
     expect(report.ratios["tunnel-tls/direct"]).toEqual({ download: 0.6, upload: 0.63, concurrent64: 0.45 });
     expect(report.ratios["tunnel-tls/ssh"]).toEqual({ download: 1.5, upload: 1.11, concurrent64: 1.8 });
     expect(report.addedLatencyUs["tunnel-tls"]).toEqual({ p50: 120, p99: 600 });
-    expect(report.targets.map((t) => t.met)).toEqual([true, true, true, true]);
+    expect(report.targets.map((t) => t.met)).toEqual([true, true, true, true, true, true]);
     expect(formatTable(report)).toMatch(
       /^MET {3}added latency p50 over direct, tunnel-tls \(us\): 120 \(goal <= 150\)$/m,
     );
     const slow = shapeReport(
       { direct: mode(100, 300, 1000, 800, 2000), "tunnel-tls": mode(400, 3000, 300, 300, 300) },
+      undefined,
       {},
     );
-    expect(slow.targets.map((t) => t.met)).toEqual([null, false, false, false]);
+    expect(slow.targets.map((t) => t.met)).toEqual([null, false, false, false, null, null]);
   });
 
   it.skipIf(ssh.skip)(
@@ -62,6 +78,7 @@ describe("bench tunnel report", () => {
           "20",
           "--connects",
           "5",
+          "--no-scale",
         ],
         { encoding: "utf8", timeout: 120_000 },
       );
@@ -82,6 +99,7 @@ describe("bench tunnel report", () => {
       );
       expect(report.addedLatencyUs["tunnel-tls"]).toHaveProperty("p99");
       expect(report.environment.node).toBe(process.version);
+      expect(report.scale).toBeUndefined();
       expect(r.stderr).toContain("bench tunnel: ssh: connection setup");
     },
     150_000,

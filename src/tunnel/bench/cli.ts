@@ -14,6 +14,10 @@ interface BenchFlags {
   streamMib: string;
   wsMessages: string;
   connects: string;
+  scale: boolean;
+  idleAgents: string;
+  streamAgents: string;
+  streamsTotal: string;
 }
 
 const positive = (value: string, flag: string) => {
@@ -41,6 +45,10 @@ export function registerTunnelBenchCommands(program: Command): void {
     .option("--stream-mib <n>", "MiB per concurrent stream", "8")
     .option("--ws-messages <n>", "WebSocket echo round trips", "2000")
     .option("--connects <n>", "new connections for setup time", "200")
+    .option("--no-scale", "skip the idle-agent memory and concurrent-stream figures")
+    .option("--idle-agents <n>", "idle agents connected to one server for the memory figure", "1000")
+    .option("--stream-agents <n>", "agents carrying the concurrent streams", "100")
+    .option("--streams-total <n>", "concurrent streams held open at once", "10000")
     .action(async (flags: BenchFlags) => {
       const modes = flags.modes.split(",").map((m) => m.trim()) as ModeName[];
       const unknown = modes.filter((m) => !MODES.includes(m));
@@ -56,6 +64,13 @@ export function registerTunnelBenchCommands(program: Command): void {
         concurrentBytesEach: positive(flags.streamMib, "--stream-mib") * 1024 * 1024,
         wsMessages: positive(flags.wsMessages, "--ws-messages"),
         connects: positive(flags.connects, "--connects"),
+        scale: flags.scale
+          ? {
+              idleAgents: positive(flags.idleAgents, "--idle-agents"),
+              streamAgents: positive(flags.streamAgents, "--stream-agents"),
+              streams: positive(flags.streamsTotal, "--streams-total"),
+            }
+          : null,
         progress: (line) => process.stderr.write(`bench tunnel: ${line}\n`),
       });
       process.stdout.write(flags.json ? `${JSON.stringify(report, null, 2)}\n` : formatTable(report));

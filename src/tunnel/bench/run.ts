@@ -13,6 +13,12 @@ import {
 } from "./measure.ts";
 import { ProcessGroup } from "./processes.ts";
 import {
+  type ConcurrentStreamsResult,
+  type IdleAgentsResult,
+  measureConcurrentStreams,
+  measureIdleAgents,
+} from "./scale.ts";
+import {
   MODES,
   type ModeEndpoint,
   type ModeName,
@@ -33,6 +39,8 @@ export interface BenchOptions {
   repeats: number;
   wsMessages: number;
   connects: number;
+  /** Idle agents and concurrent streams for the scale figures; 0 skips them. */
+  scale: { idleAgents: number; streamAgents: number; streams: number } | null;
   progress: (line: string) => void;
 }
 
@@ -54,6 +62,7 @@ export interface TunnelBenchReport {
   modes: Partial<Record<ModeName, ModeResult>>;
   ratios: Record<string, { download: number; upload: number; concurrent64: number }>;
   addedLatencyUs: Record<string, { p50: number; p99: number }>;
+  scale?: { idleAgents: IdleAgentsResult; concurrentStreams: ConcurrentStreamsResult };
   targets: Target[];
   environment: Record<string, unknown>;
 }
@@ -148,7 +157,20 @@ export async function runTunnelBench(options: BenchOptions): Promise<TunnelBench
         connectMs: r.connectMs!,
       };
     }
-    return shapeReport(modes, {
+    let scale: TunnelBenchReport["scale"];
+    if (options.scale) {
+      await group.stop();
+      say(`scale: ${options.scale.idleAgents} idle agents on one server`);
+      const idleAgents = await measureIdleAgents(options.scale.idleAgents);
+      say(`scale: ${options.scale.streams} concurrent streams over ${options.scale.streamAgents} agents`);
+      const concurrentStreams = await measureConcurrentStreams(
+        options.scale.streamAgents,
+        options.scale.streams,
+        say,
+      );
+      scale = { idleAgents, concurrentStreams };
+    }
+    return shapeReport(modes, scale, {
       node: process.version,
       platform: `${os.type()} ${os.release()} ${os.arch()}`,
       cpus: os.cpus().length,
@@ -176,6 +198,7 @@ export async function runTunnelBench(options: BenchOptions): Promise<TunnelBench
 
 export function shapeReport(
   modes: TunnelBenchReport["modes"],
+  scale: TunnelBenchReport["scale"],
   environment: Record<string, unknown>,
 ): TunnelBenchReport {
   const ratios: TunnelBenchReport["ratios"] = {};
@@ -233,8 +256,20 @@ export function shapeReport(
     ),
     check("added latency p50 over direct, tunnel-tls (us)", "<= 150", added?.p50 ?? null, (v) => v <= 150),
     check("added latency p99 over direct, tunnel-tls (us)", "<= 1000", added?.p99 ?? null, (v) => v <= 1000),
+    check(
+      `server memory per idle agent, ${scale?.idleAgents.agents ?? 1000} agents (KiB)`,
+      "< 64",
+      scale?.idleAgents.perAgentKiB ?? null,
+      (v) => v < 64,
+    ),
+    check(
+      `failed streams of ${scale?.concurrentStreams.streams ?? 10000} concurrent over ${scale?.concurrentStreams.agents ?? 100} agents`,
+      "= 0",
+      scale ? scale.concurrentStreams.failures : null,
+      (v) => v === 0,
+    ),
   ];
-  return { modes, ratios, addedLatencyUs, targets, environment };
+  return { modes, ratios, addedLatencyUs, ...(scale ? { scale } : {}), targets, environment };
 }
 
 export function formatTable(report: TunnelBenchReport): string {
@@ -266,6 +301,13 @@ export function formatTable(report: TunnelBenchReport): string {
   }
   for (const [mode, a] of Object.entries(report.addedLatencyUs)) {
     lines.push(`${`added latency ${mode}`.padEnd(width)}p50 ${a.p50} us  p99 ${a.p99} us`);
+  }
+  if (report.scale) {
+    const { idleAgents: idle, concurrentStreams: streams } = report.scale;
+    lines.push(
+      `${"idle agents".padEnd(width)}${idle.agents} agents: server RSS ${idle.serverRssBeforeKiB} -> ${idle.serverRssAfterKiB} KiB, ${idle.perAgentKiB} KiB each`,
+      `${"concurrent streams".padEnd(width)}${streams.streams} over ${streams.agents} agents: ${streams.failures} failed, ${streams.peakActiveStreams} open at once, opened in ${streams.openSeconds} s`,
+    );
   }
   lines.push("");
   for (const t of report.targets) {
