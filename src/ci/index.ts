@@ -1,4 +1,11 @@
 export {
+  type JobState,
+  type LaunchedWorkspace,
+  type LaunchOptions,
+  WorkspaceLauncher,
+  workspaceRef,
+} from "./launcher.ts";
+export {
   dnsLabel,
   EDITOR_PORT,
   generatePipeline,

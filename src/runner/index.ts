@@ -3,3 +3,4 @@ export type { Executor, ExecutorName, JobContext, StageRun } from "./executor.ts
 export { ShellExecutor } from "./executors/shell.ts";
 export { type JobOutcome, JobRun } from "./job-run.ts";
 export { RUNNER_VERSION, Runner, RunnerBuilder, type RunnerOptions } from "./runner.ts";
+export { prepareShellTools } from "./tools.ts";

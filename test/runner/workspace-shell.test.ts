@@ -1,0 +1,119 @@
+// End to end on the sim tier: a devfile's workspace is created through gitbeaker, the shell runner
+// picks the job, the agent dials the tunnel, and the editor answers through the tunnel URL; stop
+// cancels the job and frees everything; restart brings it back with a new pipeline.
+import { randomBytes } from "node:crypto";
+import { existsSync, mkdtempSync, readFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type LaunchedWorkspace, type LaunchOptions, WorkspaceLauncher } from "../../src/ci/index.ts";
+import { loadDevfile, type WorkspaceSpec } from "../../src/devfile/index.ts";
+import { prepareShellTools, ShellExecutor } from "../../src/runner/index.ts";
+import { type StartedTunnelServer, TunnelServerBuilder } from "../../src/tunnel/index.ts";
+import { type SimTier, startSimTier, waitFor } from "./helpers.ts";
+
+let tier: SimTier;
+let tunnel: StartedTunnelServer;
+let launcher: WorkspaceLauncher;
+let spec: WorkspaceSpec;
+let options: LaunchOptions;
+let editorPort: number;
+const userToken = randomBytes(18).toString("base64url");
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = createServer().listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Alive and not a zombie waiting to be reaped. */
+function processAlive(pid: number): boolean {
+  try {
+    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, "utf8"));
+  } catch {
+    return false;
+  }
+}
+
+async function editorInfo(): Promise<{ editor: string; workspaceDir: string; pid: number } | undefined> {
+  try {
+    const res = await fetch(`${tunnel.userUrl}/-/ws/${options.workspace}/${editorPort}/api/info`, {
+      headers: { authorization: `Bearer ${userToken}` },
+    });
+    return res.status === 200 ? await res.json() : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+beforeAll(async () => {
+  const tools = await prepareShellTools(join(mkdtempSync(join(tmpdir(), "wsparity-tools-")), "tools"));
+  tier = await startSimTier(new ShellExecutor(), ["wsparity", "executor-shell", "arch-amd64"], {
+    WSPARITY_TOOLS_DIR: tools,
+  });
+  const agentToken = randomBytes(24).toString("base64url");
+  const workspace = `ws-${randomBytes(3).toString("hex")}`;
+  tunnel = await new TunnelServerBuilder()
+    .withDomain("localtest")
+    .withAgentListener({ port: 0 })
+    .withWorkspace({ workspace, agentToken, userTokens: [userToken] })
+    .start();
+  const loaded = await loadDevfile("test/fixtures/devfiles/registry/nodejs-2.2.1.yaml");
+  if (!loaded.ok) throw new Error("the nodejs devfile should load");
+  spec = loaded.spec;
+  // The shell executor shares the host's ports: give this workspace's editor a free one.
+  editorPort = await freePort();
+  options = {
+    executor: "shell",
+    arch: "amd64",
+    workspace,
+    tunnelUrl: tunnel.agentUrl!,
+    agentToken,
+    variables: [
+      { key: "WSPARITY_EDITOR_PORT", value: String(editorPort) },
+      { key: "WSPARITY_PORTS", value: String(editorPort) },
+    ],
+  };
+  const project = await tier.api.Projects.create({ name: "workspace-project" });
+  launcher = new WorkspaceLauncher(tier.api, project.id);
+}, 120_000);
+
+afterAll(async () => {
+  await tier?.stop();
+  await tunnel?.stop();
+});
+
+describe("a CI-path workspace on the shell executor", () => {
+  let first: LaunchedWorkspace;
+
+  it("starts from the devfile through gitbeaker and answers through the tunnel URL", async () => {
+    first = await launcher.start(spec, options);
+    await launcher.waitFor(first, ["running"]);
+    const info = await waitFor("the editor through the tunnel", editorInfo, 30_000);
+    expect(info.editor).toBe("wsparity-editor");
+    expect(info.workspaceDir).toContain(`/${first.jobId}/root/workspace-project`);
+  });
+
+  it("stop cancels the job and frees the build folder, the agent and the editor", async () => {
+    const { pid } = (await editorInfo())!;
+    expect(await launcher.stop(first)).toBe("canceled");
+    await waitFor("the editor to stop answering", async () => ((await editorInfo()) ? undefined : true));
+    await waitFor("the build folder to go", async () =>
+      existsSync(join(tier.dirs.builds, String(first.jobId))) ? undefined : true,
+    );
+    await waitFor("the editor process to end", async () => (processAlive(pid) ? undefined : true), 10_000);
+  });
+
+  it("restart creates a new pipeline and the workspace answers again", async () => {
+    const second = await launcher.restart(first, spec, options);
+    expect(second.pipelineId).not.toBe(first.pipelineId);
+    await launcher.waitFor(second, ["running"]);
+    const info = await waitFor("the editor after restart", editorInfo, 30_000);
+    expect(info.workspaceDir).toContain(`/${second.jobId}/`);
+    await launcher.stop(second);
+  });
+});
