@@ -3,7 +3,6 @@ import {
   isAlias,
   isMap,
   isNode,
-  isPair,
   isScalar,
   isSeq,
   LineCounter,
@@ -12,6 +11,7 @@ import {
   type Tags,
 } from "yaml";
 import { type DevfileError, fieldOf, pointerSegments } from "./errors.ts";
+import { toPlain } from "./yaml-plain.ts";
 
 /** GitLab refuses devfiles over 3 MB (RestrictionsEnforcer::MAX_DEVFILE_SIZE_BYTES). */
 export const MAX_DEVFILE_BYTES = 3 * 1024 * 1024;
@@ -81,44 +81,20 @@ export function parseSource(text: string, file: string): ParseOutcome {
       })),
     };
   }
-  const tooDeep = findTooDeep(doc.contents, 0);
-  if (tooDeep) {
+  const plain = toPlain(doc, MAX_ALIAS_COUNT, MAX_NESTING_DEPTH);
+  if (!plain.ok) {
+    const message =
+      plain.reason === "alias-bomb"
+        ? `YAML aliases expand too far (more than ${MAX_ALIAS_COUNT} alias expansions): refused as an alias bomb; write the values out instead of nesting anchors`
+        : plain.reason === "too-deep"
+          ? `YAML nesting is deeper than ${MAX_NESTING_DEPTH} levels; a devfile never needs that`
+          : "YAML alias refers to an anchor that is not defined before it";
     return {
       ok: false,
-      errors: [
-        {
-          file,
-          ...at(tooDeep.range?.[0] ?? 0),
-          pointer: "",
-          field: "",
-          rule: "yaml",
-          message: `YAML nesting is deeper than ${MAX_NESTING_DEPTH} levels; a devfile never needs that`,
-        },
-      ],
+      errors: [{ file, ...at(plain.node?.range?.[0] ?? 0), pointer: "", field: "", rule: "yaml", message }],
     };
   }
-  let value: unknown;
-  try {
-    value = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
-  } catch (err) {
-    const firstAlias = findFirstAlias(doc.contents);
-    const isBomb = err instanceof Error && /alias/i.test(err.message);
-    return {
-      ok: false,
-      errors: [
-        {
-          file,
-          ...at(firstAlias?.range?.[0] ?? 0),
-          pointer: "",
-          field: "",
-          rule: "yaml",
-          message: isBomb
-            ? `YAML aliases expand too far (more than ${MAX_ALIAS_COUNT} alias expansions): refused as an alias bomb; write the values out instead of nesting anchors`
-            : `YAML could not be converted: ${err instanceof Error ? err.message : String(err)}`,
-        },
-      ],
-    };
-  }
+  const value = plain.value;
   return { ok: true, source: { file, doc, lines, value } };
 }
 
@@ -163,30 +139,6 @@ function crashError(file: string, err: unknown): DevfileError {
       ? "YAML is nested too deeply to read; a devfile never needs that"
       : `YAML could not be read: ${err instanceof Error ? err.message : String(err)}`,
   };
-}
-
-function findTooDeep(node: unknown, depth: number): Node | undefined {
-  if (!isMap(node) && !isSeq(node)) return undefined;
-  if (depth >= MAX_NESTING_DEPTH) return node;
-  for (const item of node.items as unknown[]) {
-    const found = isPair(item)
-      ? (findTooDeep(item.key, depth + 1) ?? findTooDeep(item.value, depth + 1))
-      : findTooDeep(item, depth + 1);
-    if (found) return found;
-  }
-  return undefined;
-}
-
-function findFirstAlias(node: unknown): Node | undefined {
-  if (isAlias(node)) return node;
-  if (!isMap(node) && !isSeq(node)) return undefined;
-  for (const item of node.items as unknown[]) {
-    const found = isPair(item)
-      ? (findFirstAlias(item.key) ?? findFirstAlias(item.value))
-      : findFirstAlias(item);
-    if (found) return found;
-  }
-  return undefined;
 }
 
 /** The node at a pointer: the value when it exists, else the key that holds it, else the nearest ancestor. */
