@@ -1,8 +1,19 @@
 import { type ChildProcess, spawn } from "node:child_process";
 
+const liveGroups = new Set<ProcessGroup>();
+
+/** Stops every group that has live children: the Ctrl-C path. */
+export function stopAllGroups(): Promise<void> {
+  return Promise.all([...liveGroups].map((g) => g.stop())).then(() => undefined);
+}
+
 /** Child processes of one benchmark run; all are killed on stop, on error and on Ctrl-C. */
 export class ProcessGroup {
   readonly #children = new Set<ChildProcess>();
+
+  constructor() {
+    liveGroups.add(this);
+  }
 
   spawn(
     command: string,
@@ -45,6 +56,7 @@ export class ProcessGroup {
   }
 
   async stop(): Promise<void> {
+    liveGroups.delete(this);
     await Promise.all(
       [...this.#children].map(
         (child) =>

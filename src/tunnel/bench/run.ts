@@ -11,7 +11,7 @@ import {
   measureWebSocketEcho,
   median,
 } from "./measure.ts";
-import { ProcessGroup } from "./processes.ts";
+import { ProcessGroup, stopAllGroups } from "./processes.ts";
 import {
   type ConcurrentStreamsResult,
   type IdleAgentsResult,
@@ -75,7 +75,8 @@ export async function runTunnelBench(options: BenchOptions): Promise<TunnelBench
   const dir = await mkdtemp(join(os.tmpdir(), "wsparity-bench-"));
   const stops: (() => Promise<void>)[] = [];
   const interrupt = () => {
-    void group.stop().then(() => process.exit(130));
+    process.stderr.write("bench tunnel: interrupted, stopping its processes\n");
+    void Promise.all([stopAllGroups(), ...stops.map((stop) => stop())]).then(() => process.exit(130));
   };
   process.once("SIGINT", interrupt);
   const load = os.loadavg();
