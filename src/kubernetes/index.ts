@@ -1,5 +1,7 @@
+export { type ActualState, actualStateOf, type TerminationProgress } from "./actual-state.ts";
 export { desiredConfig, type WorkspaceNames, workspaceNames } from "./desired-config.ts";
 export { workspaceManifest } from "./manifest.ts";
 export type { KubeObject, ObjectMeta } from "./objects.ts";
+export { FIELD_MANAGER, WorkspaceReconciler } from "./reconciler.ts";
 export { type DesiredState, defaultSettings, type WorkspaceSettings } from "./settings.ts";
 export { toYamlStream } from "./yaml-stream.ts";

@@ -18,7 +18,7 @@ fi
 mkdir -p "$HOME/.ssh-host-keys"
 [ -f "$HOME/.ssh-host-keys/ssh_host_ed25519_key" ] || ssh-keygen -q -t ed25519 -N "" -f "$HOME/.ssh-host-keys/ssh_host_ed25519_key"
 "$sshd_path" -D -p "$GL_SSH_PORT" -h "$HOME/.ssh-host-keys/ssh_host_ed25519_key" -o PidFile=none &
-sleep 1
+sleep 0.3
 if kill -0 $! 2>/dev/null; then
   echo "$(date -Iseconds): sshd started on $GL_SSH_PORT"
 else
