@@ -73,7 +73,9 @@ describe.skipIf(!!missing)("WorkspaceReconciler on the sim tier", () => {
     return { out, status };
   }
 
-  it("Stopped → Running → RestartRequested → Terminated, keeping workspace data across stop and restart", async () => {
+  it("Stopped → Running → RestartRequested → Terminated, keeping workspace data across stop and restart", {
+    timeout: 180_000,
+  }, async () => {
     const seen: ActualState[] = [];
     const settings = defaultSettings("reconcile", { desiredState: "Stopped" });
     const r = new WorkspaceReconciler(h.kc, workspace(), settings, (s) => seen.push(s));

@@ -82,7 +82,7 @@ describe.skipIf(!!missing)("workspace on the sim tier through kubectl", () => {
     await h?.stop();
   });
 
-  it("applies, runs, execs, logs, serves the editor and deletes cleanly", { timeout: 90_000 }, async () => {
+  it("applies, runs, execs, logs, serves the editor and deletes cleanly", { timeout: 180_000 }, async () => {
     const applied = await kubectl(
       ["apply", "--server-side", "-f", "-"],
       toYamlStream(workspaceManifest(spec, settings)),

@@ -326,7 +326,7 @@ export class ProcessKubelet implements PodRuntime {
       } catch (err) {
         if (!(err instanceof MountFailed)) throw err;
         this.event(pod, "Warning", "FailedMount", `MountVolume.SetUp failed: ${err.message}`);
-        await this.sleep(p, 1000);
+        await this.sleep(p, 250);
       }
     }
     if (!volumes || p.stopping) return;
