@@ -6,6 +6,7 @@ import { registerRunValidateCommand } from "./devfile/run-validate.ts";
 import { registerImagesCommands } from "./images/index.ts";
 import { registerKubernetesCommands } from "./kubernetes/cli.ts";
 import { registerReportCommands } from "./report/cli.ts";
+import { registerRunnerCommands } from "./runner/cli.ts";
 import { registerTunnelBenchCommands } from "./tunnel/bench/cli.ts";
 import { registerTunnelCommands } from "./tunnel/cli.ts";
 import { CheckFailed, EXIT_FAILED, EXIT_USAGE, UsageError } from "./util/errors.ts";
@@ -19,6 +20,7 @@ export function buildProgram(): Command {
   registerDevfileCommands(program);
   registerKubernetesCommands(program);
   registerCiCommands(program);
+  registerRunnerCommands(program);
   registerRunValidateCommand(program);
   registerReportCommands(program);
   registerImagesCommands(program);

@@ -1,0 +1,74 @@
+// `wsparity runner run --config runners/shell-amd64.toml`: a runner process speaking GitLab's job API.
+
+import type { Command } from "commander";
+import { UsageError } from "../util/errors.ts";
+import { loadRunnerConfig, RunnerConfigError, type RunnerFileConfig } from "./config.ts";
+import type { Executor } from "./executor.ts";
+import { ShellExecutor } from "./executors/shell.ts";
+import { RunnerBuilder } from "./runner.ts";
+import { prepareShellTools } from "./tools.ts";
+
+interface RunOptions {
+  config: string;
+  url?: string;
+  token?: string;
+}
+
+export function executorFor(config: RunnerFileConfig): Executor {
+  if (config.executor === "shell") return new ShellExecutor();
+  throw new UsageError(
+    `${config.file}: the ${config.executor} executor is not available in this build of wsparity-runner yet; use runners/shell-amd64.toml`,
+  );
+}
+
+export function registerRunnerCommands(program: Command): void {
+  const runner = program
+    .command("runner")
+    .description("A CI runner that speaks GitLab's job API (shell executor).");
+  runner
+    .command("run")
+    .description(
+      "Take jobs from GitLab until interrupted (Ctrl-C stops running jobs, reports them failed and cleans up).",
+    )
+    .requiredOption("--config <file>", "runner config in config.toml format, e.g. runners/shell-amd64.toml")
+    .option("--url <url>", "GitLab URL (else url in the file, or GITLAB_URL)")
+    .option(
+      "--token <token>",
+      "runner authentication token, glrt-… (else token in the file, or RUNNER_TOKEN)",
+    )
+    .action(async (opts: RunOptions) => {
+      let config: RunnerFileConfig;
+      try {
+        config = loadRunnerConfig(opts.config, process.env, { url: opts.url, token: opts.token });
+      } catch (err) {
+        if (err instanceof RunnerConfigError) throw new UsageError(err.message);
+        throw err;
+      }
+      const executor = executorFor(config);
+      const log = (line: string) =>
+        process.stderr.write(`${new Date().toISOString()} ${config.name} ${line}\n`);
+      const toolsDir = config.environment.WSPARITY_TOOLS_DIR;
+      if (config.executor === "shell" && toolsDir) await prepareShellTools(toolsDir, log);
+      const started = await RunnerBuilder.for(config.url, config.token)
+        .withName(config.name)
+        .withExecutor(executor)
+        .withConcurrency(config.concurrent)
+        .withDirectories(config.buildsDir, config.cacheDir)
+        .withEnvironment({ ...(process.env as Record<string, string>), ...config.environment })
+        .withLog(log)
+        .build()
+        .start();
+      log(
+        `runner ${config.name} (${config.executor}, ${config.arch}) is waiting for jobs from ${config.url}`,
+      );
+      await new Promise<void>((resolve) => {
+        const stop = () => {
+          log("stopping: aborting running jobs and cleaning up");
+          void started.stop().then(resolve);
+        };
+        process.once("SIGINT", stop);
+        process.once("SIGTERM", stop);
+      });
+      log("stopped");
+    });
+}

@@ -1,0 +1,105 @@
+// Runner configuration in gitlab-runner's config.toml format (runners/*.toml), with ${VAR} and
+// ${VAR:-default} taken from the environment so one file serves every machine.
+
+import { readFileSync } from "node:fs";
+import { parse } from "smol-toml";
+import type { ExecutorName } from "./executor.ts";
+
+export interface RunnerFileConfig {
+  file: string;
+  concurrent: number;
+  name: string;
+  url: string;
+  token: string;
+  executor: ExecutorName;
+  /** linux/amd64 or linux/arm64: from the docker platform or kubernetes node selector, else this host's. */
+  arch: "amd64" | "arm64";
+  buildsDir: string;
+  cacheDir: string;
+  environment: Record<string, string>;
+  docker?: { image?: string; platform?: string };
+  kubernetes?: { namespace?: string; image?: string; nodeSelector?: Record<string, string> };
+}
+
+export class RunnerConfigError extends Error {}
+
+export function substituteEnv(text: string, env: NodeJS.ProcessEnv): string {
+  return text.replace(
+    /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g,
+    (_, name: string, fallback: string | undefined) => {
+      const value = env[name];
+      if (value !== undefined && value !== "") return value;
+      if (fallback !== undefined) return fallback;
+      return `\${${name}}`;
+    },
+  );
+}
+
+const hostArch = (): "amd64" | "arm64" => (process.arch === "arm64" ? "arm64" : "amd64");
+
+export function loadRunnerConfig(
+  file: string,
+  env: NodeJS.ProcessEnv = process.env,
+  overrides: { url?: string; token?: string } = {},
+): RunnerFileConfig {
+  let document: Record<string, unknown>;
+  try {
+    document = parse(substituteEnv(readFileSync(file, "utf8"), env)) as Record<string, unknown>;
+  } catch (err) {
+    throw new RunnerConfigError(`${file}: ${(err as Error).message.split("\n")[0]}`);
+  }
+  const runners = document.runners;
+  if (!Array.isArray(runners) || runners.length !== 1) {
+    throw new RunnerConfigError(
+      `${file}: needs exactly one [[runners]] section, found ${Array.isArray(runners) ? runners.length : 0}`,
+    );
+  }
+  const r = runners[0] as Record<string, unknown>;
+  const field = (name: string, value: unknown): string => {
+    if (typeof value !== "string" || value === "" || value.includes("${")) {
+      throw new RunnerConfigError(
+        `${file}: [[runners]] ${name} is ${value === undefined ? "missing" : JSON.stringify(value)}: set it in the file, its environment variable, or pass --${name}`,
+      );
+    }
+    return value;
+  };
+  const executor = field("executor", r.executor);
+  if (!["shell", "docker", "kubernetes"].includes(executor)) {
+    throw new RunnerConfigError(`${file}: executor "${executor}" is not one of shell, docker, kubernetes`);
+  }
+  const environment: Record<string, string> = {};
+  for (const entry of (r.environment as unknown[] | undefined) ?? []) {
+    const text = String(entry);
+    const eq = text.indexOf("=");
+    if (eq <= 0)
+      throw new RunnerConfigError(`${file}: environment entry ${JSON.stringify(text)} is not NAME=value`);
+    environment[text.slice(0, eq)] = text.slice(eq + 1);
+  }
+  const docker = r.docker as { image?: string; platform?: string } | undefined;
+  const k8s = r.kubernetes as
+    | { namespace?: string; image?: string; node_selector?: Record<string, string> }
+    | undefined;
+  const platformArch = docker?.platform?.split("/")[1] ?? k8s?.node_selector?.["kubernetes.io/arch"];
+  const arch = platformArch === "arm64" || platformArch === "amd64" ? platformArch : hostArch();
+  return {
+    file,
+    concurrent: Number(document.concurrent ?? 1),
+    name: field("name", r.name),
+    url: overrides.url ?? field("url", r.url),
+    token: overrides.token ?? field("token", r.token),
+    executor: executor as ExecutorName,
+    arch,
+    buildsDir: field("builds_dir", r.builds_dir),
+    cacheDir: field("cache_dir", r.cache_dir),
+    environment,
+    ...(docker ? { docker: { image: docker.image, platform: docker.platform } } : {}),
+    ...(k8s
+      ? { kubernetes: { namespace: k8s.namespace, image: k8s.image, nodeSelector: k8s.node_selector } }
+      : {}),
+  };
+}
+
+/** The tags `sim up` registers a runner of this config with, matching the generator's job tags. */
+export function runnerTags(config: Pick<RunnerFileConfig, "executor" | "arch">): string[] {
+  return ["wsparity", `executor-${config.executor}`, `arch-${config.arch}`];
+}
