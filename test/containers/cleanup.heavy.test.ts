@@ -9,9 +9,9 @@ import {
   WorkspaceContainer,
 } from "../../src/containers/index.ts";
 import { hostArch, localImageName } from "../../src/images/index.ts";
-import { dockerAvailable } from "./docker-available.ts";
+import { dockerForTests } from "./docker-available.ts";
 
-const docker = await dockerAvailable();
+const docker = await dockerForTests();
 const FIXTURE = fileURLToPath(new URL("fixtures/hold-resources.ts", import.meta.url));
 
 async function resourcesOf(pid: number): Promise<{ containers: number; networks: number; volumes: number }> {

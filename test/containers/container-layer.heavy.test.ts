@@ -11,9 +11,10 @@ import {
   WorkspaceVolume,
 } from "../../src/containers/index.ts";
 import { hostArch, localImageName } from "../../src/images/index.ts";
-import { dockerAvailable } from "./docker-available.ts";
+import { dockerForTests } from "./docker-available.ts";
+import { httpGetText } from "./http-get.ts";
 
-const docker = await dockerAvailable();
+const docker = await dockerForTests();
 const NODE_IMAGE = localImageName("node", hostArch());
 const SLEEP = ["sleep", "infinity"];
 const HTTP_SERVER = [
@@ -90,7 +91,7 @@ describe.runIf(docker)("container layer (Docker engine)", () => {
     const port = await server.hostPort(8080);
     const bindings = (await server.inspect()).NetworkSettings.Ports["8080/tcp"];
     expect(bindings?.map((b) => b.HostIp)).toEqual(["127.0.0.1"]);
-    const body = await until(async () => (await fetch(`http://127.0.0.1:${port}/`)).text());
+    const body = await until(() => httpGetText(`http://127.0.0.1:${port}/`));
     expect(body).toBe(`hello from ${process.arch}`);
 
     const sidecar = await new WorkspaceContainer(NODE_IMAGE)

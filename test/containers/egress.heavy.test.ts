@@ -9,14 +9,14 @@ import {
   WorkspaceNetwork,
 } from "../../src/containers/index.ts";
 import { ARCHES, localImageName } from "../../src/images/index.ts";
-import { dockerAvailable } from "./docker-available.ts";
+import { dockerForTests } from "./docker-available.ts";
 
 /**
  * An "outside host" that this test makes and then removes: a network namespace on a benchmarking address
  * (198.18.0.0/15, RFC 2544) that exists only on its veth link. The host reaches it, which shows the test
  * could fail; a container must not. No traffic goes to any address the test did not create.
  */
-const docker = await dockerAvailable();
+const docker = await dockerForTests();
 const NAMESPACE = `wsp-outside-${process.pid}`;
 const HOST_LINK = `wspo${process.pid % 100000}`;
 const NAMESPACE_LINK = `wspi${process.pid % 100000}`;

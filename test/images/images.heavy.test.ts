@@ -14,9 +14,9 @@ import {
   NODE_RELEASE,
   UNAME_MACHINE,
 } from "../../src/images/index.ts";
-import { dockerAvailable } from "../containers/docker-available.ts";
+import { dockerForTests } from "../containers/docker-available.ts";
 
-const docker = await dockerAvailable();
+const docker = await dockerForTests();
 const run = promisify(execFile);
 const CACHE_DIR = process.env.WSPARITY_CACHE_DIR ?? "/var/cache/wsparity";
 const NODE_ARCH = { amd64: "x64", arm64: "arm64" } as const;
