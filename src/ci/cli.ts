@@ -4,6 +4,7 @@ import type { Command } from "commander";
 import { devfileCommand, parseRules } from "../devfile/cli.ts";
 import { formatError, loadDevfile, UNREADABLE_RULE } from "../devfile/index.ts";
 import { CheckFailed, UsageError } from "../util/errors.ts";
+import { benchCiPath, formatCiBench } from "./bench.ts";
 import { generatePipeline } from "./pipeline.ts";
 import { validateCiConfig } from "./schema.ts";
 import { ARCHES, type Arch, EXECUTORS, type Executor } from "./types.ts";
@@ -60,5 +61,28 @@ export function registerCiCommands(program: Command): void {
         const { config: _config, ...rest } = pipeline;
         process.stdout.write(`${JSON.stringify(rest, null, 2)}\n`);
       } else process.stdout.write(pipeline.yaml);
+    });
+
+  const bench =
+    program.commands.find((c) => c.name() === "bench") ??
+    program.command("bench").description("Benchmarks that print figures.");
+  bench
+    .command("ci")
+    .description(
+      "Create-to-reachable time of CI-path workspaces per executor and architecture (median of --runs), and the runner's job pickup latency with long polling. Runs on the sim tier.",
+    )
+    .option("--runs <n>", "workspaces to start per cell", "10")
+    .option("--devfile <file>", "devfile to start", "scenarios/devfiles/minimal.devfile.yaml")
+    .option("--json", "print the figures as JSON")
+    .action(async (opts: { runs: string; devfile: string; json?: boolean }) => {
+      const runs = Number(opts.runs);
+      if (!Number.isInteger(runs) || runs < 1)
+        throw new UsageError(`--runs must be a positive integer, got "${opts.runs}"`);
+      const result = await benchCiPath({
+        runs,
+        devfile: opts.devfile,
+        progress: (line) => process.stderr.write(`${line}\n`),
+      });
+      process.stdout.write(opts.json ? `${JSON.stringify(result, null, 2)}\n` : formatCiBench(result));
     });
 }

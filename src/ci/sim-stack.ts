@@ -1,0 +1,115 @@
+// The CI path on the sim tier, assembled: GitLab simulator, tunnel server, a shell runner registered with
+// the generator's tags, and a project to launch workspaces in. Used by `bench ci` and by tests.
+
+import { randomBytes } from "node:crypto";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Gitlab } from "@gitbeaker/rest";
+import type { WorkspaceSpec } from "../devfile/spec.ts";
+import { prepareShellTools, type Runner, RunnerBuilder, runnerTags, ShellExecutor } from "../runner/index.ts";
+import { GitLabSimulator } from "../sim/gitlab/index.ts";
+import { type StartedTunnelServer, TunnelServerBuilder } from "../tunnel/index.ts";
+import { type LaunchedWorkspace, WorkspaceLauncher } from "./launcher.ts";
+
+export interface SimWorkspace {
+  launched: LaunchedWorkspace;
+  userToken: string;
+  editorPort: number;
+  /** The editor's URL through the tunnel (path form, so plain 127.0.0.1 works). */
+  editorUrl(path?: string): string;
+}
+
+export interface CiSimStack {
+  gitlab: GitLabSimulator;
+  tunnel: StartedTunnelServer;
+  runner: Runner;
+  api: InstanceType<typeof Gitlab>;
+  launcher: WorkspaceLauncher;
+  launch(spec: WorkspaceSpec, workspace: string): Promise<SimWorkspace>;
+  stop(): Promise<void>;
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer().listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+    server.on("error", reject);
+  });
+}
+
+export async function startCiSimStack(
+  options: { log?: (line: string) => void; longPollMs?: number } = {},
+): Promise<CiSimStack> {
+  const log = options.log ?? (() => {});
+  const root = mkdtempSync(join(tmpdir(), "wsparity-ci-sim-"));
+  const tools = await prepareShellTools(join(root, "tools"), log);
+  const gitlab = await new GitLabSimulator({
+    longPollMs: options.longPollMs ?? 50_000,
+    traceUpdateIntervalSeconds: 1,
+  }).start();
+  const api = new Gitlab({ host: gitlab.url, token: gitlab.rootToken });
+  const tunnel = await new TunnelServerBuilder()
+    .withDomain("wsparity.localtest")
+    .withAgentListener({ port: 0 })
+    .start();
+  const registered = await api.Users.createCIRunner("instance_type", {
+    tagList: runnerTags({ executor: "shell", arch: "amd64" }),
+  });
+  mkdirSync(join(root, "builds"), { recursive: true });
+  const runner = await RunnerBuilder.for(gitlab.url, registered.token as string)
+    .withName("wsparity-shell-amd64")
+    .withExecutor(new ShellExecutor())
+    .withConcurrency(4)
+    .withDirectories(join(root, "builds"), join(root, "cache"))
+    .withEnvironment({ PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: root, WSPARITY_TOOLS_DIR: tools })
+    .withTraceInterval(1000)
+    .withStopGrace(3000)
+    .withLog(log)
+    .build()
+    .start();
+  const project = await api.Projects.create({ name: "workspaces" });
+  const launcher = new WorkspaceLauncher(api, project.id);
+
+  return {
+    gitlab,
+    tunnel,
+    runner,
+    api,
+    launcher,
+    async launch(spec, workspace) {
+      const agentToken = randomBytes(24).toString("base64url");
+      const userToken = randomBytes(18).toString("base64url");
+      tunnel.workspaces.remove(workspace);
+      tunnel.workspaces.add({ workspace, agentToken, userTokens: [userToken] });
+      // Shell jobs share the host's ports: each workspace's editor gets a free one.
+      const editorPort = await freePort();
+      const launched = await launcher.start(spec, {
+        executor: "shell",
+        arch: "amd64",
+        workspace,
+        tunnelUrl: tunnel.agentUrl!,
+        agentToken,
+        variables: [
+          { key: "WSPARITY_EDITOR_PORT", value: String(editorPort) },
+          { key: "WSPARITY_PORTS", value: String(editorPort) },
+        ],
+      });
+      return {
+        launched,
+        userToken,
+        editorPort,
+        editorUrl: (path = "/") => `${tunnel.userUrl}/-/ws/${workspace}/${editorPort}${path}`,
+      };
+    },
+    async stop() {
+      await runner.stop();
+      await tunnel.stop();
+      await gitlab.stop();
+      rmSync(root, { recursive: true, force: true });
+    },
+  };
+}
