@@ -13,6 +13,7 @@ import {
   parseReply,
   readLine,
 } from "../tunnel/protocol.ts";
+import { splice } from "../tunnel/splice.ts";
 import { dial } from "./dial.ts";
 
 export interface AgentOptions {
@@ -199,33 +200,29 @@ export class WorkspaceAgent extends EventEmitter<{
     }
     const target = net.connect({ host: options.targetHost, port, noDelay: true });
     this.#targets.add(target);
-    let connected = false;
+    target.once("close", () => this.#targets.delete(target));
+    const refuse = (err: Error) => {
+      options.log("agent-target-failed", { workspace: options.workspace, port, error: err.message });
+      if (!stream.destroyed) {
+        stream.respond(
+          { ":status": 502, "wsparity-error": `127.0.0.1:${port}: ${err.message}` },
+          { endStream: true },
+        );
+      }
+    };
+    target.once("error", refuse);
+    stream.once("close", () => {
+      if (target.connecting) target.destroy();
+    });
     target.once("connect", () => {
-      connected = true;
+      target.off("error", refuse);
       if (stream.destroyed) {
         target.destroy();
         return;
       }
       stream.respond({ ":status": 200 });
-      stream.pipe(target);
-      target.pipe(stream);
+      splice(stream, target);
     });
-    target.on("error", (err) => {
-      if (!connected && !stream.destroyed && !stream.headersSent) {
-        options.log("agent-target-failed", { workspace: options.workspace, port, error: err.message });
-        stream.respond(
-          { ":status": 502, "wsparity-error": `127.0.0.1:${port}: ${err.message}` },
-          { endStream: true },
-        );
-      } else {
-        stream.close(http2.constants.NGHTTP2_CONNECT_ERROR);
-      }
-    });
-    target.once("close", () => {
-      this.#targets.delete(target);
-      if (!stream.destroyed && connected && !stream.writableEnded) stream.end();
-    });
-    stream.once("close", () => target.destroy());
   }
 
   #scheduleReconnect(): void {

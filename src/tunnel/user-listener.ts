@@ -20,6 +20,7 @@ import type { TunnelMetrics } from "./metrics.ts";
 import { StreamPools } from "./pools.ts";
 import { AGENT_WEBSOCKET_PATH } from "./protocol.ts";
 import { RouteError, type RouteTable, type WorkspaceRoute } from "./routes.ts";
+import { splice } from "./splice.ts";
 import {
   type Credential,
   findCredential,
@@ -247,25 +248,6 @@ export function createUserServer(ctx: UserListenerContext, options: UserListener
     );
   };
 
-  /** Splices a user's socket to a workspace stream until either side ends. */
-  const splice = (socket: Duplex, stream: Duplex) => {
-    ctx.metrics.streamOpened();
-    let closed = false;
-    const close = () => {
-      if (closed) return;
-      closed = true;
-      ctx.metrics.streamClosed();
-      socket.destroy();
-      stream.destroy();
-    };
-    socket.on("error", close);
-    stream.on("error", close);
-    socket.on("close", close);
-    stream.on("close", close);
-    socket.pipe(stream);
-    stream.pipe(socket);
-  };
-
   const openRaw = async (
     socket: Duplex,
     admitted: Admitted,
@@ -287,7 +269,8 @@ export function createUserServer(ctx: UserListenerContext, options: UserListener
     }
     if (established) socket.write(established);
     for (const chunk of first) if (chunk.length > 0) stream.write(chunk);
-    splice(socket, stream);
+    ctx.metrics.streamOpened();
+    splice(socket, stream, () => ctx.metrics.streamClosed());
   };
 
   server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {

@@ -148,7 +148,7 @@ describe("wsparity tunnel serve, wsparity agent and the bundled agent, as proces
     await bundled.waitFor(/agent-reconnect-scheduled workspace=ws-bundle inMs=\d+/);
     expect(await bundled.stop()).toBe(0);
     expect(await cliAgent.stop()).toBe(0);
-  });
+  }, 120_000);
 
   it("exits 2 with the missing setting named when the agent has no server", async () => {
     const agent = run(process.execPath, ["bin/wsparity.js", "agent", "--workspace", "x"], {
@@ -157,5 +157,5 @@ describe("wsparity tunnel serve, wsparity agent and the bundled agent, as proces
     const code = await new Promise<number | null>((resolve) => agent.child.once("exit", resolve));
     expect(code).toBe(2);
     expect(agent.output()).toContain("--server URL or set WSPARITY_TUNNEL_URL");
-  });
+  }, 60_000);
 });

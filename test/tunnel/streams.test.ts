@@ -118,5 +118,6 @@ describe("WebSocket and raw TCP through the tunnel", () => {
       // sshd saw a loopback client: the agent's own connection on 127.0.0.1.
       expect(result.out.split("\n")[1]).toMatch(/^127\.0\.0\.1 \d+ 127\.0\.0\.1 \d+$/);
     },
+    90_000,
   );
 });
