@@ -13,7 +13,7 @@ import {
 import { notHonouredFor } from "./not-honoured.ts";
 import { isShellVariableName, shellPathWord, shellQuote } from "./shell-quote.ts";
 import type { GeneratedPipeline, NotHonoured, PipelineOptions } from "./types.ts";
-import { WORKSPACE_AFTER_SCRIPT, WORKSPACE_SCRIPT } from "./workspace-script.ts";
+import { TOOLS_SERVICE_SCRIPT, WORKSPACE_AFTER_SCRIPT, WORKSPACE_SCRIPT } from "./workspace-script.ts";
 
 export const JOB_NAME = "workspace";
 export const STAGE_NAME = "workspace";
@@ -92,6 +92,7 @@ export function generatePipeline(spec: WorkspaceSpec, options: PipelineOptions):
     {
       name: options.toolsImage ?? DEFAULT_TOOLS_IMAGE,
       alias: TOOLS_SERVICE_ALIAS,
+      command: ["sh", "-c", TOOLS_SERVICE_SCRIPT],
       variables: { WSPARITY_TOOLS_TARGET: "$CI_BUILDS_DIR/.wsparity-tools" },
     },
   ];

@@ -39,3 +39,17 @@ export const WORKSPACE_SCRIPT: readonly string[] = [
 export const WORKSPACE_AFTER_SCRIPT: readonly string[] = [
   'if [ -n "${WSPARITY_PRE_STOP:-}" ]; then bash -c "$WSPARITY_PRE_STOP"; fi',
 ];
+
+/**
+ * The tools service's command: copy node and the bundles (/opt/wsparity/*.mjs in the tools image) into the
+ * build volume the services share with the job, mark them ready, and stay up for the job's lifetime.
+ */
+export const TOOLS_SERVICE_SCRIPT = [
+  "set -e",
+  'target="$WSPARITY_TOOLS_TARGET"',
+  'mkdir -p "$target/bin"',
+  'cp "$(command -v node)" "$target/bin/node"',
+  'cp /opt/wsparity/*.mjs "$target/"',
+  'touch "$target/ready"',
+  "exec sleep infinity",
+].join("; ");
