@@ -25,7 +25,7 @@ function run(command: string, args: string[], env: NodeJS.ProcessEnv = {}): Runn
   return {
     child,
     output: () => text,
-    async waitFor(pattern, ms = 20_000) {
+    async waitFor(pattern, ms = 60_000) {
       const until = Date.now() + ms;
       while (Date.now() < until) {
         const match = text.match(pattern);
@@ -148,7 +148,7 @@ describe("wsparity tunnel serve, wsparity agent and the bundled agent, as proces
     await bundled.waitFor(/agent-reconnect-scheduled workspace=ws-bundle inMs=\d+/);
     expect(await bundled.stop()).toBe(0);
     expect(await cliAgent.stop()).toBe(0);
-  }, 120_000);
+  }, 240_000);
 
   it("exits 2 with the missing setting named when the agent has no server", async () => {
     const agent = run(process.execPath, ["bin/wsparity.js", "agent", "--workspace", "x"], {
