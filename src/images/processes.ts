@@ -3,9 +3,18 @@ import { createInterface } from "node:readline";
 
 const running = new Set<ChildProcess>();
 
-/** Ends every child this module started and that still runs: for Ctrl-C during a build. */
+/**
+ * Ends every child this module started and that still runs, with everything they started (debootstrap runs
+ * wget, dpkg and chroot): for Ctrl-C during a build. Each child leads a process group of its own.
+ */
 export function killRunningChildren(signal: NodeJS.Signals = "SIGTERM"): void {
-  for (const child of running) child.kill(signal);
+  for (const child of running) {
+    try {
+      if (child.pid) process.kill(-child.pid, signal);
+    } catch {
+      // Already gone.
+    }
+  }
 }
 
 export interface RunOptions {
@@ -22,6 +31,7 @@ export function run(command: string, args: string[], options: RunOptions = {}): 
       cwd: options.cwd,
       env: options.env ?? process.env,
       stdio: ["ignore", "pipe", "pipe"],
+      detached: true,
     });
     running.add(child);
     const tail: string[] = [];

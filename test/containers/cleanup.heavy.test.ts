@@ -38,10 +38,13 @@ async function runFixture(
   });
   const exited = once(child, "exit");
   let output = "";
-  for await (const chunk of child.stdout) {
-    output += chunk.toString();
-    if (output.includes("ready")) break;
-  }
+  const ready = new Promise<void>((resolve) => {
+    child.stdout.on("data", (chunk: Buffer) => {
+      output += chunk.toString();
+      if (output.includes("ready")) resolve();
+    });
+  });
+  await Promise.race([ready, exited]);
   const pid = child.pid!;
   if (!output.includes("ready")) throw new Error(`fixture did not get ready: ${stderr}`);
   if (mode === "wait") {

@@ -1,7 +1,9 @@
 import { execFile, spawn } from "node:child_process";
 import { once } from "node:events";
-import { existsSync, readdirSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { Readable } from "node:stream";
 import { promisify } from "node:util";
 import { afterAll, describe, expect, it } from "vitest";
 import { cleanupByLabel, dockerEngine, isNotFound, WorkspaceContainer } from "../../src/containers/index.ts";
@@ -27,6 +29,37 @@ async function build(...args: string[]): Promise<{ seconds: number; images: Buil
     maxBuffer: 1 << 24,
   });
   return JSON.parse(stdout) as { seconds: number; images: BuiltImage[] };
+}
+
+/** Keeps reading a child's output (so its writes never fail), and tells when some text has appeared. */
+function collectOutput(stream: Readable): { seen: (text: string) => Promise<void>; text: () => string } {
+  let text = "";
+  const waiting: { text: string; resolve: () => void }[] = [];
+  stream.on("data", (chunk: Buffer) => {
+    text += chunk.toString();
+    for (const w of waiting.filter((w) => text.includes(w.text))) w.resolve();
+  });
+  return {
+    seen: (wanted) =>
+      text.includes(wanted)
+        ? Promise.resolve()
+        : new Promise((resolve) => waiting.push({ text: wanted, resolve })),
+    text: () => text,
+  };
+}
+
+/** Processes whose command line names dir (debootstrap and its children name their target). */
+function processesUsing(dir: string): string[] {
+  return readdirSync("/proc")
+    .filter((entry) => /^\d+$/.test(entry))
+    .flatMap((pid) => {
+      try {
+        const cmdline = readFileSync(`/proc/${pid}/cmdline`, "utf8").replaceAll("\0", " ");
+        return cmdline.includes(dir) && !cmdline.includes("images build") ? [`${pid} ${cmdline}`] : [];
+      } catch {
+        return [];
+      }
+    });
 }
 
 async function imageExists(tag: string): Promise<boolean> {
@@ -94,6 +127,39 @@ describe.runIf(docker)("wsparity images build", () => {
     },
   );
 
+  it("Ctrl-C during debootstrap ends it with everything it started, and tags nothing", {
+    timeout: 300_000,
+  }, async () => {
+    const tag = localImageName("base", "amd64");
+    const keep = `wsparity/base:kept-${process.pid}`;
+    const engine = dockerEngine();
+    await engine.getImage(tag).tag({ repo: "wsparity/base", tag: `kept-${process.pid}` });
+    await engine.getImage(tag).remove();
+    const cacheDir = mkdtempSync(join(tmpdir(), "wsparity-cache-"));
+    try {
+      const child = spawn(
+        "node",
+        ["bin/wsparity.js", "images", "build", "--arch", "amd64", "--only", "base", "--cache-dir", cacheDir],
+        { stdio: ["ignore", "ignore", "pipe"] },
+      );
+      const exited = once(child, "exit");
+      const output = collectOutput(child.stderr);
+      await output.seen("debootstrap bookworm for amd64");
+      await new Promise((resolve) => setTimeout(resolve, 3000));
+      expect(processesUsing(cacheDir).length).toBeGreaterThan(0);
+      child.kill("SIGINT");
+      const [code] = (await exited) as [number];
+      expect({ code, output: output.text().split("\n").slice(-3) }).toMatchObject({ code: 130 });
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      expect(processesUsing(cacheDir)).toEqual([]);
+      expect(await imageExists(tag)).toBe(false);
+    } finally {
+      await engine.getImage(keep).tag({ repo: "wsparity/base", tag: "amd64" });
+      await engine.getImage(keep).remove();
+      await run("bash", ["-c", `umount -R ${cacheDir}/rootfs/* 2>/dev/null; rm -rf ${cacheDir}`]);
+    }
+  });
+
   it("Ctrl-C during a build leaves no half-made image tagged and no staging files", {
     timeout: 600_000,
   }, async () => {
@@ -108,11 +174,7 @@ describe.runIf(docker)("wsparity images build", () => {
       },
     );
     const exited = once(child, "exit");
-    let stderr = "";
-    for await (const chunk of child.stderr) {
-      stderr += chunk.toString();
-      if (stderr.includes(`${tag}: loading into the Docker engine`)) break;
-    }
+    await collectOutput(child.stderr).seen(`${tag}: loading into the Docker engine`);
     child.kill("SIGINT");
     const [code] = (await exited) as [number];
     expect(code).toBe(130);
