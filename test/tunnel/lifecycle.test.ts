@@ -1,5 +1,6 @@
 import { readdirSync } from "node:fs";
 import { describe, expect, it } from "vitest";
+import { freePort } from "../../src/tunnel/bench/sshd.ts";
 import { startAgent, startServer, startTargetApp, workspace } from "./helpers.ts";
 
 const openFds = () => readdirSync("/proc/self/fd").length;
@@ -36,6 +37,33 @@ describe("agent lifecycle", () => {
       expect(tcpHandles()).toBeLessThanOrEqual(handlesBefore);
       expect(server.routes.size).toBe(1);
     } finally {
+      await server.stop();
+      await app.close();
+    }
+  });
+
+  it("an agent reconnects by itself, with backoff, when its server comes back", async () => {
+    const app = await startTargetApp();
+    const ws = workspace("ws-comeback", [app.port]);
+    const port = await freePort();
+    let server = await startServer([ws], (b) => b.withAgentListener({ port }));
+    const agent = await startAgent(server.agentUrl!, ws);
+    try {
+      const events: string[] = [];
+      agent.on("disconnected", () => events.push("disconnected"));
+      await server.stop();
+      await settle(() => events.includes("disconnected"));
+      expect(agent.state).not.toBe("connected");
+      const reconnected = new Promise<void>((resolve) => agent.once("connected", () => resolve()));
+      server = await startServer([ws], (b) => b.withAgentListener({ port }));
+      await reconnected;
+      expect(server.workspaces.get(ws.name)?.online).toBe(true);
+      const r = await fetch(`${server.userUrl}/-/ws/${ws.name}/${app.port}/whoami`, {
+        headers: { authorization: `Bearer ${ws.userToken}` },
+      });
+      expect(await r.text()).toBe("app");
+    } finally {
+      await agent.stop();
       await server.stop();
       await app.close();
     }
