@@ -91,7 +91,9 @@ export async function parseDevfileText(
   if (substituted.errors.length > 0) return { ok: false, errors: substituted.errors };
   const devfile = substituted.devfile;
 
-  const semantic = checkSemantics(devfile).map((p) => origins.errorAt(p.pointer, p.message, "semantic"));
+  const semantic = inFileOrder(
+    checkSemantics(devfile).map((p) => origins.errorAt(p.pointer, p.message, "semantic")),
+  );
   if (semantic.length > 0) return { ok: false, errors: semantic };
 
   if (rules === "gitlab") {
@@ -105,6 +107,10 @@ export async function parseDevfileText(
     origins.errorAt(w.pointer, w.message, "ignored"),
   );
   return { ok: true, spec, devfile, warnings };
+}
+
+function inFileOrder(errors: DevfileError[]): DevfileError[] {
+  return errors.sort((a, b) => a.file.localeCompare(b.file) || a.line - b.line || a.column - b.column);
 }
 
 function ignoredComponentWarnings(devfile: Record<string, unknown>): { pointer: string; message: string }[] {

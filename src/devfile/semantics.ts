@@ -11,6 +11,37 @@ const list = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
 /** A Kubernetes resource quantity: 512Mi, 1Gi, 500m, 0.5, 2e3. */
 export const QUANTITY = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+|Ki|Mi|Gi|Ti|Pi|Ei|n|u|m|k|M|G|T|P|E)?$/;
 
+const SUFFIX: Record<string, number> = {
+  Ki: 2 ** 10,
+  Mi: 2 ** 20,
+  Gi: 2 ** 30,
+  Ti: 2 ** 40,
+  Pi: 2 ** 50,
+  Ei: 2 ** 60,
+  n: 1e-9,
+  u: 1e-6,
+  m: 1e-3,
+  "": 1,
+  k: 1e3,
+  M: 1e6,
+  G: 1e9,
+  T: 1e12,
+  P: 1e15,
+  E: 1e18,
+};
+
+/** The number a valid quantity stands for (512Mi → 536870912, 500m → 0.5). */
+export function quantityValue(q: string): number {
+  const m = /^([+-]?(?:\d+(?:\.\d*)?|\.\d+))([eE][+-]?\d+|[KMGTPE]i|[numkMGTPE])?$/.exec(q);
+  if (!m) return Number.NaN;
+  const suffix = m[2] ?? "";
+  if (/^[eE]/.test(suffix)) return Number(m[1] + suffix);
+  return Number(m[1]) * (SUFFIX[suffix] ?? Number.NaN);
+}
+
+/** Environment variables the devfile runtime sets itself. */
+const RESERVED_ENV = ["PROJECT_SOURCE", "PROJECTS_ROOT"];
+
 const CONTAINER_QUANTITIES: [string, string][] = [
   ["memoryLimit", "512Mi"],
   ["memoryRequest", "256Mi"],
@@ -56,6 +87,27 @@ export function checkSemantics(devfile: Obj): SchemaProblem[] {
           );
         }
       }
+      for (const [request, limit] of [
+        ["memoryRequest", "memoryLimit"],
+        ["cpuRequest", "cpuLimit"],
+      ] as const) {
+        const [r, l] = [container[request], container[limit]];
+        if (typeof r !== "string" || typeof l !== "string") continue;
+        if (quantityValue(r) > quantityValue(l)) {
+          add(
+            `${base}/container/${request}`,
+            `components[${i}].container.${request} ${r} is more than its ${limit} ${l}: a request cannot exceed the limit`,
+          );
+        }
+      }
+      list(container.env).forEach((e, j) => {
+        if (isObj(e) && typeof e.name === "string" && RESERVED_ENV.includes(e.name)) {
+          add(
+            `${base}/container/env/${j}/name`,
+            `components[${i}].container.env[${j}] sets ${e.name}, which the workspace sets itself: rename it`,
+          );
+        }
+      });
       list(container.volumeMounts).forEach((m, j) => {
         if (!isObj(m) || typeof m.name !== "string") return;
         const kind = componentKinds.get(m.name);
@@ -79,7 +131,7 @@ export function checkSemantics(devfile: Obj): SchemaProblem[] {
             );
           else endpointNames.set(e.name, String(c.name));
         }
-        if (typeof e.targetPort === "number") {
+        if (typeof e.targetPort === "number" && container.dedicatedPod !== true) {
           const owner = portOwners.get(e.targetPort);
           if (owner && owner !== c.name) {
             add(
@@ -123,11 +175,19 @@ export function checkSemantics(devfile: Obj): SchemaProblem[] {
         );
       }
     }
-    if (isObj(c.apply) && typeof c.apply.component === "string" && !componentKinds.has(c.apply.component)) {
-      add(
-        `${base}/apply/component`,
-        `commands[${i}].apply.component '${c.apply.component}' is not a component of this devfile`,
-      );
+    if (isObj(c.apply) && typeof c.apply.component === "string") {
+      const kind = componentKinds.get(c.apply.component);
+      if (!kind) {
+        add(
+          `${base}/apply/component`,
+          `commands[${i}].apply.component '${c.apply.component}' is not a component of this devfile`,
+        );
+      } else if (kind === "volume") {
+        add(
+          `${base}/apply/component`,
+          `commands[${i}].apply.component '${c.apply.component}' is a volume; apply commands run container, kubernetes, openshift or image components`,
+        );
+      }
     }
     if (isObj(c.composite)) {
       list(c.composite.commands).forEach((sub, j) => {
@@ -140,6 +200,25 @@ export function checkSemantics(devfile: Obj): SchemaProblem[] {
       });
     }
   });
+
+  const defaults = new Map<string, string[]>();
+  for (const [id, cmd] of commandKinds) {
+    const body = Object.values(cmd.value).find((v) => isObj(v) && isObj(v.group)) as Obj | undefined;
+    const group = body?.group as Obj | undefined;
+    if (group?.isDefault === true && typeof group.kind === "string") {
+      defaults.set(group.kind, [...(defaults.get(group.kind) ?? []), id]);
+    }
+  }
+  for (const [kind, ids] of defaults) {
+    if (ids.length < 2) continue;
+    const second = commandKinds.get(ids[1]!)!;
+    add(
+      `/commands/${second.index}`,
+      `commands ${ids.map((id) => `'${id}'`).join(" and ")} are all the default '${kind}' command: keep isDefault on one`,
+    );
+  }
+
+  checkProjects(devfile, add);
 
   for (const cycle of compositeCycles(commandKinds)) {
     add(
@@ -176,6 +255,33 @@ export function checkSemantics(devfile: Obj): SchemaProblem[] {
     }
   }
   return problems;
+}
+
+function checkProjects(devfile: Obj, add: (pointer: string, message: string) => void): void {
+  for (const kind of ["projects", "starterProjects"] as const) {
+    list(devfile[kind]).forEach((p, i) => {
+      if (!isObj(p) || !isObj(p.git) || !isObj(p.git.remotes)) return;
+      const git = p.git;
+      const remotes = Object.keys(git.remotes as Obj);
+      const at = `/${kind}/${i}/git`;
+      const checkout = isObj(git.checkoutFrom) ? git.checkoutFrom.remote : undefined;
+      if (kind === "starterProjects" && remotes.length > 1) {
+        add(
+          `${at}/remotes`,
+          `${kind}[${i}].git has ${remotes.length} remotes; a starter project can have one`,
+        );
+      }
+      if (kind === "projects" && remotes.length > 1 && checkout === undefined) {
+        add(at, `${kind}[${i}].git has ${remotes.length} remotes: say which one under checkoutFrom.remote`);
+      }
+      if (typeof checkout === "string" && !remotes.includes(checkout)) {
+        add(
+          `${at}/checkoutFrom/remote`,
+          `${kind}[${i}].git.checkoutFrom.remote '${checkout}' is not one of its remotes (${remotes.join(", ")})`,
+        );
+      }
+    });
+  }
 }
 
 type CommandIndex = Map<string, { kind: string; index: number; value: Obj }>;

@@ -19,6 +19,8 @@ export const MAX_DEVFILE_BYTES = 3 * 1024 * 1024;
 export const MAX_ALIAS_COUNT = 100;
 /** Deeper than this is not a devfile, and deep recursion must not crash the process. */
 export const MAX_NESTING_DEPTH = 64;
+/** Unclosed [ and { beyond this are refused before parsing: the YAML parser recurses once per level. */
+const MAX_FLOW_DEPTH = 256;
 
 /** A parsed YAML file that can say where any JSON pointer sits in its text. */
 export interface DevfileSource {
@@ -47,6 +49,26 @@ export function sizeError(file: string, bytes: number): DevfileError {
 export function parseSource(text: string, file: string): ParseOutcome {
   const bytes = Buffer.byteLength(text, "utf8");
   if (bytes > MAX_DEVFILE_BYTES) return { ok: false, errors: [sizeError(file, bytes)] };
+  const deep = flowDepthBeyond(text, MAX_FLOW_DEPTH);
+  if (deep >= 0) {
+    const before = text.slice(0, deep);
+    const line = before.split("\n").length;
+    const column = deep - before.lastIndexOf("\n");
+    return {
+      ok: false,
+      errors: [
+        {
+          file,
+          line,
+          column,
+          pointer: "",
+          field: "",
+          rule: "yaml",
+          message: `YAML nesting is deeper than ${MAX_FLOW_DEPTH} levels of [ and {; a devfile never needs that`,
+        },
+      ],
+    };
+  }
   const lines = new LineCounter();
   let doc: Document;
   try {
@@ -96,6 +118,36 @@ export function parseSource(text: string, file: string): ParseOutcome {
   }
   const value = plain.value;
   return { ok: true, source: { file, doc, lines, value } };
+}
+
+/**
+ * The offset where flow nesting ([ and { outside quotes and comments) first goes beyond `limit`, or -1. A cheap
+ * scan, so hostile input never reaches the parser's recursion.
+ */
+function flowDepthBeyond(text: string, limit: number): number {
+  let depth = 0;
+  let quote = "";
+  let comment = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    if (comment) {
+      if (c === "\n") comment = false;
+    } else if (quote === '"') {
+      if (c === "\\") i++;
+      else if (c === '"') quote = "";
+    } else if (quote === "'") {
+      if (c === "'") quote = "";
+    } else if (c === '"' || c === "'") {
+      quote = c;
+    } else if (c === "#" && (i === 0 || /\s/.test(text[i - 1]!))) {
+      comment = true;
+    } else if (c === "[" || c === "{") {
+      if (++depth > limit) return i;
+    } else if ((c === "]" || c === "}") && depth > 0) {
+      depth--;
+    }
+  }
+  return -1;
 }
 
 /** A source for data that has no text (e.g. produced in memory): every pointer locates at 1:1. */

@@ -80,10 +80,48 @@ events:
   preStart: [setup]
 `);
     expect(found.map(brief)).toEqual([
-      "8:11 components[1].name | components[1].name 'a' is used by another component: names must be unique",
       '6:20 components[0].container.memoryLimit | components[0].container.memoryLimit must be a quantity such as 512Mi, not "512mb"',
       "7:29 components[0].container.volumeMounts[0].name | components[0].container.volumeMounts[0] mounts 'data', which is not a component: add a volume component named 'data'",
+      "8:11 components[1].name | components[1].name 'a' is used by another component: names must be unique",
       "14:14 events.preStart[0] | events.preStart[0] 'setup' is exec; preStart events run apply commands only",
+    ]);
+  });
+
+  it("follows the rest of the devfile validation rules", async () => {
+    const found = await errors(`schemaVersion: 2.2.0
+projects:
+  - name: app
+    git:
+      remotes: {origin: "https://example.invalid/a.git", fork: "https://example.invalid/b.git"}
+components:
+  - name: a
+    container:
+      image: x
+      memoryRequest: 2Gi
+      memoryLimit: 1Gi
+      env: [{name: PROJECT_SOURCE, value: /src}]
+      endpoints: [{name: web, targetPort: 8080}]
+  - name: b
+    container:
+      image: y
+      dedicatedPod: true
+      endpoints: [{name: api, targetPort: 8080}]
+  - name: data
+    volume: {}
+commands:
+  - id: one
+    exec: {component: a, commandLine: make, group: {kind: build, isDefault: true}}
+  - id: two
+    exec: {component: a, commandLine: make all, group: {kind: build, isDefault: true}}
+  - id: mount
+    apply: {component: data}
+`);
+    expect(found.map((e) => e.message)).toEqual([
+      "projects[0].git has 2 remotes: say which one under checkoutFrom.remote",
+      "components[0].container.memoryRequest 2Gi is more than its memoryLimit 1Gi: a request cannot exceed the limit",
+      "components[0].container.env[0] sets PROJECT_SOURCE, which the workspace sets itself: rename it",
+      "commands 'one' and 'two' are all the default 'build' command: keep isDefault on one",
+      "commands[2].apply.component 'data' is a volume; apply commands run container, kubernetes, openshift or image components",
     ]);
   });
 

@@ -16,8 +16,8 @@ import {
 
 beforeAll(() => precompileSchemas(), 60_000);
 
-function expectAnswer(result: DevfileResult, elapsedMs: number): void {
-  expect(elapsedMs).toBeLessThan(1000);
+function expectAnswer(result: DevfileResult, cpuMsUsed: number): void {
+  expect(cpuMsUsed).toBeLessThan(1000);
   if (result.ok) {
     expect(Array.isArray(result.spec.containers)).toBe(true);
     expect(result.spec.containers.filter((c) => c.main).length).toBe(
@@ -36,11 +36,17 @@ function expectAnswer(result: DevfileResult, elapsedMs: number): void {
   }
 }
 
+/** CPU time of this process: what a hang would burn, whatever else shares the machine's cores. */
+function cpuMs(since: NodeJS.CpuUsage): number {
+  const used = process.cpuUsage(since);
+  return (used.user + used.system) / 1000;
+}
+
 async function check(text: string, file = "prop.devfile.yaml"): Promise<void> {
   for (const rules of ["default", "gitlab"] as const) {
-    const started = performance.now();
+    const started = process.cpuUsage();
     const result = await parseDevfileText(text, file, { rules });
-    expectAnswer(result, performance.now() - started);
+    expectAnswer(result, cpuMs(started));
   }
 }
 
@@ -359,9 +365,9 @@ describe("property: parent chains of any shape terminate", () => {
             );
           });
           for (let i = 0; i < parents.length; i++) {
-            const started = performance.now();
+            const started = process.cpuUsage();
             const result = await loadDevfile(join(run, `d${i}.yaml`));
-            expectAnswer(result, performance.now() - started);
+            expectAnswer(result, cpuMs(started));
           }
         },
       ),
