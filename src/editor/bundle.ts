@@ -1,4 +1,4 @@
-import { mkdir } from "node:fs/promises";
+import { mkdir, rename } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
@@ -9,9 +9,11 @@ export const EDITOR_BUNDLE = join(ROOT, "dist/wsparity-editor.mjs");
 /** One ESM file that a plain `node` (18+) runs with no node_modules: what images and CI jobs get injected. */
 export async function buildEditorBundle(outfile = EDITOR_BUNDLE): Promise<string> {
   await mkdir(dirname(outfile), { recursive: true });
+  // Built beside the target and renamed over it: concurrent builds and readers never see half a file.
+  const partial = `${outfile}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
   await build({
     entryPoints: [join(ROOT, "src/editor/main.ts")],
-    outfile,
+    outfile: partial,
     bundle: true,
     platform: "node",
     format: "esm",
@@ -22,6 +24,7 @@ export async function buildEditorBundle(outfile = EDITOR_BUNDLE): Promise<string
       js: "import{createRequire as __wsparityRequire}from'node:module';const require=__wsparityRequire(import.meta.url);",
     },
   });
+  await rename(partial, outfile);
   return outfile;
 }
 

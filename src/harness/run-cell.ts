@@ -102,6 +102,7 @@ export async function runCell(
   let stopped = false;
   let measured: Awaited<ReturnType<typeof measure>>;
   let measureError: string | undefined;
+  let disposeError: string | undefined;
   try {
     for (const probe of selected.filter((p) => p.phase !== "restart" && p.phase !== "stop")) {
       if (signal.aborted) break;
@@ -167,6 +168,9 @@ export async function runCell(
     }
   } finally {
     if (!stopped) await ws.stop().catch(() => undefined);
+    await ws.dispose().catch((err) => {
+      disposeError = errorMessage(err);
+    });
   }
   const features = selected.map(
     (p) =>
@@ -181,12 +185,13 @@ export async function runCell(
   const reasons = [
     errors > 0 ? `${errors} probe(s) could not run to a verdict` : "",
     measureError ? `tunnel measurement failed: ${measureError}` : "",
+    disposeError ? `cleanup failed: ${disposeError}` : "",
     signal.aborted ? "interrupted" : "",
   ].filter(Boolean);
   return {
     cell: {
       ...base,
-      status: errors > 0 || measureError || signal.aborted ? "failed" : "passed",
+      status: errors > 0 || measureError || disposeError || signal.aborted ? "failed" : "passed",
       ...(reasons.length ? { reason: reasons.join("; ") } : {}),
       startupMs,
       features,

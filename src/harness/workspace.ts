@@ -21,6 +21,8 @@ export interface WorkspaceHandle {
   stop(): Promise<void>;
   /** Whatever the workspace still holds after stop (processes, containers, pods, jobs); empty when freed. */
   leftovers(): Promise<string[]>;
+  /** Frees everything the workspace holds, stopped or not (Kubernetes: Terminated); called once, last. */
+  dispose(): Promise<void>;
   /** Facts about how the tier set the workspace up, cited by probes (e.g. the image map). */
   readonly facts: WorkspaceFacts;
 }

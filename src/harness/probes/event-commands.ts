@@ -1,4 +1,9 @@
-import { type ApplyCommandSpec, type ExecCommandSpec, resolveCommands, type WorkspaceSpec } from "../../devfile/spec.ts";
+import {
+  type ApplyCommandSpec,
+  type ExecCommandSpec,
+  resolveCommands,
+  type WorkspaceSpec,
+} from "../../devfile/spec.ts";
 import { execInWorkspace } from "./editor-client.ts";
 import { createdFiles, existsScript } from "./observable-effects.ts";
 import { type Probe, type ProbeOutcome, supported, unsupported } from "./probe.ts";
@@ -15,11 +20,16 @@ function observable(spec: WorkspaceSpec, event: Event): { command: ExecCommandSp
   if (!main) return [];
   const execs = resolveCommands(spec, spec.events[event]).filter((c) => c.component === main.name);
   const applies = spec.commands
-    .filter((c): c is ApplyCommandSpec => c.kind === "apply" && spec.events[event].some((id) => id.toLowerCase() === c.id))
+    .filter(
+      (c): c is ApplyCommandSpec =>
+        c.kind === "apply" && spec.events[event].some((id) => id.toLowerCase() === c.id),
+    )
     .flatMap((c) => {
       const container = spec.containers.find((k) => k.name === c.component);
       if (!container) return [];
-      const shared = container.volumeMounts.filter((m) => main.volumeMounts.some((n) => n.name === m.name && n.path === m.path));
+      const shared = container.volumeMounts.filter((m) =>
+        main.volumeMounts.some((n) => n.name === m.name && n.path === m.path),
+      );
       const asExec: ExecCommandSpec = {
         kind: "exec",
         id: c.id,

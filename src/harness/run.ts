@@ -1,0 +1,134 @@
+import { cpus, arch as hostArch, hostname, release, totalmem } from "node:os";
+import type { WorkspaceSpec } from "../devfile/spec.ts";
+import { buildReport } from "../report/build.ts";
+import type { Cell, Report, Tier, TunnelFigures } from "../report/model.ts";
+import { writeReports } from "../report/write.ts";
+import { expandMatrix, type MatrixOverrides, type PlannedCell } from "./matrix.ts";
+import { PROBES } from "./probes/index.ts";
+import type { Progress } from "./progress.ts";
+import { runCell } from "./run-cell.ts";
+import type { Scenario } from "./scenario.ts";
+import type { PathProvisioner } from "./workspace.ts";
+
+/** A tier's provisioners, started once per run and torn down at its end, whatever happens. */
+export interface TierSetup {
+  tier: Tier;
+  provisioner(path: "kubernetes" | "ci"): PathProvisioner;
+  /** What the report should say about the tier (versions, image map, what it simulates). */
+  environment(): Record<string, unknown>;
+  close(): Promise<void>;
+}
+
+export interface LoadedScenario {
+  scenario: Scenario;
+  spec?: WorkspaceSpec;
+  /** Why the devfile cannot be run on a path (e.g. GitLab's rules reject it), per path. */
+  rejected: Partial<Record<"kubernetes" | "ci", string>>;
+}
+
+export interface RunOptions {
+  scenarios: LoadedScenario[];
+  setup: TierSetup;
+  overrides: MatrixOverrides;
+  outDir: string;
+  progress: Progress;
+  signal: AbortSignal;
+  runId: string;
+}
+
+function unrunnable(planned: PlannedCell, status: "skipped" | "error", reason: string): Cell {
+  return {
+    scenario: planned.scenario.name,
+    path: planned.path,
+    executor: planned.executor,
+    arch: planned.arch,
+    status,
+    reason,
+    startupMs: null,
+    features:
+      status === "error"
+        ? planned.scenario.probes.map((id) => ({
+            id,
+            status: "error" as const,
+            evidence: reason,
+            durationMs: 0,
+          }))
+        : [],
+  };
+}
+
+/**
+ * Runs every cell in order (Kubernetes first per scenario, so CI cells are measured against it),
+ * writing the reports after each cell so that a crash or Ctrl-C still leaves what finished.
+ */
+export async function runScenarios(options: RunOptions): Promise<Report> {
+  const { setup, progress, signal } = options;
+  const startedAt = new Date();
+  const loaded = new Map(options.scenarios.map((s) => [s.scenario.name, s]));
+  const planned = expandMatrix(
+    options.scenarios.map((s) => s.scenario),
+    setup.tier,
+    options.overrides,
+  );
+  progress.runStarted(planned, setup.tier, options.outDir);
+  const cells: Cell[] = [];
+  const references = new Map<string, TunnelFigures>();
+  const environment = () => ({
+    host: {
+      arch: hostArch(),
+      cpus: cpus().length,
+      memoryBytes: totalmem(),
+      kernel: release(),
+      hostname: hostname(),
+    },
+    node: process.version,
+    ...setup.environment(),
+  });
+  const snapshot = (finishedAt: Date) =>
+    buildReport({
+      runId: options.runId,
+      startedAt,
+      finishedAt,
+      tier: setup.tier,
+      environment: environment(),
+      cells: [...cells],
+    });
+
+  for (const [index, cell] of planned.entries()) {
+    progress.cellStarted(cell, index, planned.length);
+    const entry = loaded.get(cell.scenario.name)!;
+    let result: Cell;
+    if (signal.aborted) result = unrunnable(cell, "skipped", "interrupted before this cell started");
+    else if (cell.skip) result = unrunnable(cell, "skipped", cell.skip);
+    else if (!entry.spec || entry.rejected[cell.path]) {
+      result = unrunnable(cell, "error", entry.rejected[cell.path] ?? "the devfile could not be loaded");
+    } else {
+      const refKey = `${cell.scenario.name}/${cell.arch}`;
+      const run = await runCell(
+        {
+          tier: setup.tier,
+          path: cell.path,
+          executor: cell.executor,
+          arch: cell.arch,
+          scenario: cell.scenario,
+          spec: entry.spec,
+        },
+        setup.provisioner(cell.path),
+        PROBES,
+        cell.path === "ci"
+          ? (references.get(refKey) ?? references.get(`${cell.scenario.name}/amd64`))
+          : undefined,
+        { probeDone: (_ctx, r) => progress.probeDone(cell, r) },
+        signal,
+      );
+      if (cell.path === "kubernetes" && run.figures) references.set(refKey, run.figures);
+      result = run.cell;
+    }
+    cells.push(result);
+    progress.cellDone(result, index, planned.length);
+    await writeReports(options.outDir, snapshot(new Date()));
+  }
+  const report = snapshot(new Date());
+  await writeReports(options.outDir, report);
+  return report;
+}

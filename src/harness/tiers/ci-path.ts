@@ -1,0 +1,101 @@
+import { randomBytes } from "node:crypto";
+import type { Gitlab } from "@gitbeaker/rest";
+import type { LaunchedWorkspace, LaunchOptions, WorkspaceLauncher } from "../../ci/launcher.ts";
+import { mainContainer } from "../../devfile/spec.ts";
+import { EDITOR_PORT, sanitizeName } from "../../kubernetes/settings.ts";
+import type { StartedTunnelServer } from "../../tunnel/index.ts";
+import type { CellContext, PathProvisioner, WorkspaceHandle } from "../workspace.ts";
+import { editorAnswers, userFacingHandle, waitUntil } from "./tunnel-handle.ts";
+
+const FINISHED = ["success", "failed", "canceled", "skipped"];
+
+/**
+ * The CI path: the devfile becomes a pipeline, committed to a per-workspace branch and started through
+ * GitLab's API; a runner runs the job, whose injected agent dials the tunnel; users reach the job's
+ * ports at the same kind of URL as a Kubernetes workspace.
+ */
+export class CiPathProvisioner implements PathProvisioner {
+  readonly path = "ci" as const;
+  private serial = 0;
+
+  constructor(
+    private readonly api: InstanceType<typeof Gitlab>,
+    private readonly projectId: number,
+    private readonly launcher: WorkspaceLauncher,
+    private readonly tunnel: StartedTunnelServer,
+    private readonly log: (line: string) => void,
+  ) {}
+
+  async start(cell: CellContext): Promise<WorkspaceHandle> {
+    if (!cell.executor) throw new Error("a CI-path cell needs an executor");
+    const name = `ws-${sanitizeName(cell.scenario.name).slice(0, 24)}-${cell.executor}-${++this.serial}-${randomBytes(2).toString("hex")}`;
+    const agentToken = randomBytes(24).toString("base64url");
+    const userToken = randomBytes(18).toString("base64url");
+    this.tunnel.workspaces.add({ workspace: name, agentToken, userTokens: [userToken] });
+    const options: LaunchOptions = {
+      executor: cell.executor,
+      arch: cell.arch,
+      workspace: name,
+      tunnelUrl: this.tunnel.agentUrl!,
+      agentToken,
+      variables: [
+        ...Object.entries(cell.scenario.workspace.variables).map(([key, value]) => ({ key, value })),
+        ...Object.entries(cell.scenario.workspace.files).map(([key, value]) => ({
+          key,
+          value,
+          variable_type: "file" as const,
+        })),
+      ],
+    };
+    let launched: LaunchedWorkspace | undefined;
+    const timeout = cell.scenario.timeouts.startMs;
+    const running = async (next: LaunchedWorkspace) => {
+      launched = next;
+      this.log(`${name}: pipeline ${next.pipelineId}, job ${next.jobId}`);
+      await this.launcher.waitFor(next, ["running"], timeout);
+      await waitUntil(
+        "the editor to answer through the tunnel",
+        () => editorAnswers(handle, EDITOR_PORT),
+        timeout,
+      );
+    };
+    const jobState = async () => (launched ? this.launcher.jobState(launched) : "none");
+    const handle = userFacingHandle(
+      this.tunnel,
+      name,
+      userToken,
+      {
+        restart: async () => running(await this.launcher.restart(launched!, cell.spec, options)),
+        stop: async () => {
+          if (launched && !FINISHED.includes(await jobState())) await this.launcher.stop(launched, timeout);
+        },
+        leftovers: async () => {
+          const left: string[] = [];
+          const state = await jobState();
+          if (launched && !FINISHED.includes(state)) left.push(`job ${launched.jobId} is ${state}`);
+          if (this.tunnel.workspaces.get(name)?.online) left.push("the agent is still connected");
+          return left;
+        },
+        dispose: async () => {
+          try {
+            if (launched && !FINISHED.includes(await jobState())) await this.launcher.stop(launched, 60_000);
+          } finally {
+            this.tunnel.workspaces.remove(name);
+          }
+        },
+      },
+      { image: mainContainer(cell.spec).image, executor: cell.executor, projectId: this.projectId },
+    );
+    try {
+      await running(await this.launcher.start(cell.spec, options));
+    } catch (err) {
+      const trace = launched
+        ? await this.api.Jobs.showLog(this.projectId, launched.jobId).catch(() => "")
+        : "";
+      await handle.dispose().catch(() => undefined);
+      const tail = String(trace).trim().split("\n").slice(-5).join(" | ");
+      throw new Error(`${(err as Error).message.split("\n")[0]}${tail ? ` — job log: ${tail}` : ""}`);
+    }
+    return handle;
+  }
+}

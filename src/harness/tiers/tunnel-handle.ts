@@ -1,0 +1,74 @@
+import type { Duplex } from "node:stream";
+import { openConnectTunnel, type StartedTunnelServer } from "../../tunnel/index.ts";
+import type { WorkspaceFacts, WorkspaceHandle } from "../workspace.ts";
+
+export interface Lifecycle {
+  restart(): Promise<void>;
+  stop(): Promise<void>;
+  leftovers(): Promise<string[]>;
+  dispose(): Promise<void>;
+}
+
+/**
+ * A workspace as its user reaches it through the shared user listener (the Kubernetes path's
+ * workspace proxy and the CI path's tunnel are the same listener, so both are reached the same way):
+ * the path form URL, a bearer token, and CONNECT for raw TCP.
+ */
+export function userFacingHandle(
+  tunnel: StartedTunnelServer,
+  name: string,
+  userToken: string,
+  lifecycle: Lifecycle,
+  facts: WorkspaceFacts,
+): WorkspaceHandle {
+  return {
+    name,
+    facts,
+    url: (port, path = "/") =>
+      `${tunnel.userUrl}/-/ws/${name}/${port}${path.startsWith("/") ? path : `/${path}`}`,
+    authHeaders: () => ({ authorization: `Bearer ${userToken}` }),
+    connect: (port): Promise<Duplex> =>
+      openConnectTunnel({
+        url: new URL(tunnel.userUrl),
+        workspace: name,
+        port,
+        token: userToken,
+        domain: tunnel.domain,
+        timeoutMs: 10_000,
+      }),
+    restart: () => lifecycle.restart(),
+    stop: () => lifecycle.stop(),
+    leftovers: () => lifecycle.leftovers(),
+    dispose: () => lifecycle.dispose(),
+  };
+}
+
+/** Polls `check` until it returns true or the time is up; the last failure explains the timeout. */
+export async function waitUntil(
+  what: string,
+  check: () => Promise<boolean>,
+  timeoutMs: number,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last = "";
+  for (;;) {
+    try {
+      if (await check()) return;
+    } catch (err) {
+      last = `: ${(err as Error).message}`;
+    }
+    if (Date.now() > deadline) throw new Error(`${what} did not happen within ${timeoutMs} ms${last}`);
+    await new Promise((r) => setTimeout(r, 150));
+  }
+}
+
+/** True once the editor answers /healthz through the user URL. */
+export async function editorAnswers(handle: WorkspaceHandle, editorPort: number): Promise<boolean> {
+  const res = await fetch(handle.url(editorPort, "/healthz"), {
+    headers: handle.authHeaders(),
+    signal: AbortSignal.timeout(3000),
+  });
+  await res.arrayBuffer();
+  if (res.status !== 200) throw new Error(`GET /healthz → ${res.status}`);
+  return true;
+}
