@@ -4,6 +4,7 @@ import type { Command } from "commander";
 import { UsageError } from "../util/errors.ts";
 import { loadRunnerConfig, RunnerConfigError, type RunnerFileConfig } from "./config.ts";
 import type { Executor } from "./executor.ts";
+import { DockerExecutor } from "./executors/docker.ts";
 import { ShellExecutor } from "./executors/shell.ts";
 import { RunnerBuilder } from "./runner.ts";
 import { prepareShellTools } from "./tools.ts";
@@ -54,7 +55,12 @@ export function registerRunnerCommands(program: Command): void {
         .withExecutor(executor)
         .withConcurrency(config.concurrent)
         .withDirectories(config.buildsDir, config.cacheDir)
-        .withEnvironment({ ...(process.env as Record<string, string>), ...config.environment })
+        // The shell executor's jobs inherit the runner's environment, as gitlab-runner's do; containers do not.
+        .withEnvironment(
+          config.executor === "shell"
+            ? { ...(process.env as Record<string, string>), ...config.environment }
+            : config.environment,
+        )
         .withLog(log)
         .build()
         .start();

@@ -28,6 +28,8 @@ export interface Executor {
   /** The features this executor declares to GitLab in `info.features`. */
   readonly features: Record<string, boolean>;
   readonly architecture: string;
+  /** True when sources are fetched on the runner host into the build folder (the job's image may lack git). */
+  readonly sourcesOnHost: boolean;
   /** Where CI_BUILDS_DIR is for a job, as the job sees it. */
   buildsDirInJob(hostBuildDir: string): string;
   prepare(ctx: JobContext): Promise<void>;

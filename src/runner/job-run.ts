@@ -7,6 +7,7 @@ import { join } from "node:path";
 import type { JobApiClient, JobPayload } from "./api-client.ts";
 import { archiveCaches, restoreCaches } from "./cache.ts";
 import type { Executor, JobContext, StageRun } from "./executor.ts";
+import { ShellExecutor } from "./executors/shell.ts";
 import { getSourcesScript, userScript } from "./scripts.ts";
 import { JobTrace } from "./trace.ts";
 import { jobEnvironment } from "./variables.ts";
@@ -39,6 +40,7 @@ export class JobRun {
   private timedOut = false;
   private shutdown = false;
   private readonly trace: JobTrace;
+  private readonly hostShell = new ShellExecutor();
 
   constructor(
     private readonly job: JobPayload,
@@ -162,9 +164,14 @@ export class JobRun {
     return outcome;
   }
 
-  private async stage(ctx: JobContext, name: string, script: string): Promise<number> {
+  private async stage(
+    ctx: JobContext,
+    name: string,
+    script: string,
+    executor: Executor = this.executor,
+  ): Promise<number> {
     this.trace.write(section(name, `\x1b[36;1m${stageTitle(name)}\x1b[0;m`));
-    this.current = this.executor.runStage(ctx, name, script);
+    this.current = executor.runStage(ctx, name, script);
     const code = await this.current.done;
     this.current = undefined;
     return code;
@@ -176,9 +183,23 @@ export class JobRun {
     await this.executor.prepare(ctx);
     if (this.aborted) return { state: "aborted" };
 
-    const sources = getSourcesScript(job, ctx.projectDirInJob, ctx.env);
+    const sources = getSourcesScript(
+      job,
+      this.executor.sourcesOnHost ? projectDirOnHost : ctx.projectDirInJob,
+      ctx.env,
+    );
     if (sources) {
-      const code = await this.stage(ctx, "get_sources", sources);
+      const onHost = this.executor.sourcesOnHost && this.executor.name !== "shell";
+      // git on the runner host needs the host's PATH, not the one the job's image has.
+      const sourcesCtx = onHost
+        ? { ...ctx, env: { ...ctx.env, PATH: process.env.PATH ?? "/usr/bin:/bin" } }
+        : ctx;
+      const code = await this.stage(
+        sourcesCtx,
+        "get_sources",
+        sources,
+        onHost ? this.hostShell : this.executor,
+      );
       if (code !== 0)
         return this.aborted
           ? { state: "aborted" }

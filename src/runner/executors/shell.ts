@@ -11,6 +11,7 @@ const PGID_FILE = ".wsparity-pgids";
 export class ShellExecutor implements Executor {
   readonly name = "shell" as const;
   readonly features = { image: false, services: false };
+  readonly sourcesOnHost = true;
   readonly architecture = process.arch === "x64" ? "amd64" : process.arch;
 
   buildsDirInJob(hostBuildDir: string): string {

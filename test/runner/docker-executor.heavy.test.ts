@@ -1,0 +1,108 @@
+// The docker executor on the docker tier: job container from the image, services on a per-job network
+// reachable by alias, the build folder shared, linux/arm64 through QEMU, a dying job container failing
+// the job with the reason, and nothing left behind.
+import { execFileSync } from "node:child_process";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { DockerExecutor } from "../../src/runner/index.ts";
+import { dockerForTests } from "../containers/docker-available.ts";
+import { firstJob, type SimTier, startSimTier, waitFor, waitForJobStatus } from "./helpers.ts";
+
+const docker = await dockerForTests();
+let tier: SimTier;
+let projectId: number;
+
+const CONFIG = `stages: [run]
+services-and-volume:
+  stage: run
+  tags: [docker-test]
+  rules: [{ if: $CASE == "services" }]
+  image: { name: "node:20", entrypoint: [""] }
+  services:
+    - name: "node:20"
+      alias: peer
+      command: ["node", "-e", "require('http').createServer((q, s) => s.end('pong from ' + process.env.SERVICE_NAME)).listen(8080)"]
+      variables: { SERVICE_NAME: "the peer" }
+  script:
+    - cat README.md
+    - for i in $(seq 1 50); do node -e "fetch('http://peer:8080').then(r => r.text()).then(t => { console.log(t); process.exit(0) }, () => process.exit(1))" && break; sleep 0.2; done
+    - uname -m
+arm64:
+  stage: run
+  tags: [docker-test]
+  rules: [{ if: $CASE == "arm64" }]
+  image: { name: "debian", docker: { platform: linux/arm64 } }
+  script: ["uname -m"]
+dies:
+  stage: run
+  tags: [docker-test]
+  rules: [{ if: $CASE == "dies" }]
+  image: debian
+  script: ["echo started", "sleep 600"]
+`;
+
+const containersOfJob = (jobId: number) =>
+  execFileSync("docker", ["ps", "-aq", "--filter", `label=io.wsparity.ci-job=${jobId}`], {
+    encoding: "utf8",
+  }).trim();
+
+beforeAll(async () => {
+  if (!docker) return;
+  tier = await startSimTier(new DockerExecutor("amd64"), ["docker-test"]);
+  const project = await tier.api.Projects.create({ name: "docker-project" });
+  projectId = project.id;
+  await tier.api.Commits.create(projectId, "main", "CI [skip ci]", [
+    { action: "create", filePath: ".gitlab-ci.yml", content: CONFIG },
+  ]);
+});
+afterAll(() => tier?.stop());
+
+async function run(testCase: string) {
+  const pipeline = await tier.api.Pipelines.create(projectId, "main", {
+    variables: [{ key: "CASE", value: testCase }],
+  });
+  return firstJob(tier, projectId, pipeline.id);
+}
+
+describe.skipIf(!docker)("docker executor", () => {
+  it("runs the job in its image with services reachable by alias and the sources in /builds", async () => {
+    const job = await run("services");
+    const done = await waitForJobStatus(tier, projectId, job.id, ["success", "failed"], 120_000);
+    const log = String(await tier.api.Jobs.showLog(projectId, job.id));
+    expect(done.status, log).toBe("success");
+    expect(log).toContain("# docker-project");
+    expect(log).toContain("pong from the peer");
+    expect(log).toContain("x86_64");
+    expect(containersOfJob(job.id)).toBe("");
+  });
+
+  it("runs a linux/arm64 job through QEMU: uname -m says aarch64", async () => {
+    const job = await run("arm64");
+    const done = await waitForJobStatus(tier, projectId, job.id, ["success", "failed"], 180_000);
+    const log = String(await tier.api.Jobs.showLog(projectId, job.id));
+    expect(done.status, log).toBe("success");
+    expect(log).toMatch(/\naarch64\n/);
+  });
+
+  it("fails the job with the reason when its container dies", async () => {
+    const job = await run("dies");
+    await waitFor(
+      "the job to start",
+      async () =>
+        String(await tier.api.Jobs.showLog(projectId, job.id)).includes("started") ? true : undefined,
+      120_000,
+    );
+    const ids = containersOfJob(job.id).split("\n").filter(Boolean);
+    expect(ids.length).toBeGreaterThan(0);
+    for (const id of ids) execFileSync("docker", ["kill", id]);
+    const done = await waitForJobStatus(tier, projectId, job.id, ["failed", "success"], 60_000);
+    expect([done.status, done.failure_reason]).toEqual(["failed", "runner_system_failure"]);
+    expect(String(await tier.api.Jobs.showLog(projectId, job.id))).toMatch(
+      /job container exited with code \d+/,
+    );
+    await waitFor(
+      "the containers to go",
+      async () => (containersOfJob(job.id) === "" ? true : undefined),
+      30_000,
+    );
+  });
+});
