@@ -166,66 +166,53 @@ export async function buildImages(options: BuildOptions): Promise<BuiltImage[]> 
     : undefined;
   if (agent?.state === "absent")
     options.progress(`warning: the tools image carries no agent bundle: ${agent.reason}`);
-  const results: BuiltImage[] = [];
-  for (const arch of options.arches) {
-    for (const kind of options.kinds) {
-      const started = Date.now();
-      const plan = planImage(kind, arch, agent, options);
-      const inputs = inputsHash(plan);
-      const existing = await existingInputs(engine, plan.tag);
-      const agentNote = plan.extraLabels["io.wsparity.image.agent"];
-      if (existing?.inputs === inputs) {
-        results.push({
-          tag: plan.tag,
-          kind,
-          arch,
-          state: "up to date",
-          imageId: existing.id,
-          inputs,
-          seconds: (Date.now() - started) / 1000,
-          sizeMB: Math.round(existing.size / 1e6),
-          ...(agentNote ? { agent: agentNote } : {}),
-        });
-        continue;
-      }
-      options.progress(`${plan.tag}: building (inputs ${inputs.slice(0, 12)})`);
-      checkEmulation(arch);
-      const layers = [];
-      for (const layer of plan.layers) layers.push({ file: await layer.make(), createdBy: layer.createdBy });
-      options.progress(`${plan.tag}: loading into the Docker engine`);
-      const imageId = await loadImage(
-        engine,
-        {
-          tag: plan.tag,
-          arch,
-          layers,
-          cmd: plan.cmd,
-          env: plan.env,
-          labels: {
-            ...plan.extraLabels,
-            [IMAGE_LABELS.kind]: kind,
-            [IMAGE_LABELS.arch]: arch,
-            [IMAGE_LABELS.inputs]: inputs,
-          },
-        },
-        join(options.cacheDir, "tmp"),
-      );
-      const size = (await engine.getImage(imageId).inspect()).Size;
-      results.push({
-        tag: plan.tag,
-        kind,
-        arch,
-        state: "built",
-        imageId,
-        inputs,
-        seconds: (Date.now() - started) / 1000,
-        sizeMB: Math.round(size / 1e6),
-        ...(agentNote ? { agent: agentNote } : {}),
-      });
-    }
-  }
+  // The architectures build side by side (amd64's debootstrap waits on the network, arm64's on QEMU);
+  // within one, each image needs the one before it.
+  const perArch = await Promise.all(
+    options.arches.map(async (arch) => {
+      const built: BuiltImage[] = [];
+      for (const kind of options.kinds)
+        built.push(await buildImage(engine, planImage(kind, arch, agent, options), options));
+      return built;
+    }),
+  );
+  const results = perArch.flat();
   if (results.some((r) => r.state === "built")) await removeReplacedImages(engine);
   return results;
+}
+
+async function buildImage(engine: Docker, plan: ImagePlan, options: BuildOptions): Promise<BuiltImage> {
+  const started = Date.now();
+  const inputs = inputsHash(plan);
+  const agentNote = plan.extraLabels["io.wsparity.image.agent"];
+  const result = (state: BuiltImage["state"], imageId: string, size: number): BuiltImage => ({
+    tag: plan.tag,
+    kind: plan.kind,
+    arch: plan.arch,
+    state,
+    imageId,
+    inputs,
+    seconds: (Date.now() - started) / 1000,
+    sizeMB: Math.round(size / 1e6),
+    ...(agentNote ? { agent: agentNote } : {}),
+  });
+  const existing = await existingInputs(engine, plan.tag);
+  if (existing?.inputs === inputs) return result("up to date", existing.id, existing.size);
+
+  options.progress(`${plan.tag}: building (inputs ${inputs.slice(0, 12)})`);
+  checkEmulation(plan.arch);
+  const layers = [];
+  for (const layer of plan.layers) layers.push({ file: await layer.make(), createdBy: layer.createdBy });
+  options.progress(`${plan.tag}: loading into the Docker engine`);
+  const labels = {
+    ...plan.extraLabels,
+    [IMAGE_LABELS.kind]: plan.kind,
+    [IMAGE_LABELS.arch]: plan.arch,
+    [IMAGE_LABELS.inputs]: inputs,
+  };
+  const image = { tag: plan.tag, arch: plan.arch, layers, cmd: plan.cmd, env: plan.env, labels };
+  const imageId = await loadImage(engine, image, join(options.cacheDir, "tmp"));
+  return result("built", imageId, (await engine.getImage(imageId).inspect()).Size);
 }
 
 /** A rebuilt image takes the tag; the one it replaced is left untagged. Remove those. */

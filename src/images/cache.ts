@@ -35,7 +35,24 @@ export interface LayerFile {
  * its diff id is written last: a layer counts as cached only when both are there, so an interrupted
  * build is simply redone.
  */
-export async function cachedLayer(
+export function cachedLayer(
+  cacheDir: string,
+  key: string,
+  make: (partialTarPath: string) => Promise<void>,
+): Promise<LayerFile> {
+  // Two images building at once may need the same layer (the agent's is the same for every architecture).
+  const id = join(cacheDir, key);
+  let layer = inFlight.get(id);
+  if (!layer) {
+    layer = buildLayerOnce(cacheDir, key, make).finally(() => inFlight.delete(id));
+    inFlight.set(id, layer);
+  }
+  return layer;
+}
+
+const inFlight = new Map<string, Promise<LayerFile>>();
+
+async function buildLayerOnce(
   cacheDir: string,
   key: string,
   make: (partialTarPath: string) => Promise<void>,
