@@ -2,7 +2,10 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { Command } from "commander";
 import { describe, expect, it } from "vitest";
+import { devfileCommand, registerDevfileCommands } from "../../src/devfile/cli.ts";
+import { registerRunValidateCommand } from "../../src/devfile/run-validate.ts";
 
 const run = (...args: string[]) =>
   spawnSync(process.execPath, ["bin/wsparity.js", "devfile", "validate", ...args], {
@@ -40,14 +43,6 @@ components:
 );
 
 describe("wsparity devfile validate", () => {
-  it("exits 0 for a valid devfile and says what it holds", () => {
-    const r = run(valid);
-    expect(r.stderr).toBe("");
-    expect(r.status).toBe(0);
-    expect(r.stdout).toContain("valid under default rules");
-    expect(r.stdout).toContain("1 container(s)");
-  });
-
   it("exits 1 for an invalid devfile and prints file:line:column: message", () => {
     const r = run(invalid);
     expect(r.status).toBe(1);
@@ -89,7 +84,7 @@ describe("wsparity devfile validate", () => {
     expect(run("--rules", "strict", valid).status).toBe(2);
   });
 
-  it("takes variables with --var", () => {
+  it("exits 0 for a valid devfile, says what it holds, and takes variables with --var", () => {
     const path = write(
       "vars.yaml",
       `schemaVersion: 2.2.0
@@ -100,13 +95,26 @@ components:
 `,
     );
     const r = run("--var", "image=alpine:3", path);
+    expect(r.stderr).toBe("");
     expect(r.status).toBe(0);
+    expect(r.stdout).toContain("valid under default rules (schemaVersion 2.2.0, 1 container(s)");
   });
 
-  it("has --help", () => {
-    const r = run("--help");
-    expect(r.status).toBe(0);
-    expect(r.stdout).toContain("--rules");
+  it("has --help on the devfile group, validate and the interim run", () => {
+    const program = new Command("wsparity");
+    registerDevfileCommands(program);
+    registerRunValidateCommand(program);
+    const group = devfileCommand(program);
+    expect(group.helpInformation()).toContain("validate [options] <files...>");
+    expect(group.commands.find((c) => c.name() === "validate")!.helpInformation()).toContain(
+      "--rules <rules>",
+    );
+    expect(program.commands.find((c) => c.name() === "run")!.helpInformation()).toContain(
+      "INTERIM run, until the harness lands",
+    );
+    // Another module's subcommands join the same group.
+    devfileCommand(program).command("to-k8s");
+    expect(program.commands.filter((c) => c.name() === "devfile")).toHaveLength(1);
   });
 
   it("the interim run command says it is interim and prints the summary table", () => {
