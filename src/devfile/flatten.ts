@@ -73,7 +73,7 @@ const LIST_KEY_FIELDS = ["name", "id"];
 export async function flattenDevfile(source: DevfileSource): Promise<FlattenOutcome> {
   const origins = new OriginMap(source);
   const errors: DevfileError[] = [];
-  const devfile = await flattenInto(source, [resolvePath(source.file)], origins, "", errors);
+  const devfile = await flattenInto(source, [resolvePath(source.file)], origins, errors);
   if (errors.length > 0) return { ok: false, errors };
   return { ok: true, flat: { devfile, origins } };
 }
@@ -86,7 +86,6 @@ async function flattenInto(
   source: DevfileSource,
   chain: string[],
   origins: OriginMap,
-  _prefix: string,
   errors: DevfileError[],
 ): Promise<Obj> {
   const own = source.value as Obj;
@@ -98,7 +97,7 @@ async function flattenInto(
     const loaded = await loadReferenced(source, "/parent", parent, "parent", chain, errors);
     if (loaded) {
       const sub = new OriginMap(loaded);
-      const flat = await flattenInto(loaded, [...chain, resolvePath(loaded.file)], sub, "", errors);
+      const flat = await flattenInto(loaded, [...chain, resolvePath(loaded.file)], sub, errors);
       const elementOrigins = new Map<string, Origin>();
       for (const [list, key] of Object.entries(KEYED_LISTS)) {
         const items = Array.isArray(flat[list]) ? (flat[list] as unknown[]) : [];
@@ -227,7 +226,7 @@ async function expandPlugins(
     );
     if (!loaded) continue;
     const sub = new OriginMap(loaded);
-    const flat = await flattenInto(loaded, [...chain, resolvePath(loaded.file)], sub, "", errors);
+    const flat = await flattenInto(loaded, [...chain, resolvePath(loaded.file)], sub, errors);
     applyOverrides(flat, plugin, source, `${pointer}/plugin`, `plugin '${String(component.name)}'`, errors);
     const pluginComponents = Array.isArray(flat.components) ? (flat.components as unknown[]) : [];
     pluginComponents.forEach((c, j) => {

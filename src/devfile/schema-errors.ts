@@ -24,7 +24,7 @@ interface Working {
  * so a single mistake produces a dozen "must have required property" lines. This keeps the branch the data
  * meant (the one whose discriminating key it has), or says which keys it may have, and words each error.
  */
-export function explainSchemaErrors(errors: readonly ErrorObject[], data: unknown): SchemaProblem[] {
+export function explainSchemaErrors(errors: readonly ErrorObject[]): SchemaProblem[] {
   let work: Working[] = errors.map((e) => ({
     instancePath: e.instancePath,
     schemaPath: e.schemaPath,
@@ -40,7 +40,7 @@ export function explainSchemaErrors(errors: readonly ErrorObject[], data: unknow
   for (const choice of choices) {
     const branchPrefix = `${choice.schemaPath}/`;
     const children = work.filter((e) => e !== choice && e.schemaPath.startsWith(branchPrefix));
-    const replacement = collapseChoice(choice, children, data);
+    const replacement = collapseChoice(choice, children);
     work = work.filter((e) => e !== choice && !children.includes(e));
     work.push(...replacement);
   }
@@ -65,7 +65,7 @@ function branchKeys(branches: unknown): string[][] {
   );
 }
 
-function collapseChoice(choice: Working, children: Working[], _root: unknown): Working[] {
+function collapseChoice(choice: Working, children: Working[]): Working[] {
   const keys = branchKeys(choice.schema);
   const names = keys.map((k) => k.join(" + ")).filter((k) => k !== "");
   const where = describeField(choice.instancePath);

@@ -25,9 +25,9 @@ const MAX_FLOW_DEPTH = 256;
 /** A parsed YAML file that can say where any JSON pointer sits in its text. */
 export interface DevfileSource {
   file: string;
-  doc: Document | undefined;
+  doc: Document;
   lines: LineCounter;
-  /** The plain data (undefined when the file could not be parsed). */
+  /** The plain data. */
   value: unknown;
 }
 
@@ -150,11 +150,6 @@ function flowDepthBeyond(text: string, limit: number): number {
   return -1;
 }
 
-/** A source for data that has no text (e.g. produced in memory): every pointer locates at 1:1. */
-export function sourceFromValue(file: string, value: unknown): DevfileSource {
-  return { file, doc: undefined, lines: new LineCounter(), value };
-}
-
 /**
  * YAML 1.1 tags as Ruby's Psych (GitLab's reader) resolves them: no timestamps; floats need a digit before the
  * exponent or around the point (yaml's 1.1 floats also take a lone "." and "e0", and devfiles write
@@ -196,7 +191,6 @@ function crashError(file: string, err: unknown): DevfileError {
 /** The node at a pointer: the value when it exists, else the key that holds it, else the nearest ancestor. */
 function nodeAt(source: DevfileSource, pointer: string): Node | undefined {
   const doc = source.doc;
-  if (!doc) return undefined;
   let node: unknown = doc.contents;
   let best: Node | undefined = isNode(node) ? node : undefined;
   for (const segment of pointerSegments(pointer)) {

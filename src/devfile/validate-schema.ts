@@ -79,7 +79,7 @@ export function validateAgainstSchema(source: DevfileSource): SchemaCheck {
   }
   const validate = schemaValidator(version);
   if (validate(value)) return { ok: true, version };
-  const problems = explainSchemaErrors(validate.errors ?? [], value);
+  const problems = explainSchemaErrors(validate.errors ?? []);
   const errors = problems.map((p) => errorAt(source, p.pointer, p.message, "schema"));
   return { ok: false, errors: errors.sort((a, b) => a.line - b.line || a.column - b.column) };
 }
