@@ -3,6 +3,8 @@ import type { Duplex } from "node:stream";
 import type { TunnelMetrics } from "./metrics.ts";
 import type { WorkspaceRoute } from "./routes.ts";
 
+const FREE_STREAM_IDLE_MS = 4000;
+
 /**
  * Keep-alive connection pools, one per workspace port, so a user's keep-alive requests reuse one stream
  * (and one TCP connection inside the workspace) instead of opening a new one per request.
@@ -40,12 +42,26 @@ export class StreamPools {
 
   #create(route: WorkspaceRoute, port: number): http.Agent {
     const metrics = this.metrics;
-    const agent = new http.Agent({ keepAlive: true, maxFreeSockets: 1024, scheduling: "lifo" });
+    // Idle streams are dropped before common keep-alive timeouts inside workspaces (node's is 5 s), so a request
+    // rarely lands on a connection the workspace is just closing.
+    const agent = new http.Agent({
+      keepAlive: true,
+      maxFreeSockets: 1024,
+      scheduling: "lifo",
+      timeout: FREE_STREAM_IDLE_MS,
+    });
+    const keep = agent.keepSocketAlive.bind(agent);
+    // A stream whose far end has closed cannot carry another request.
+    agent.keepSocketAlive = (socket) => !socket.readableEnded && !socket.destroyed && keep(socket);
     agent.createConnection = ((_options: unknown, callback: (err: Error | null, socket?: Duplex) => void) => {
       route.connect(port).then(
         (stream) => {
           metrics.streamOpened();
           stream.once("close", () => metrics.streamClosed());
+          stream.once("end", () => {
+            // The workspace closed this connection; if it sits idle in the pool, drop it now.
+            if (!(stream as Duplex & { _httpMessage?: unknown })._httpMessage) stream.destroy();
+          });
           callback(null, asSocket(stream));
         },
         (err: Error) => callback(err),

@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from "node:crypto";
 import http from "node:http";
+import net from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { WorkspaceAgent } from "../../src/agent/index.ts";
 import type { StartedTunnelServer } from "../../src/tunnel/index.ts";
@@ -124,6 +125,40 @@ describe("HTTP/1.1 through the tunnel, with curl", () => {
       req.on("error", reject);
     });
     expect(firstChunkAfterMs).toBeLessThan(2000);
+  });
+
+  it("does not reuse a pooled stream whose workspace connection has closed", async () => {
+    // A server that closes idle keep-alive connections after 100 ms without announcing it (as many do).
+    const closer = net.createServer((socket) => {
+      let idle: NodeJS.Timeout | undefined;
+      socket.on("data", () => {
+        clearTimeout(idle);
+        socket.write("HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\nshort");
+        idle = setTimeout(() => socket.end(), 100);
+      });
+      socket.on("error", () => {});
+    });
+    await new Promise<void>((resolve) => closer.listen(0, "127.0.0.1", resolve));
+    const port = (closer.address() as net.AddressInfo).port;
+    const route = server.workspaces.get(ws.name)!;
+    route.config.ports!.push(port);
+    agent.options.ports.push(port);
+    try {
+      const url = `${server.userUrl}/-/ws/${ws.name}/${port}/`;
+      const ask = async () => {
+        const r = await fetch(url, { headers: { authorization: `Bearer ${ws.userToken}` } });
+        return `${r.status} ${await r.text()}`;
+      };
+      expect(await ask()).toBe("200 short");
+      await new Promise((r) => setTimeout(r, 400));
+      expect(await ask()).toBe("200 short");
+      await new Promise((r) => setTimeout(r, 400));
+      expect(await Promise.all(Array.from({ length: 8 }, ask))).toEqual(Array(8).fill("200 short"));
+    } finally {
+      route.config.ports!.pop();
+      agent.options.ports.pop();
+      closer.close();
+    }
   });
 
   it("serves /healthz and Prometheus /metrics", async () => {

@@ -79,6 +79,7 @@ export async function runTunnelBench(options: BenchOptions): Promise<TunnelBench
     void Promise.all([stopAllGroups(), ...stops.map((stop) => stop())]).then(() => process.exit(130));
   };
   process.once("SIGINT", interrupt);
+  process.once("SIGTERM", interrupt);
   const load = os.loadavg();
   try {
     const say = options.progress;
@@ -191,6 +192,7 @@ export async function runTunnelBench(options: BenchOptions): Promise<TunnelBench
     });
   } finally {
     process.off("SIGINT", interrupt);
+    process.off("SIGTERM", interrupt);
     await group.stop();
     for (const stop of stops) await stop();
     await rm(dir, { recursive: true, force: true });
