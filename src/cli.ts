@@ -6,6 +6,7 @@ import { registerRunValidateCommand } from "./devfile/run-validate.ts";
 import { registerImagesCommands } from "./images/index.ts";
 import { registerKubernetesCommands } from "./kubernetes/cli.ts";
 import { registerReportCommands } from "./report/cli.ts";
+import { registerSimCommands } from "./sim/up.ts";
 import { registerRunnerCommands } from "./runner/cli.ts";
 import { registerTunnelBenchCommands } from "./tunnel/bench/cli.ts";
 import { registerTunnelCommands } from "./tunnel/cli.ts";
@@ -19,6 +20,7 @@ export function buildProgram(): Command {
   program.configureHelp({ showGlobalOptions: true });
   registerDevfileCommands(program);
   registerKubernetesCommands(program);
+  registerSimCommands(program);
   registerCiCommands(program);
   registerRunnerCommands(program);
   registerRunValidateCommand(program);

@@ -3,6 +3,7 @@ import { randomBytes } from "node:crypto";
 import { mkdirSync, writeFileSync } from "node:fs";
 import type { Socket } from "node:net";
 import { join } from "node:path";
+import { buildEditorBundle } from "../../editor/bundle.ts";
 import { WorkloadControllers } from "./controllers.ts";
 import { kubeconfigYaml } from "./kubeconfig.ts";
 import { ProcessKubelet, processKubeletUnavailable } from "./kubelet/process-kubelet.ts";
@@ -36,6 +37,8 @@ export async function startKubernetesSim(opts: KubernetesSimOptions): Promise<Ku
     const missing = processKubeletUnavailable();
     if (missing) throw new Error(`cannot start the simulator's process kubelet: ${missing}`);
   }
+  // The tools injector installs the editor bundle into pods: build it from the current sources.
+  if (kubeletKind === "process") await buildEditorBundle();
   const tls = selfSignedCert();
   if (!tls)
     throw new Error(

@@ -38,7 +38,7 @@ export function containerCommand(c: Record<string, any>): ContainerCommand {
   if (TOOLS_IMAGE.test(c.image ?? "")) {
     return {
       argv: [process.execPath, TOOLS_INJECTOR_SCRIPT],
-      note: `image ${c.image} not run: the built-in tools injector copied the simulated editor`,
+      note: `image ${c.image} not run: the built-in tools injector installed the wsparity editor`,
     };
   }
   return {
@@ -171,6 +171,7 @@ export function launchArgv(opts: {
   return [
     "nsenter",
     `--net=/proc/${opts.sandboxPid}/ns/net`,
+    `--uts=/proc/${opts.sandboxPid}/ns/uts`,
     "--",
     "unshare",
     "--mount",
@@ -198,6 +199,7 @@ export function enterArgv(
     "-t",
     String(containerPid),
     "-n",
+    "-u",
     "-m",
     "--",
     ...userArgs(identity),

@@ -137,6 +137,9 @@ export class ProcessKubelet implements PodRuntime {
       }
     }
     process.off("exit", this.killAllSync);
+    // The API state these folders belonged to lives in memory and is gone with this simulator.
+    rmSync(join(this.stateDir, "pods"), { recursive: true, force: true });
+    rmSync(join(this.stateDir, "volumes"), { recursive: true, force: true });
   }
 
   /** A connection to a port on the pod's localhost, through its sandbox. */
@@ -516,10 +519,12 @@ export class ProcessKubelet implements PodRuntime {
       "unshare",
       [
         "--net",
+        "--uts",
         "--",
         "sh",
         "-c",
-        'ip link set lo up && exec "$0" "$@"',
+        'ip link set lo up && hostname "$0" && exec "$@"',
+        p.name.slice(0, 63),
         process.execPath,
         SANDBOX_SCRIPT,
         p.socket,

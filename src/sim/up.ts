@@ -1,0 +1,147 @@
+// `wsparity sim up`: starts the simulators and servers of the sim tier, writes DIR/env and DIR/kubeconfig, and runs
+// until interrupted. Each service is one entry of SIM_SERVICES (start() returns its env lines and a stop()).
+import { randomBytes } from "node:crypto";
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import type { Command } from "commander";
+import { kubernetesProxyService } from "../kubernetes/proxy-service.ts";
+import { type StartedTunnelServer, TunnelServerBuilder } from "../tunnel/index.ts";
+import { UsageError } from "../util/errors.ts";
+import { kubernetesService } from "./kubernetes/service.ts";
+
+export interface SimContext {
+  stateDir: string;
+  /** Env lines of the services started so far. */
+  env: Record<string, string>;
+  /** What an earlier service's start() returned as its handle. */
+  handle<T>(service: string): T;
+}
+
+export interface StartedService<H = unknown> {
+  handle?: H;
+  /** KEY=value lines for DIR/env. */
+  env: Record<string, string>;
+  /** Lines telling the user how to use the service. */
+  usage: string[];
+  stop(): Promise<void>;
+}
+
+export interface SimService<H = unknown> {
+  name: string;
+  start(ctx: SimContext): Promise<StartedService<H>>;
+}
+
+const tunnelService: SimService<StartedTunnelServer> = {
+  name: "tunnel",
+  async start() {
+    const server = await new TunnelServerBuilder()
+      .withUserListener({ port: 0, host: "127.0.0.1" })
+      .withAgentListener({ port: 0, host: "127.0.0.1" })
+      .start();
+    const token = randomBytes(16).toString("hex");
+    return {
+      handle: server,
+      env: {
+        TUNNEL_URL: server.userUrl,
+        TUNNEL_DOMAIN: server.domain,
+        ...(server.agentUrl ? { TUNNEL_AGENT_URL: server.agentUrl } : {}),
+        WORKSPACE_TOKEN: token,
+      },
+      usage: [`Tunnel server: users at ${server.userUrl} (domain ${server.domain})`],
+      stop: () => server.stop(),
+    };
+  },
+};
+
+/** In start order; stopped in reverse. Other simulators add one entry each. */
+export const SIM_SERVICES: SimService[] = [kubernetesService, tunnelService, kubernetesProxyService];
+
+export interface RunningSim {
+  env: Record<string, string>;
+  usage: string[];
+  stop(): Promise<void>;
+}
+
+/** Starts every service; if one fails, stops those already started and rethrows. */
+export async function simUp(stateDir: string, services: SimService[] = SIM_SERVICES): Promise<RunningSim> {
+  mkdirSync(stateDir, { recursive: true });
+  const started: { name: string; service: StartedService }[] = [];
+  const env: Record<string, string> = {};
+  const stopAll = async () => {
+    for (const s of started.reverse()) await s.service.stop().catch(() => {});
+    started.length = 0;
+  };
+  const ctx: SimContext = {
+    stateDir,
+    env,
+    handle<T>(name: string): T {
+      const s = started.find((x) => x.name === name);
+      if (!s) throw new Error(`service ${name} must start before this one`);
+      return s.service.handle as T;
+    },
+  };
+  try {
+    for (const svc of services) {
+      const service = await svc.start(ctx);
+      started.push({ name: svc.name, service });
+      Object.assign(env, service.env);
+    }
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+  if (env.KUBECONFIG)
+    writeFileSync(join(stateDir, "kubeconfig"), readFileSync(env.KUBECONFIG, "utf8"), { mode: 0o600 });
+  const envFile = join(stateDir, "env");
+  const lines = Object.entries({
+    ...env,
+    ...(env.KUBECONFIG ? { KUBECONFIG: join(stateDir, "kubeconfig") } : {}),
+  });
+  writeFileSync(envFile, lines.map(([k, v]) => `${k}=${v}\n`).join(""), { mode: 0o600 });
+  return {
+    env: Object.fromEntries(lines),
+    usage: started.flatMap((s) => s.service.usage),
+    async stop() {
+      await stopAll();
+      rmSync(envFile, { force: true });
+    },
+  };
+}
+
+export function registerSimCommands(program: Command): void {
+  const sim =
+    program.commands.find((c) => c.name() === "sim") ??
+    program.command("sim").description("Run the sim tier's simulators and servers locally.");
+  sim
+    .command("up")
+    .description(
+      "Start the Kubernetes simulator, the tunnel server and the workspace proxy (and the other simulators as they exist); write DIR/kubeconfig and DIR/env; run until interrupted, then stop everything started.",
+    )
+    .option("--state-dir <dir>", "where kubeconfig, env, pods and volumes go", ".wsparity-sim")
+    .action(async (opts: { stateDir: string }) => {
+      const stateDir = resolve(opts.stateDir);
+      let running: RunningSim;
+      try {
+        running = await simUp(stateDir);
+      } catch (err) {
+        throw new UsageError(`sim up failed: ${(err as Error).message}`);
+      }
+      process.stdout.write(`${running.usage.join("\n")}\n\n`);
+      process.stdout.write(
+        `Environment in ${join(stateDir, "env")}:  set -a; . ${join(stateDir, "env")}; set +a\n`,
+      );
+      process.stdout.write("Running; press Ctrl-C to stop.\n");
+      await new Promise<void>((done) => {
+        const stop = () => {
+          process.off("SIGINT", stop);
+          process.off("SIGTERM", stop);
+          done();
+        };
+        process.on("SIGINT", stop);
+        process.on("SIGTERM", stop);
+      });
+      process.stdout.write("Stopping…\n");
+      await running.stop();
+      process.stdout.write("Stopped; everything sim up started is gone.\n");
+    });
+}
