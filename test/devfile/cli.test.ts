@@ -3,15 +3,41 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Command } from "commander";
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { main } from "../../src/cli.ts";
 import { devfileCommand, registerDevfileCommands } from "../../src/devfile/cli.ts";
 import { registerRunValidateCommand } from "../../src/devfile/run-validate.ts";
 
-const run = (...args: string[]) =>
+// Two checks go through the real executable (exit status of the process); the rest call the same main()
+// in-process, since starting the whole CLI costs seconds.
+const spawn = (...args: string[]) =>
   spawnSync(process.execPath, ["bin/wsparity.js", "devfile", "validate", ...args], {
     encoding: "utf8",
-    timeout: 30_000,
+    timeout: 60_000,
   });
+
+async function inProcess(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  let stdout = "";
+  let stderr = "";
+  vi.spyOn(process.stdout, "write").mockImplementation((chunk) => {
+    stdout += String(chunk);
+    return true;
+  });
+  vi.spyOn(process.stderr, "write").mockImplementation((chunk) => {
+    stderr += String(chunk);
+    return true;
+  });
+  try {
+    const code = await main(argv);
+    return { code, stdout, stderr };
+  } finally {
+    vi.restoreAllMocks();
+  }
+}
+
+afterEach(() => {
+  process.exitCode = undefined;
+});
 
 const dir = mkdtempSync(join(tmpdir(), "wsparity-devfile-cli-"));
 const write = (name: string, text: string) => {
@@ -28,7 +54,7 @@ components:
     attributes:
       gl/inject-editor: true
     container:
-      image: registry.example/tools:1
+      image: "{{image}}"
 `,
 );
 const invalid = write(
@@ -42,65 +68,82 @@ components:
 `,
 );
 
-describe("wsparity devfile validate", () => {
+describe("wsparity devfile validate (the executable)", () => {
   it("exits 1 for an invalid devfile and prints file:line:column: message", () => {
-    const r = run(invalid);
+    const r = spawn(invalid);
     expect(r.status).toBe(1);
     expect(r.stdout).toContain(
       `${invalid}:6:20: components[0].container.memoryLimit must be a quantity such as 512Mi`,
     );
-  });
-
-  it("exits 1 under --rules gitlab with GitLab's message", () => {
-    const r = run("--rules", "gitlab", invalid);
-    expect(r.status).toBe(1);
-    expect(r.stdout).toContain("No component has 'gl/inject-editor' attribute");
-  });
-
-  it("gives the errors as data with --json", () => {
-    const r = run("--json", invalid, valid);
-    expect(r.status).toBe(1);
-    const out = JSON.parse(r.stdout);
-    expect(out.rules).toBe("default");
-    expect(out.files[0].valid).toBe(false);
-    expect(out.files[0].errors[0]).toMatchObject({
-      file: invalid,
-      line: 6,
-      column: 20,
-      pointer: "/components/0/container/memoryLimit",
-      field: "components[0].container.memoryLimit",
-      rule: "semantic",
-    });
-    expect(out.files[1].valid).toBe(true);
+    expect(r.stderr).toContain("1 of 1 devfile(s) invalid under default rules");
   });
 
   it("exits 2 for a file that does not exist", () => {
-    const r = run(join(dir, "missing.yaml"));
+    const r = spawn(join(dir, "missing.yaml"));
     expect(r.status).toBe(2);
     expect(r.stderr).toContain("cannot read");
   });
+});
 
-  it("exits 2 on bad usage", () => {
-    expect(run("--rules", "strict", valid).status).toBe(2);
-  });
-
-  it("exits 0 for a valid devfile, says what it holds, and takes variables with --var", () => {
-    const path = write(
-      "vars.yaml",
-      `schemaVersion: 2.2.0
-components:
-  - name: tooling
-    container:
-      image: "{{image}}"
-`,
-    );
-    const r = run("--var", "image=alpine:3", path);
+describe("wsparity devfile validate (main, in-process)", () => {
+  it("exits 0 for a valid devfile, says what it holds, and takes variables with --var", async () => {
+    const r = await inProcess("devfile", "validate", "--var", "image=alpine:3", valid);
     expect(r.stderr).toBe("");
-    expect(r.status).toBe(0);
+    expect(r.code).toBe(0);
     expect(r.stdout).toContain("valid under default rules (schemaVersion 2.2.0, 1 container(s)");
   });
 
-  it("has --help on the devfile group, validate and the interim run", () => {
+  it("names an undefined variable and exits 1", async () => {
+    const r = await inProcess("devfile", "validate", valid);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain(`${valid}:7:14: variable 'image' is not defined`);
+  });
+
+  it("gives GitLab's verdicts as data with --rules gitlab --json", async () => {
+    const r = await inProcess(
+      "devfile",
+      "validate",
+      "--rules",
+      "gitlab",
+      "--json",
+      "--var",
+      "image=a",
+      invalid,
+      valid,
+    );
+    expect(r.code).toBe(1);
+    const out = JSON.parse(r.stdout);
+    expect(out.rules).toBe("gitlab");
+    expect(out.files[0].valid).toBe(false);
+    expect(out.files[0].errors[0]).toMatchObject({
+      file: invalid,
+      line: 3,
+      column: 3,
+      pointer: "/components",
+      field: "components",
+      message: "No component has 'gl/inject-editor' attribute",
+      rule: "gitlab",
+    });
+    expect(out.files[1]).toMatchObject({ file: valid, valid: true, errors: [] });
+  });
+
+  it("exits 2 on bad usage", async () => {
+    expect((await inProcess("devfile", "validate", "--rules", "strict", valid)).code).toBe(2);
+    expect((await inProcess("devfile", "validate")).code).toBe(2);
+  });
+
+  it("the interim run prints the summary table and exits 1 when a devfile is invalid", async () => {
+    const r = await inProcess("run", invalid);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain("| file | schemaVersion |");
+    expect(r.stdout).toContain(
+      "invalid: 6:20 components[0].container.memoryLimit must be a quantity such as 512Mi",
+    );
+  });
+});
+
+describe("help", () => {
+  it("is there on the devfile group, validate and the interim run", () => {
     const program = new Command("wsparity");
     registerDevfileCommands(program);
     registerRunValidateCommand(program);
@@ -115,23 +158,5 @@ components:
     // Another module's subcommands join the same group.
     devfileCommand(program).command("to-k8s");
     expect(program.commands.filter((c) => c.name() === "devfile")).toHaveLength(1);
-  });
-
-  it("the interim run command says it is interim and prints the summary table", () => {
-    const help = spawnSync(process.execPath, ["bin/wsparity.js", "run", "--help"], {
-      encoding: "utf8",
-      timeout: 30_000,
-    });
-    expect(help.status).toBe(0);
-    expect(help.stdout).toContain("INTERIM run, until the harness lands");
-    const r = spawnSync(process.execPath, ["bin/wsparity.js", "run", valid, invalid], {
-      encoding: "utf8",
-      timeout: 30_000,
-    });
-    expect(r.status).toBe(1);
-    expect(r.stdout).toContain("| file | schemaVersion |");
-    expect(r.stdout).toContain(
-      "invalid: 6:20 components[0].container.memoryLimit must be a quantity such as 512Mi",
-    );
   });
 });
