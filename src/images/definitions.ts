@@ -41,9 +41,23 @@ export const AGENT_BUNDLE = {
 export const IMAGE_KINDS = ["base", "node", "tools"] as const;
 export type ImageKind = (typeof IMAGE_KINDS)[number];
 
+/**
+ * Where the images are named: `wsparity` unless WSPARITY_IMAGE_REPO says otherwise, so that builds sharing
+ * one engine (parallel CI jobs, or tests of the build itself) keep apart.
+ */
+export function imageRepository(): string {
+  const repository = process.env.WSPARITY_IMAGE_REPO ?? "wsparity";
+  if (!/^[a-z0-9]+(?:[._-][a-z0-9]+)*$/.test(repository)) {
+    throw new Error(
+      `WSPARITY_IMAGE_REPO=${repository}: use lower-case letters, digits and . _ - between them`,
+    );
+  }
+  return repository;
+}
+
 /** The local name of a built image: one tag per architecture, since there is no registry to hold a manifest list. */
 export function localImageName(kind: ImageKind, arch: Arch): string {
-  return `wsparity/${kind}:${arch}`;
+  return `${imageRepository()}/${kind}:${arch}`;
 }
 
 /** Labels every image built here carries. */

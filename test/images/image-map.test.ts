@@ -73,3 +73,18 @@ describe("image map", () => {
     );
   });
 });
+
+describe("image names", () => {
+  it("use the repository WSPARITY_IMAGE_REPO names, and refuse one Docker would not accept", () => {
+    const saved = process.env.WSPARITY_IMAGE_REPO;
+    try {
+      process.env.WSPARITY_IMAGE_REPO = "wsparity-ci-2";
+      expect(localImageName("tools", "arm64")).toBe("wsparity-ci-2/tools:arm64");
+      process.env.WSPARITY_IMAGE_REPO = "Bad Name";
+      expect(() => localImageName("base", "amd64")).toThrow(/WSPARITY_IMAGE_REPO=Bad Name/);
+    } finally {
+      if (saved === undefined) delete process.env.WSPARITY_IMAGE_REPO;
+      else process.env.WSPARITY_IMAGE_REPO = saved;
+    }
+  });
+});
