@@ -277,7 +277,7 @@ export class KubernetesApiServer {
   private list(req: IncomingMessage, res: ServerResponse, route: Route, url: URL): void {
     const store = this.opts.store;
     const rv = store.resourceVersion;
-    let items = store.list(route.rt, route.namespace, selectorOf(url));
+    let items = store.list(route.rt, route.namespace, selectorOf(url), true);
     const limit = Number(url.searchParams.get("limit") ?? 0);
     const start = Number(url.searchParams.get("continue") || 0);
     let cont: string | undefined;

@@ -59,11 +59,17 @@ export class ObjectStore {
     return o ? structuredClone(o) : undefined;
   }
 
-  list(rt: ResourceType, namespace: string | undefined, select: Selector = () => true): KubeObject[] {
+  /** Matching objects, sorted by namespace and name. With `readOnly` they are the stored objects: do not change them. */
+  list(
+    rt: ResourceType,
+    namespace: string | undefined,
+    select: Selector = () => true,
+    readOnly = false,
+  ): KubeObject[] {
     const out: KubeObject[] = [];
     for (const o of this.table(rt).values()) {
       if (rt.namespaced && namespace && o.metadata.namespace !== namespace) continue;
-      if (select(o)) out.push(structuredClone(o));
+      if (select(o)) out.push(readOnly ? o : structuredClone(o));
     }
     return out.sort((a, b) =>
       `${a.metadata.namespace ?? ""}/${a.metadata.name}`.localeCompare(
