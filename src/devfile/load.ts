@@ -1,7 +1,8 @@
 import { readFile, stat } from "node:fs/promises";
-import type { DevfileError } from "./errors.ts";
+import { type DevfileError, fieldOf } from "./errors.ts";
 import { flattenDevfile } from "./flatten.ts";
 import { enforceGitlabRestrictions, gitlabProcessedView } from "./gitlab-rules.ts";
+import { gitlabYamlProblem } from "./gitlab-yaml.ts";
 import { checkSemantics } from "./semantics.ts";
 import { errorAt, MAX_DEVFILE_BYTES, parseSource, sizeError } from "./source.ts";
 import type { WorkspaceSpec } from "./spec.ts";
@@ -73,6 +74,25 @@ export async function parseDevfileText(
   const source = parsed.source;
 
   if (rules === "gitlab") {
+    const unreadable = gitlabYamlProblem(source.doc);
+    if (unreadable) {
+      const at = source.lines.linePos(unreadable.node.range?.[0] ?? 0);
+      const { pointer, message } = unreadable;
+      return {
+        ok: false,
+        errors: [
+          {
+            file: source.file,
+            line: at.line,
+            column: at.col,
+            pointer,
+            field: fieldOf(pointer),
+            message,
+            rule: "gitlab",
+          },
+        ],
+      };
+    }
     // GitLab checks the user's devfile before flattening, and stops there when it breaks a rule.
     const before = enforceGitlabRestrictions(source.value, { processed: false });
     if (before.length > 0) {

@@ -2,6 +2,7 @@ import { readdir, stat } from "node:fs/promises";
 import { join, relative } from "node:path";
 import type { Command } from "commander";
 import { CheckFailed, UsageError } from "../util/errors.ts";
+import { devfileCommand } from "./cli.ts";
 import { type DevfileResult, loadDevfile, UNREADABLE_RULE } from "./load.ts";
 
 export const DEFAULT_DEVFILE_DIR = "scenarios/devfiles";
@@ -77,13 +78,11 @@ export function formatSummary(rows: SummaryRow[]): string {
   return [header, rule, ...body].join("\n");
 }
 
-export function registerRunValidateCommand(program: Command): void {
-  // The harness's `run` replaces this one when it lands.
-  if (program.commands.some((c) => c.name() === "run")) return;
-  program
-    .command("run")
+export function registerDevfileSummaryCommand(program: Command): void {
+  devfileCommand(program)
+    .command("summary")
     .description(
-      `INTERIM run, until the harness lands: validates every devfile under ${DEFAULT_DEVFILE_DIR}/ (or the files and folders given) with the default and the GitLab rules, and prints a summary table. Exits 1 when a devfile is invalid under the default rules (GitLab rejections are reported, not failures).`,
+      `Validates every devfile under ${DEFAULT_DEVFILE_DIR}/ (or the files and folders given) with the default and the GitLab rules, and prints a summary table. Exits 1 when a devfile is invalid under the default rules (GitLab rejections are reported, not failures).`,
     )
     .argument("[paths...]", `devfiles or folders of devfiles (default: ${DEFAULT_DEVFILE_DIR})`)
     .action(async (paths: string[]) => {

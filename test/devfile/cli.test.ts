@@ -6,7 +6,7 @@ import { Command } from "commander";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { main } from "../../src/cli.ts";
 import { devfileCommand, registerDevfileCommands } from "../../src/devfile/cli.ts";
-import { registerRunValidateCommand } from "../../src/devfile/run-validate.ts";
+import { registerDevfileSummaryCommand } from "../../src/devfile/run-validate.ts";
 
 // Two checks go through the real executable (exit status of the process); the rest call the same main()
 // in-process, since starting the whole CLI costs seconds.
@@ -132,8 +132,8 @@ describe("wsparity devfile validate (main, in-process)", () => {
     expect((await inProcess("devfile", "validate")).code).toBe(2);
   });
 
-  it("the interim run prints the summary table and exits 1 when a devfile is invalid", async () => {
-    const r = await inProcess("run", invalid);
+  it("devfile summary prints the summary table and exits 1 when a devfile is invalid", async () => {
+    const r = await inProcess("devfile", "summary", invalid);
     expect(r.code).toBe(1);
     expect(r.stdout).toContain("| file | schemaVersion |");
     expect(r.stdout).toContain(
@@ -143,17 +143,17 @@ describe("wsparity devfile validate (main, in-process)", () => {
 });
 
 describe("help", () => {
-  it("is there on the devfile group, validate and the interim run", () => {
+  it("is there on the devfile group, validate and summary", () => {
     const program = new Command("wsparity");
     registerDevfileCommands(program);
-    registerRunValidateCommand(program);
+    registerDevfileSummaryCommand(program);
     const group = devfileCommand(program);
     expect(group.helpInformation()).toContain("validate [options] <files...>");
     expect(group.commands.find((c) => c.name() === "validate")!.helpInformation()).toContain(
       "--rules <rules>",
     );
-    expect(program.commands.find((c) => c.name() === "run")!.helpInformation()).toContain(
-      "INTERIM run, until the harness lands",
+    expect(group.commands.find((c) => c.name() === "summary")!.helpInformation()).toContain(
+      "prints a summary table",
     );
     // Another module's subcommands join the same group.
     devfileCommand(program).command("to-k8s");

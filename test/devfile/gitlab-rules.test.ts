@@ -55,27 +55,64 @@ describe("GitLab devfile rules (the project's own fixture per rule)", () => {
   }
 
   it("refuses a devfile whose JSON form exceeds 3 MB, with GitLab's message", async () => {
-    // 41 copies of a 90 kB string (one anchor, 40 aliases): a small file whose data is 3.52 MB as GitLab measures it.
-    const big = "x".repeat(90_000);
-    const env = Array.from({ length: 40 }, (_, i) => `          - {name: V${i}, value: *big}`).join("\n");
+    // 1.9 million double quotes: a 1.9 MB file whose JSON form (each quote escaped) is 3.62 MB, as GitLab measures it.
     const text = `schemaVersion: 2.2.0
 metadata:
-  description: &big ${big}
+  description: |
+    ${'"'.repeat(1_900_000)}
 components:
   - name: tooling
     attributes: {gl/inject-editor: true}
     container:
-        image: alpine
-        env:
-${env}
+      image: alpine
 `;
     const result = await parseDevfileText(text, "big.yaml", { rules: "gitlab" });
     expect(result.ok).toBe(false);
     if (result.ok) return;
     expect(result.errors).toHaveLength(1);
-    expect(result.errors[0]!.message).toBe("Devfile size (3.52 MB) exceeds the maximum allowed size of 3 MB");
+    expect(result.errors[0]!.message).toBe("Devfile size (3.62 MB) exceeds the maximum allowed size of 3 MB");
     // The devfile specification itself has no size limit below GitLab's file limit.
     expect((await parseDevfileText(text, "big.yaml")).ok).toBe(true);
+  });
+
+  describe("what GitLab's YAML reader (Psych safe_load) refuses before any rule", () => {
+    const withValue = (value: string) => `schemaVersion: 2.2.0
+components:
+  - name: tooling
+    attributes: {gl/inject-editor: true}
+    container:
+      image: alpine
+      env:
+        - {name: A, value: ${value}}
+`;
+    const cases: [string, string, string][] = [
+      [
+        "an alias",
+        "&v x}\n        - {name: B, value: *v",
+        "Alias parsing was not enabled. To enable it, pass `aliases: true` to `Psych::load` or `Psych::safe_load`.",
+      ],
+      ["a date", "2024-01-31", "Tried to load unspecified class: Date"],
+      ["a time", "2024-01-31 10:00:00", "Tried to load unspecified class: Time"],
+      ["a symbol", ":fast", "Tried to load unspecified class: Symbol"],
+    ];
+    for (const [what, value, psych] of cases) {
+      it(`${what}: "Devfile YAML could not be parsed: ${psych}", located`, async () => {
+        const result = await parseDevfileText(withValue(value), "d.yaml", { rules: "gitlab" });
+        expect(result.ok).toBe(false);
+        if (result.ok) return;
+        expect(result.errors.map((e) => e.message)).toEqual([`Devfile YAML could not be parsed: ${psych}`]);
+        expect(result.errors[0]!.line).toBe(what === "an alias" ? 9 : 8);
+        expect(result.errors[0]!.pointer).toMatch(/^\/components\/0\/container\/env\/[01]\/value$/);
+        // The devfile specification has no such limits.
+        expect((await parseDevfileText(withValue(value), "d.yaml")).ok).toBe(true);
+      });
+    }
+
+    it("quoted, the same values are plain strings to GitLab too", async () => {
+      for (const value of ["'2024-01-31'", "':fast'"]) {
+        expect((await parseDevfileText(withValue(value), "d.yaml", { rules: "gitlab" })).ok).toBe(true);
+      }
+    });
   });
 
   it("formats sizes as ActiveSupport's number_to_human_size", () => {
