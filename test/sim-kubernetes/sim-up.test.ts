@@ -25,6 +25,8 @@ const spec = workspace({
       ],
       endpoints: [endpoint("side", 8080)],
     }),
+    // An image the process kubelet cannot run and whose entrypoint it does not know: a stand-in runs instead.
+    container("db", { image: "bitnami/mongodb:7.0", endpoints: [endpoint("mongo", 27017)] }),
   ],
   commands: [
     {
@@ -156,8 +158,10 @@ describe.skipIf(!!missing)("wsparity sim up with kubectl", () => {
     const name = (await kubectl(["get", "pods", "-n", ns, "-o", "jsonpath={.items[0].metadata.name}"]))
       .stdout;
     expect((await kubectl(["get", "pods", "-n", ns])).stdout).toMatch(
-      new RegExp(`${name}\\s+2/2\\s+Running`),
+      new RegExp(`${name}\\s+3/3\\s+Running`),
     );
+    const events = await kubectl(["get", "events", "-n", ns, "--field-selector", "reason=ImageNotRun"]);
+    expect(events.stdout).toMatch(/db: image bitnami\/mongodb:7\.0 not run and its entrypoint is unknown/);
 
     const exec = await kubectl([
       "exec",

@@ -47,6 +47,14 @@ export function containerCommand(c: Record<string, any>): ContainerCommand {
   };
 }
 
+/**
+ * Whether the container runs the built-in idle process in place of its image. Its declared ports can never
+ * answer, so readiness falls back to Kubernetes' own rule without a readiness probe: ready once running.
+ */
+export function runsStandIn(c: Record<string, any>): boolean {
+  return containerCommand(c).argv[1] === WORKSPACE_MAIN_SCRIPT;
+}
+
 /** The container's environment: env, envFrom and valueFrom resolved, plus PATH, HOME and HOSTNAME defaults. */
 export function containerEnv(
   store: ObjectStore,

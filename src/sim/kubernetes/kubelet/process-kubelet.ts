@@ -36,6 +36,7 @@ import {
   launchArgv,
   missingMountPoints,
   mountPlan,
+  runsStandIn,
   SANDBOX_SCRIPT,
 } from "./launch.ts";
 import { claimDir, MountFailed, prepareVolumes } from "./volumes.ts";
@@ -490,9 +491,14 @@ export class ProcessKubelet implements PodRuntime {
     return false;
   }
 
-  /** A container is ready when it runs and, if it declares ports, one of them accepts connections. */
+  /**
+   * A container is ready when it runs and, if it declares ports, one of them accepts connections (a container
+   * standing in for an image that was not run is ready once it runs).
+   */
   private async probeReadiness(p: PodState, c: ContainerState): Promise<void> {
-    const ports = (c.spec.ports ?? []).filter((x: { protocol?: string }) => (x.protocol ?? "TCP") === "TCP");
+    const ports = runsStandIn(c.spec)
+      ? []
+      : (c.spec.ports ?? []).filter((x: { protocol?: string }) => (x.protocol ?? "TCP") === "TCP");
     const pid = c.pid;
     while (!p.stopping && c.pid === pid && c.pid) {
       let ready = ports.length === 0;
