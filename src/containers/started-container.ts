@@ -1,3 +1,5 @@
+import { spawn } from "node:child_process";
+import { basename, dirname } from "node:path";
 import { PassThrough } from "node:stream";
 import { finished } from "node:stream/promises";
 import type Docker from "dockerode";
@@ -96,6 +98,23 @@ export class StartedWorkspaceContainer {
   async wait(): Promise<number> {
     const result = (await this.container.wait()) as { StatusCode: number };
     return result.StatusCode;
+  }
+
+  /**
+   * Copies a host file into a directory of the container (running or stopped), keeping its name and mode:
+   * how a job container gets the agent bundle when it shares no volume with the tools image.
+   */
+  async copyFileIn(hostPath: string, containerDir: string): Promise<void> {
+    const tar = spawn("tar", ["-C", dirname(hostPath), "-c", basename(hostPath)], {
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let errors = "";
+    tar.stderr.on("data", (chunk: Buffer) => {
+      errors += chunk.toString();
+    });
+    const exited = new Promise<number>((resolve) => tar.on("close", (code) => resolve(code ?? -1)));
+    await this.container.putArchive(tar.stdout, { path: containerDir });
+    if ((await exited) !== 0) throw new Error(`cannot copy ${hostPath}: ${errors.trim()}`);
   }
 
   /** Removes the container, running or not, with its anonymous volumes. */

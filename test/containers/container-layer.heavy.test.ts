@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import {
   cleanupByLabel,
@@ -127,6 +130,23 @@ describe.runIf(docker)("container layer (Docker engine)", () => {
       .start();
     expect(await reader.wait()).toBe(0);
     expect((await reader.logs()).stdout).toBe("shared\n");
+  });
+
+  it("copies a host file into a container", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "wsparity-copy-"));
+    writeFileSync(join(dir, "agent.mjs"), "console.log('copied agent runs')\n", { mode: 0o755 });
+    try {
+      const container = await new WorkspaceContainer(NODE_IMAGE).withCommand(SLEEP).start();
+      await container.exec(["mkdir", "-p", "/opt/injected"]);
+      await container.copyFileIn(join(dir, "agent.mjs"), "/opt/injected");
+      expect(await container.exec(["node", "/opt/injected/agent.mjs"])).toMatchObject({
+        exitCode: 0,
+        stdout: "copied agent runs\n",
+      });
+      expect((await container.exec(["stat", "-c", "%a", "/opt/injected/agent.mjs"])).stdout).toBe("755\n");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("keeps stdout and stderr apart in logs, and stops", async () => {
