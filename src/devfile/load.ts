@@ -3,7 +3,7 @@ import { type DevfileError, fieldOf } from "./errors.ts";
 import { flattenDevfile } from "./flatten.ts";
 import { enforceGitlabRestrictions, gitlabProcessedView } from "./gitlab-rules.ts";
 import { gitlabYamlProblem } from "./gitlab-yaml.ts";
-import { checkSemantics } from "./semantics.ts";
+import { checkSemantics, semanticWarnings } from "./semantics.ts";
 import { errorAt, MAX_DEVFILE_BYTES, parseSource, sizeError } from "./source.ts";
 import type { WorkspaceSpec } from "./spec.ts";
 import { toWorkspaceSpec } from "./to-spec.ts";
@@ -123,9 +123,10 @@ export async function parseDevfileText(
   }
 
   const spec = toWorkspaceSpec(devfile, fileName);
-  const warnings = ignoredComponentWarnings(devfile).map((w) =>
-    origins.errorAt(w.pointer, w.message, "ignored"),
-  );
+  const warnings = [
+    ...semanticWarnings(devfile).map((w) => origins.errorAt(w.pointer, w.message, "semantic")),
+    ...ignoredComponentWarnings(devfile).map((w) => origins.errorAt(w.pointer, w.message, "ignored")),
+  ];
   return { ok: true, spec, devfile, warnings };
 }
 

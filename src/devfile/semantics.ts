@@ -201,20 +201,11 @@ export function checkSemantics(devfile: Obj): SchemaProblem[] {
     }
   });
 
-  const defaults = new Map<string, string[]>();
-  for (const [id, cmd] of commandKinds) {
-    const body = Object.values(cmd.value).find((v) => isObj(v) && isObj(v.group)) as Obj | undefined;
-    const group = body?.group as Obj | undefined;
-    if (group?.isDefault === true && typeof group.kind === "string") {
-      defaults.set(group.kind, [...(defaults.get(group.kind) ?? []), id]);
-    }
-  }
-  for (const [kind, ids] of defaults) {
-    if (ids.length < 2) continue;
-    const second = commandKinds.get(ids[1]!)!;
+  for (const [kind, { defaults }] of commandGroups(commandKinds)) {
+    if (defaults.length < 2) continue;
     add(
-      `/commands/${second.index}`,
-      `commands ${ids.map((id) => `'${id}'`).join(" and ")} are all the default '${kind}' command: keep isDefault on one`,
+      `/commands/${commandKinds.get(defaults[1]!)!.index}`,
+      `commands ${defaults.map((id) => `'${id}'`).join(" and ")} are all the default '${kind}' command: keep isDefault on one`,
     );
   }
 
@@ -282,6 +273,45 @@ function checkProjects(devfile: Obj, add: (pointer: string, message: string) => 
       }
     });
   }
+}
+
+/** Commands by group kind: all of them, and those marked isDefault. */
+function commandGroups(index: CommandIndex): Map<string, { all: string[]; defaults: string[] }> {
+  const groups = new Map<string, { all: string[]; defaults: string[] }>();
+  for (const [id, cmd] of index) {
+    const body = Object.values(cmd.value).find((v) => isObj(v) && isObj(v.group)) as Obj | undefined;
+    const group = body?.group as Obj | undefined;
+    if (typeof group?.kind !== "string") continue;
+    const entry = groups.get(group.kind) ?? { all: [], defaults: [] };
+    entry.all.push(id);
+    if (group.isDefault === true) entry.defaults.push(id);
+    groups.set(group.kind, entry);
+  }
+  return groups;
+}
+
+function commandIndex(devfile: Obj): CommandIndex {
+  const index: CommandIndex = new Map();
+  list(devfile.commands).forEach((c, i) => {
+    if (!isObj(c) || typeof c.id !== "string" || index.has(c.id.toLowerCase())) return;
+    const kind = ["exec", "apply", "composite"].find((k) => k in c) ?? "other";
+    index.set(c.id.toLowerCase(), { kind, index: i, value: c });
+  });
+  return index;
+}
+
+/** What the devfile specification only warns about: several commands of one group kind, none the default. */
+export function semanticWarnings(devfile: Obj): SchemaProblem[] {
+  const index = commandIndex(devfile);
+  const warnings: SchemaProblem[] = [];
+  for (const [kind, { all, defaults }] of commandGroups(index)) {
+    if (all.length < 2 || defaults.length > 0) continue;
+    warnings.push({
+      pointer: `/commands/${index.get(all[0]!)!.index}`,
+      message: `commands ${all.map((id) => `'${id}'`).join(", ")} are all '${kind}' commands and none is the default: tools pick one; set isDefault: true on one`,
+    });
+  }
+  return warnings;
 }
 
 type CommandIndex = Map<string, { kind: string; index: number; value: Obj }>;

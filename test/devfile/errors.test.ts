@@ -125,6 +125,29 @@ commands:
     ]);
   });
 
+  it("warns, without failing, where the devfile specification only warns", async () => {
+    const result = await parseDevfileText(
+      `schemaVersion: 2.2.0
+components:
+  - name: a
+    container: {image: x}
+  - name: deploy
+    kubernetes: {uri: deploy.yaml}
+commands:
+  - id: one
+    exec: {component: a, commandLine: make, group: {kind: build}}
+  - id: two
+    exec: {component: a, commandLine: make all, group: {kind: build}}
+`,
+      "devfile.yaml",
+    );
+    if (!result.ok) expect.fail(result.errors.map(formatError).join("\n"));
+    expect(result.warnings.map((w) => `${w.line}:${w.column} ${w.rule} ${w.message}`)).toEqual([
+      "8:5 semantic commands 'one', 'two' are all 'build' commands and none is the default: tools pick one; set isDefault: true on one",
+      "6:17 ignored component 'deploy' is a kubernetes component: a workspace does not run it (listed in spec.ignoredComponents)",
+    ]);
+  });
+
   it("picks the schema by schemaVersion and says which versions exist", async () => {
     const [error] = await errors("schemaVersion: 3.0.0\n");
     expect(error!.message).toBe(
