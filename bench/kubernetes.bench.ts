@@ -58,7 +58,7 @@ async function pool<T>(n: number, job: (i: number) => Promise<T>): Promise<void>
   );
 }
 
-function httpOk(socket: import("node:net").Socket): Promise<boolean> {
+function httpOk(socket: import("node:stream").Duplex): Promise<boolean> {
   return new Promise((resolve) => {
     const req = request(
       { createConnection: () => socket, path: "/healthz", headers: { host: "editor" } },

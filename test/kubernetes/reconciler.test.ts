@@ -9,7 +9,7 @@ import {
   defaultSettings,
   WorkspaceReconciler,
 } from "../../src/kubernetes/index.ts";
-import { processKubeletUnavailable } from "../../src/sim/kubernetes/kubelet/process-kubelet.ts";
+import { processKubeletUnavailable } from "../../src/sim/kubernetes/kubelet/process-backend.ts";
 import { type SimHandle, startSim } from "../sim-kubernetes/sim-fixture.ts";
 import { workspace } from "./spec-fixtures.ts";
 

@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { defaultSettings, toYamlStream, workspaceManifest } from "../../src/kubernetes/index.ts";
-import { processKubeletUnavailable } from "../../src/sim/kubernetes/kubelet/process-kubelet.ts";
+import { processKubeletUnavailable } from "../../src/sim/kubernetes/kubelet/process-backend.ts";
 import { container, endpoint, workspace } from "../kubernetes/spec-fixtures.ts";
 
 const missing =

@@ -1,12 +1,13 @@
 // The Kubernetes API simulator: API server, workload controllers and a kubelet, started together.
 import { randomBytes } from "node:crypto";
 import { mkdirSync, writeFileSync } from "node:fs";
-import type { Socket } from "node:net";
 import { join } from "node:path";
+import type { Duplex } from "node:stream";
 import { buildEditorBundle } from "../../editor/bundle.ts";
 import { WorkloadControllers } from "./controllers.ts";
 import { kubeconfigYaml } from "./kubeconfig.ts";
-import { ProcessKubelet, processKubeletUnavailable } from "./kubelet/process-kubelet.ts";
+import { Kubelet } from "./kubelet/kubelet.ts";
+import { ProcessBackend, processKubeletUnavailable } from "./kubelet/process-backend.ts";
 import { KubernetesApiServer } from "./server.ts";
 import { ObjectStore } from "./store.ts";
 import { selfSignedCert } from "./tls.ts";
@@ -26,7 +27,7 @@ export interface KubernetesSim {
   kubeconfigPath: string;
   store: ObjectStore;
   /** A connection to a port on a pod's localhost (what a Service or the workspace proxy reaches). */
-  connect(namespace: string, pod: string, port: number): Promise<Socket>;
+  connect(namespace: string, pod: string, port: number): Promise<Duplex>;
   stop(): Promise<void>;
 }
 
@@ -46,7 +47,8 @@ export async function startKubernetesSim(opts: KubernetesSimOptions): Promise<Ku
     );
   const store = new ObjectStore();
   const token = randomBytes(16).toString("hex");
-  const kubelet = kubeletKind === "process" ? new ProcessKubelet(store, opts.stateDir) : undefined;
+  const kubelet =
+    kubeletKind === "process" ? new Kubelet(store, opts.stateDir, new ProcessBackend()) : undefined;
   const controllers = new WorkloadControllers(store);
   const server = new KubernetesApiServer({ store, token, runtime: kubelet, tls });
   const url = await server.listen(opts.port ?? 0);

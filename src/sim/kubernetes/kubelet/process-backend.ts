@@ -1,0 +1,238 @@
+// The process backend (sim tier): a pod's sandbox is a process holding its own network and UTS namespaces; each
+// container a process in those, with a private mount namespace binding its volumes at their paths. Needs root.
+import { spawn, spawnSync } from "node:child_process";
+import { chmodSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmdirSync } from "node:fs";
+import { connect, type Socket } from "node:net";
+import { join } from "node:path";
+import { PassThrough } from "node:stream";
+import type { KubeObject } from "../../../kubernetes/objects.ts";
+import type { ExecProcess } from "../runtime.ts";
+import type { ContainerLaunch, KubeletBackend, PodSandbox, RunningContainer } from "./backend.ts";
+import {
+  containerCommand,
+  enterArgv,
+  identityOf,
+  launchArgv,
+  missingMountPoints,
+  mountPlan,
+  runsStandIn,
+  SANDBOX_SCRIPT,
+} from "./launch.ts";
+
+/** Verifies the host can run the process backend; returns what is missing, or undefined. */
+export function processKubeletUnavailable(): string | undefined {
+  if (process.getuid?.() !== 0)
+    return "the process kubelet needs root (it makes network and mount namespaces)";
+  for (const tool of ["unshare", "nsenter", "setpriv", "ip", "mount"]) {
+    if (spawnSync("sh", ["-c", `command -v ${tool}`]).status !== 0)
+      return `the process kubelet needs the ${tool} command`;
+  }
+  const probe = spawnSync("unshare", ["--net", "--mount", "true"]);
+  if (probe.status !== 0) return `unshare --net --mount fails here: ${probe.stderr.toString().trim()}`;
+  return undefined;
+}
+
+class ProcessSandbox implements PodSandbox {
+  readonly ip = "127.0.0.1";
+  constructor(
+    readonly pid: number,
+    private readonly netns: string,
+    private readonly socket: string,
+  ) {}
+
+  dial(port: number): Promise<Socket> {
+    return dialSandbox(this.socket, port);
+  }
+
+  async remove(): Promise<void> {
+    this.removeSync();
+  }
+
+  /** Kills every process left in the pod's network namespace (backgrounded hook and exec children too). */
+  removeSync(): void {
+    for (const entry of readdirSync("/proc")) {
+      if (!/^\d+$/.test(entry) || Number(entry) === this.pid || Number(entry) === process.pid) continue;
+      try {
+        if (readlinkSync(`/proc/${entry}/ns/net`) === this.netns) process.kill(Number(entry), "SIGKILL");
+      } catch {
+        // gone, or not ours to read
+      }
+    }
+    killGroup(this.pid, "SIGKILL");
+  }
+}
+
+export class ProcessBackend implements KubeletBackend {
+  readonly name = "process";
+  private readonly createdMountPoints = new Set<string>();
+
+  async startSandbox(pod: KubeObject, dir: string): Promise<PodSandbox> {
+    const socket = join(dir, "sandbox.sock");
+    const child = spawn(
+      "unshare",
+      [
+        "--net",
+        "--uts",
+        "--",
+        "sh",
+        "-c",
+        'ip link set lo up && hostname "$0" && exec "$@"',
+        pod.metadata.name.slice(0, 63),
+        process.execPath,
+        SANDBOX_SCRIPT,
+        socket,
+      ],
+      { detached: true, stdio: ["ignore", "pipe", "pipe"] },
+    );
+    await new Promise<void>((resolve, reject) => {
+      let err = "";
+      child.stderr!.on("data", (d) => {
+        err += d;
+      });
+      child.stdout!.once("data", () => resolve());
+      child.once("exit", (code) => reject(new Error(`pod sandbox exited with ${code}: ${err.trim()}`)));
+    });
+    return new ProcessSandbox(child.pid!, readlinkSync(`/proc/${child.pid}/ns/net`), socket);
+  }
+
+  async startContainer(sandbox: PodSandbox, launch: ContainerLaunch): Promise<RunningContainer> {
+    const { spec, pod, env } = launch;
+    const { argv, note } = containerCommand(spec);
+    const tmp = join(launch.dir, "tmp");
+    mkdirSync(tmp, { recursive: true });
+    chmodSync(tmp, 0o1777);
+    const plan = mountPlan(spec, launch.volumes, tmp);
+    for (const m of missingMountPoints(plan)) this.createdMountPoints.add(m);
+    const identity = identityOf(pod, spec);
+    const host = launchArgv({
+      sandboxPid: (sandbox as ProcessSandbox).pid,
+      plan,
+      identity,
+      workingDir: spec.workingDir,
+      argv,
+    });
+    const childEnv = note ? { ...env, WSPARITY_IMAGE: spec.image } : env;
+    const child = spawn(host[0]!, host.slice(1), {
+      env: childEnv,
+      detached: true,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    const pid = child.pid ?? 0;
+    let exitCode: number | undefined;
+    const exited = new Promise<number>((resolve) => {
+      child.on("error", () => resolve(127));
+      child.on("exit", (code, signal) => resolve(code ?? (signal === "SIGKILL" ? 137 : 143)));
+    }).then((code) => {
+      exitCode = code;
+      return code;
+    });
+    return {
+      id: `process://${pid}`,
+      stdout: child.stdout!,
+      stderr: child.stderr!,
+      exited,
+      started: commandStarted(pid, () => exitCode !== undefined),
+      note,
+      signal: (signal) => killGroup(pid, signal),
+      enter: (command, stdin) =>
+        enterProcess(enterArgv(pid, identity, spec.workingDir, command), childEnv, stdin),
+      removeSync: () => killGroup(pid, "SIGKILL"),
+    };
+  }
+
+  probesPorts(spec: Record<string, any>): boolean {
+    return !runsStandIn(spec);
+  }
+
+  async close(): Promise<void> {
+    for (const dir of [...this.createdMountPoints].sort((a, b) => b.length - a.length)) {
+      try {
+        rmdirSync(dir);
+      } catch {
+        // not empty or still in use: leave it
+      }
+    }
+  }
+}
+
+/** Waits until the container's process has set up its mounts and exec'd its command. */
+async function commandStarted(pid: number, gone: () => boolean): Promise<boolean> {
+  const wrappers = ["nsenter\0", "unshare\0", "sh\0-c\0set -e\n", "setpriv\0"];
+  for (let i = 0; i < 500 && pid && !gone(); i++) {
+    try {
+      const cmdline = readFileSync(`/proc/${pid}/cmdline`, "utf8");
+      if (cmdline && !wrappers.some((w) => cmdline.startsWith(w))) return true;
+    } catch {
+      return false;
+    }
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  return false;
+}
+
+function enterProcess(argv: string[], env: Record<string, string>, stdin: boolean): ExecProcess {
+  const child = spawn(argv[0]!, argv.slice(1), {
+    env,
+    detached: true,
+    stdio: [stdin ? "pipe" : "ignore", "pipe", "pipe"],
+  });
+  const exited = new Promise<number>((resolve) => {
+    child.on("error", () => resolve(126));
+    child.on("exit", (code, signal) => resolve(code ?? (signal ? 137 : 1)));
+  });
+  const input = child.stdin ?? new PassThrough();
+  return {
+    stdin: input,
+    stdout: child.stdout!,
+    stderr: child.stderr!,
+    exited,
+    kill: () => killGroup(child.pid, "SIGKILL"),
+  };
+}
+
+export function killGroup(pid: number | undefined, signal: NodeJS.Signals): void {
+  if (!pid) return;
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    try {
+      process.kill(pid, signal);
+    } catch {
+      // already gone
+    }
+  }
+}
+
+/** Dials a port of a pod through its sandbox's Unix socket (see sandbox.mjs for the protocol). */
+export function dialSandbox(socketPath: string, port: number): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const s = connect(socketPath);
+    s.write(`${port}\n`);
+    let header = Buffer.alloc(0);
+    // Read the reply with 'readable' so the socket is handed over neither flowing nor explicitly paused.
+    const onReadable = () => {
+      for (let chunk = s.read() as Buffer | null; chunk !== null; chunk = s.read() as Buffer | null) {
+        header = Buffer.concat([header, chunk]);
+        const nl = header.indexOf(10);
+        if (nl < 0) continue;
+        s.off("readable", onReadable);
+        s.off("error", reject);
+        s.off("close", onClose);
+        const line = header.subarray(0, nl).toString("latin1");
+        const rest = header.subarray(nl + 1);
+        if (line !== "OK") {
+          s.destroy();
+          reject(new Error(`port ${port} in the pod: ${line}`));
+          return;
+        }
+        if (rest.length) s.unshift(rest);
+        resolve(s);
+        return;
+      }
+    };
+    const onClose = () => reject(new Error(`port ${port} in the pod: connection closed`));
+    s.on("readable", onReadable);
+    s.once("error", reject);
+    s.once("close", onClose);
+  });
+}
