@@ -183,52 +183,69 @@ export function createUserServer(ctx: UserListenerContext, options: UserListener
     }
     if (outcome.credential.source === "query") {
       req.resume();
-      const clean = new URL(
-        target.forwardPath === req.url ? req.url : (req.url ?? "/"),
-        "http://query.invalid",
-      );
+      const clean = new URL(req.url ?? "/", "http://query.invalid");
       clean.searchParams.delete(TOKEN_QUERY);
       const cookie = `${TOKEN_COOKIE}=${outcome.credential.token}; Path=${target.cookiePath}; HttpOnly; SameSite=Lax${secure ? "; Secure" : ""}`;
       reply(res, 303, "signed in", { location: `${clean.pathname}${clean.search}`, "set-cookie": cookie });
       return;
     }
     const started = process.hrtime.bigint();
-    const upstream = http.request({
-      agent: pools.get(outcome.route, target.address.port),
-      method: req.method,
-      path: target.forwardPath,
-      headers: forwardedHeaders(req, outcome.credential),
-      setHost: false,
-    });
-    upstream.on("response", (answer) => {
-      ctx.metrics.observeLatency(Number(process.hrtime.bigint() - started) / 1e9);
-      ctx.metrics.response(answer.statusCode ?? 502);
-      const raw: string[] = [];
-      for (let i = 0; i < answer.rawHeaders.length; i += 2) {
-        if (!HOP_BY_HOP.has(answer.rawHeaders[i]!.toLowerCase()))
-          raw.push(answer.rawHeaders[i]!, answer.rawHeaders[i + 1]!);
-      }
-      res.writeHead(answer.statusCode ?? 502, answer.statusMessage, raw);
-      answer.pipe(res);
-      answer.on("error", () => res.destroy());
-    });
-    upstream.on("error", (err) => {
-      const status = err instanceof RouteError ? err.status : 502;
-      if (!res.headersSent)
-        reply(
-          res,
-          status,
-          err instanceof RouteError ? err.message : `workspace stream failed: ${err.message}`,
-        );
-      else {
-        ctx.metrics.error("stream_reset");
-        res.destroy();
-      }
-    });
+    const pool = pools.get(outcome.route, target.address.port);
+    const headers = forwardedHeaders(req, outcome.credential);
+    // A request without a body may be sent again when a pooled stream turns out to be closing under it
+    // (the workspace closed an idle keep-alive connection at that moment), as browsers do.
+    const bodiless =
+      (req.method === "GET" || req.method === "HEAD" || req.method === "OPTIONS") &&
+      req.headers["content-length"] === undefined &&
+      req.headers["transfer-encoding"] === undefined;
+    let current: http.ClientRequest | undefined;
     res.on("close", () => {
-      if (!res.writableFinished) upstream.destroy();
+      if (!res.writableFinished) current?.destroy();
     });
-    req.pipe(upstream);
+    const send = (attempt: number) => {
+      const upstream = http.request({
+        agent: pool,
+        method: req.method,
+        path: target.forwardPath,
+        headers,
+        setHost: false,
+      });
+      current = upstream;
+      upstream.on("response", (answer) => {
+        ctx.metrics.observeLatency(Number(process.hrtime.bigint() - started) / 1e9);
+        ctx.metrics.response(answer.statusCode ?? 502);
+        const raw: string[] = [];
+        for (let i = 0; i < answer.rawHeaders.length; i += 2) {
+          if (!HOP_BY_HOP.has(answer.rawHeaders[i]!.toLowerCase()))
+            raw.push(answer.rawHeaders[i]!, answer.rawHeaders[i + 1]!);
+        }
+        res.writeHead(answer.statusCode ?? 502, answer.statusMessage, raw);
+        answer.pipe(res);
+        answer.on("error", () => res.destroy());
+      });
+      upstream.on("error", (err) => {
+        if (bodiless && attempt === 0 && upstream.reusedSocket && !res.headersSent && !res.destroyed) {
+          ctx.metrics.error("reused_stream_retried");
+          send(1);
+          return;
+        }
+        const status = err instanceof RouteError ? err.status : 502;
+        if (!res.headersSent) {
+          reply(
+            res,
+            status,
+            err instanceof RouteError ? err.message : `workspace stream failed: ${err.message}`,
+          );
+        } else {
+          ctx.metrics.error("stream_reset");
+          res.destroy();
+        }
+      });
+      if (bodiless) upstream.end();
+      else req.pipe(upstream);
+    };
+    if (bodiless) req.resume();
+    send(0);
   });
 
   const refuseRaw = (
