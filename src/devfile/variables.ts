@@ -45,14 +45,25 @@ export function substituteVariables(
         return whole;
       });
     }
-    if (Array.isArray(value)) return value.map((v, i) => walk(v, `${pointer}/${i}`));
+    // Unchanged subtrees are returned as they are: most of a devfile has no {{reference}}.
+    if (Array.isArray(value)) {
+      let out: unknown[] | undefined;
+      value.forEach((v, i) => {
+        const w = walk(v, `${pointer}/${i}`);
+        if (w !== v) out ??= [...value];
+        if (out) out[i] = w;
+      });
+      return out ?? value;
+    }
     if (isObj(value)) {
-      const out: Obj = {};
+      let out: Obj | undefined;
       for (const [k, v] of Object.entries(value)) {
-        const child = `${pointer}/${k.replace(/~/g, "~0").replace(/\//g, "~1")}`;
-        out[k] = pointer === "" && NOT_SUBSTITUTED.has(k) ? v : walk(v, child);
+        if (pointer === "" && NOT_SUBSTITUTED.has(k)) continue;
+        const w = walk(v, `${pointer}/${k.replace(/~/g, "~0").replace(/\//g, "~1")}`);
+        if (w !== v) out ??= { ...value };
+        if (out) out[k] = w;
       }
-      return out;
+      return out ?? value;
     }
     return value;
   };
