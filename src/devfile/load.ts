@@ -74,10 +74,10 @@ export async function parseDevfileText(
   const source = parsed.source;
 
   if (rules === "gitlab") {
-    const unreadable = gitlabYamlProblem(source.doc);
-    if (unreadable) {
-      const at = source.lines.linePos(unreadable.node.range?.[0] ?? 0);
-      const { pointer, message } = unreadable;
+    const refused = gitlabYamlProblem(source.doc);
+    if (refused) {
+      const at = source.lines.linePos(refused.node.range?.[0] ?? 0);
+      const { pointer, message } = refused;
       return {
         ok: false,
         errors: [
