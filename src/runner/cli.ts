@@ -17,8 +17,9 @@ interface RunOptions {
 
 export function executorFor(config: RunnerFileConfig): Executor {
   if (config.executor === "shell") return new ShellExecutor();
+  if (config.executor === "docker") return new DockerExecutor(config.arch, config.docker?.image);
   throw new UsageError(
-    `${config.file}: the ${config.executor} executor is not available in this build of wsparity-runner yet; use runners/shell-amd64.toml`,
+    `${config.file}: the ${config.executor} executor is not available in this build of wsparity-runner yet; use a shell or docker config`,
   );
 }
 

@@ -5,7 +5,7 @@ import { execFileSync } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DockerExecutor } from "../../src/runner/index.ts";
 import { dockerForTests } from "../containers/docker-available.ts";
-import { firstJob, type SimTier, startSimTier, waitFor, waitForJobStatus } from "./helpers.ts";
+import { firstJob, type SimTier, startSimTier, waitFor, waitForJobStatus, waitForLog } from "./helpers.ts";
 
 const docker = await dockerForTests();
 let tier: SimTier;
@@ -104,5 +104,71 @@ describe.skipIf(!docker)("docker executor", () => {
       async () => (containersOfJob(job.id) === "" ? true : undefined),
       30_000,
     );
+  });
+});
+
+describe.skipIf(!docker)("a killed docker runner", () => {
+  it("leaves containers that the next runner removes when it starts", async () => {
+    const { spawn } = await import("node:child_process");
+    const { mkdtempSync } = await import("node:fs");
+    const { tmpdir } = await import("node:os");
+    const { join } = await import("node:path");
+    const registered = await tier.api.Users.createCIRunner("instance_type", { tagList: ["docker-test"] });
+    const stateDir = mkdtempSync(join(tmpdir(), "wsparity-docker-runner-"));
+    const startRunner = () => {
+      const child = spawn(
+        process.execPath,
+        [
+          "bin/wsparity.js",
+          "runner",
+          "run",
+          "--config",
+          "runners/docker-amd64.toml",
+          "--url",
+          tier.sim.url,
+          "--token",
+          registered.token as string,
+        ],
+        {
+          env: { ...process.env, WSPARITY_STATE_DIR: stateDir },
+          stdio: ["ignore", "pipe", "pipe"],
+        },
+      );
+      let output = "";
+      child.stderr.on("data", (c: Buffer) => (output += c));
+      return { child, output: () => output };
+    };
+    // Only the process runner may take this job.
+    await tier.runner.stop();
+    const first = startRunner();
+    await waitFor(
+      "the runner to poll",
+      async () => (first.output().includes("waiting for jobs") ? true : undefined),
+      60_000,
+    );
+    const job = await run("dies");
+    await waitForLog(tier, projectId, job.id, "started").catch((err) => {
+      throw new Error(`${(err as Error).message}\nrunner said:\n${first.output()}`);
+    });
+    first.child.kill("SIGKILL");
+    await new Promise((r) => first.child.once("exit", r));
+    expect(containersOfJob(job.id)).not.toBe("");
+    await tier.api.Jobs.cancel(projectId, job.id);
+    const second = startRunner();
+    await waitFor(
+      "the leftovers to go",
+      async () => (containersOfJob(job.id) === "" ? true : undefined),
+      60_000,
+    );
+    await waitFor(
+      "the runner to say what it removed",
+      async () =>
+        /removed what an earlier runner process left: \d+ container/.test(second.output()) ? true : undefined,
+      30_000,
+    ).catch((err) => {
+      throw new Error(`${(err as Error).message}; runner said:\n${second.output()}`);
+    });
+    second.child.kill("SIGINT");
+    expect(await new Promise((r) => second.child.once("exit", r))).toBe(0);
   });
 });

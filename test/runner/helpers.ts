@@ -86,3 +86,29 @@ export async function firstJob(tier: SimTier, projectId: number, pipelineId: num
   const [job] = await tier.api.Jobs.all(projectId, { pipelineId });
   return job!;
 }
+
+/** Waits until the job's log contains `text`; fails at once, with the log, if the job ends first. */
+export async function waitForLog(
+  tier: SimTier,
+  projectId: number,
+  jobId: number,
+  text: string,
+  timeoutMs = 120_000,
+): Promise<void> {
+  let last = "";
+  await waitFor(
+    `job ${jobId} to print ${JSON.stringify(text)}`,
+    async () => {
+      const log = String(await tier.api.Jobs.showLog(projectId, jobId));
+      if (log.includes(text)) return true;
+      const job = await tier.api.Jobs.show(projectId, jobId);
+      if (["success", "failed", "canceled"].includes(job.status as string))
+        throw new Error(`job ${jobId} ended ${job.status} first:\n${log}`);
+      last = `job ${jobId} is ${job.status}, runner ${JSON.stringify(job.runner?.id ?? null)}; log so far:\n${log}`;
+      return undefined;
+    },
+    timeoutMs,
+  ).catch((err) => {
+    throw new Error(`${(err as Error).message}; ${last}`);
+  });
+}

@@ -206,6 +206,25 @@ describe("runner job API", () => {
     expect([res.status, res.headers.get("job-status")]).toEqual([403, "canceled"]);
   });
 
+  it("does not hand a job to a runner that hung up while long-polling", async () => {
+    const abort = new AbortController();
+    const gone = fetch(`${sim.url}/api/v4/jobs/request`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ token: runnerToken }),
+      signal: abort.signal,
+    }).catch(() => undefined);
+    await new Promise((r) => setTimeout(r, 100));
+    abort.abort();
+    await gone;
+    // Let the server see the connection close (a job queued in the same instant is a race real GitLab has too).
+    await new Promise((r) => setTimeout(r, 200));
+    const pipelineId = await newPipeline();
+    const [job] = await api.Jobs.all(projectId, { pipelineId });
+    expect(job!.status).toBe("pending");
+    expect((await requestJob()).status).toBe(201);
+  });
+
   it("gives a job only to runners whose tags cover the job's", async () => {
     const other = (await api.Users.createCIRunner("instance_type", { tagList: ["different"] }))
       .token as string;

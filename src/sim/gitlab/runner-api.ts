@@ -72,11 +72,13 @@ export function registerRunnerApi(router: Router, store: Store, options: RunnerA
       const info = (ctx.input.info ?? {}) as { features?: Record<string, boolean> };
       const deadline = Date.now() + options.longPollMs;
       for (;;) {
+        // A runner that hung up must not be handed a job: nobody would run it.
+        if (ctx.res.destroyed || ctx.req.socket.destroyed) break;
         const job = store.assign(runner, info.features ?? {});
         if (job)
           return { status: 201, body: jobPayload(store, job, runner, ctx.baseUrl), headers: jobHeaders(job) };
         const remaining = deadline - Date.now();
-        if (remaining <= 0 || ctx.res.destroyed) break;
+        if (remaining <= 0) break;
         await waitForQueue(store, remaining, ctx);
       }
       return { status: 204, headers: { "X-GitLab-Last-Update": String(store.queueVersion) } };
