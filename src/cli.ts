@@ -2,7 +2,7 @@ import { Command, CommanderError } from "commander";
 import { registerAgentCommands } from "./agent/cli.ts";
 import { registerCiCommands } from "./ci/cli.ts";
 import { registerDevfileCommands } from "./devfile/cli.ts";
-import { registerRunValidateCommand } from "./devfile/run-validate.ts";
+import { registerDevfileSummaryCommand } from "./devfile/run-validate.ts";
 import { registerImagesCommands } from "./images/index.ts";
 import { registerKubernetesCommands } from "./kubernetes/cli.ts";
 import { registerReportCommands } from "./report/cli.ts";
@@ -23,7 +23,7 @@ export function buildProgram(): Command {
   registerSimCommands(program);
   registerCiCommands(program);
   registerRunnerCommands(program);
-  registerRunValidateCommand(program);
+  registerDevfileSummaryCommand(program);
   registerReportCommands(program);
   registerImagesCommands(program);
   registerTunnelCommands(program);
