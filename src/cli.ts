@@ -3,6 +3,7 @@ import { registerAgentCommands } from "./agent/cli.ts";
 import { registerCiCommands } from "./ci/cli.ts";
 import { registerDevfileCommands } from "./devfile/cli.ts";
 import { registerDevfileSummaryCommand } from "./devfile/run-validate.ts";
+import { registerRunCommand } from "./harness/cli.ts";
 import { registerImagesCommands } from "./images/index.ts";
 import { registerKubernetesCommands } from "./kubernetes/cli.ts";
 import { registerReportCommands } from "./report/cli.ts";
@@ -24,6 +25,7 @@ export function buildProgram(): Command {
   registerCiCommands(program);
   registerRunnerCommands(program);
   registerDevfileSummaryCommand(program);
+  registerRunCommand(program);
   registerReportCommands(program);
   registerImagesCommands(program);
   registerTunnelCommands(program);

@@ -86,8 +86,18 @@ function parseExec(text: string): ExecRequest | string {
   return b as unknown as ExecRequest;
 }
 
+/** The process's user; a uid with no passwd entry (a pod's runAsUser) still has its ids. */
+function currentUser(): { uid: number; gid: number; username: string | null } {
+  try {
+    const user = userInfo();
+    return { uid: user.uid, gid: user.gid, username: user.username };
+  } catch {
+    return { uid: process.getuid?.() ?? -1, gid: process.getgid?.() ?? -1, username: null };
+  }
+}
+
 function info(options: EditorOptions) {
-  const user = userInfo();
+  const user = currentUser();
   return {
     editor: "wsparity-editor",
     pid: process.pid,

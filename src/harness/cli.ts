@@ -1,5 +1,5 @@
 import { mkdir } from "node:fs/promises";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import type { Command } from "commander";
 import { compareReports, comparisonFailed, formatComparison } from "../report/compare.ts";
 import { evaluateGate, formatVerdict } from "../report/gate.ts";
@@ -106,7 +106,8 @@ export function registerRunCommand(program: Command): void {
       };
       process.on("SIGINT", onSignal);
       process.on("SIGTERM", onSignal);
-      const stateDir = join(outDir, ".state");
+      // Absolute: runners and kubelets run commands from folders of their own.
+      const stateDir = resolve(outDir, ".state");
       let report: Awaited<ReturnType<typeof runScenarios>>;
       const setup = await createTierSetup(tier, { stateDir, log: (l) => progress.note(l) });
       try {

@@ -83,7 +83,13 @@ export async function runCell(
   const t0 = performance.now();
   let ws: WorkspaceHandle;
   try {
-    ws = await withTimeout(provisioner.start(ctx, signal), ctx.scenario.timeouts.startMs, "workspace start");
+    // The provisioner's own waits use startMs and explain themselves (job log, pod events); this outer
+    // limit only catches a provisioner that hangs past them.
+    ws = await withTimeout(
+      provisioner.start(ctx, signal),
+      ctx.scenario.timeouts.startMs + 15_000,
+      "workspace start",
+    );
   } catch (err) {
     const reason = `the workspace did not start: ${errorMessage(err)}`;
     return {

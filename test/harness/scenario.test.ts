@@ -10,7 +10,7 @@ describe("scenario files", () => {
     expect(s.name).toBe("parity");
     expect(s.devfile).toMatch(/scenarios\/devfiles\/parity\.devfile\.yaml$/);
     expect(s.probes).toHaveLength(25);
-    expect(s.workspace.files).toEqual({ WSPARITY_USER_FILE: "file variable content\n" });
+    expect(s.workspace.files).toEqual({ WORKSPACE_USER_FILE: "file variable content\n" });
   });
 
   it("treats a plain devfile as a scenario with default settings", async () => {

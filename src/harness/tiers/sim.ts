@@ -1,5 +1,5 @@
 import { mkdirSync } from "node:fs";
-import { join } from "node:path";
+import { isAbsolute, join } from "node:path";
 import { Gitlab } from "@gitbeaker/rest";
 import { KubeConfig } from "@kubernetes/client-node";
 import { bundleAgent } from "../../agent/bundle.ts";
@@ -30,6 +30,8 @@ export async function startSimTier(options: TierOptions): Promise<TierSetup> {
       await stop().catch((err) => options.log(`cleanup: ${(err as Error).message}`));
   };
   try {
+    if (!isAbsolute(options.stateDir))
+      throw new Error(`the sim tier's state folder must be absolute, got ${options.stateDir}`);
     mkdirSync(options.stateDir, { recursive: true });
     // Fresh bundles of the agent and the editor from the current sources, then the shell runner's copy.
     await Promise.all([bundleAgent(), buildEditorBundle()]);

@@ -43,11 +43,15 @@ export function userFacingHandle(
   };
 }
 
-/** Polls `check` until it returns true or the time is up; the last failure explains the timeout. */
+/**
+ * Polls `check` until it returns true or the time is up; the last failure explains the timeout.
+ * `fatal` is asked between attempts and ends the wait at once with its reason (e.g. the job failed).
+ */
 export async function waitUntil(
   what: string,
   check: () => Promise<boolean>,
   timeoutMs: number,
+  fatal: () => Promise<string | undefined> = async () => undefined,
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let last = "";
@@ -57,6 +61,8 @@ export async function waitUntil(
     } catch (err) {
       last = `: ${(err as Error).message}`;
     }
+    const reason = await fatal();
+    if (reason) throw new Error(`${what} cannot happen: ${reason}`);
     if (Date.now() > deadline) throw new Error(`${what} did not happen within ${timeoutMs} ms${last}`);
     await new Promise((r) => setTimeout(r, 150));
   }
