@@ -1,41 +1,57 @@
 import { Command, CommanderError } from "commander";
-import { registerAgentCommands } from "./agent/cli.ts";
-import { registerCiCommands } from "./ci/cli.ts";
-import { registerDevfileCommands } from "./devfile/cli.ts";
-import { registerDevfileSummaryCommand } from "./devfile/run-validate.ts";
-import { registerRunCommand } from "./harness/cli.ts";
-import { registerImagesCommands } from "./images/index.ts";
-import { registerKubernetesCommands } from "./kubernetes/cli.ts";
-import { registerReportCommands } from "./report/cli.ts";
-import { registerSimCommands } from "./sim/up.ts";
-import { registerRunnerCommands } from "./runner/cli.ts";
-import { registerTunnelBenchCommands } from "./tunnel/bench/cli.ts";
-import { registerTunnelCommands } from "./tunnel/cli.ts";
 import { CheckFailed, EXIT_FAILED, EXIT_USAGE, UsageError } from "./util/errors.ts";
 
-export function buildProgram(): Command {
+type Registrar = (program: Command) => void;
+type Loader = () => Promise<Registrar>;
+
+const devfile: Loader = async () => (await import("./devfile/cli.ts")).registerDevfileCommands;
+const devfileSummary: Loader = async () =>
+  (await import("./devfile/run-validate.ts")).registerDevfileSummaryCommand;
+const toK8s: Loader = async () => (await import("./kubernetes/cli.ts")).registerKubernetesCommands;
+const ci: Loader = async () => (await import("./ci/cli.ts")).registerCiCommands;
+const run: Loader = async () => (await import("./harness/cli.ts")).registerRunCommand;
+const report: Loader = async () => (await import("./report/cli.ts")).registerReportCommands;
+const sim: Loader = async () => (await import("./sim/up.ts")).registerSimCommands;
+const runner: Loader = async () => (await import("./runner/cli.ts")).registerRunnerCommands;
+const images: Loader = async () => (await import("./images/index.ts")).registerImagesCommands;
+const tunnel: Loader = async () => (await import("./tunnel/cli.ts")).registerTunnelCommands;
+const agent: Loader = async () => (await import("./agent/cli.ts")).registerAgentCommands;
+const tunnelBench: Loader = async () => (await import("./tunnel/bench/cli.ts")).registerTunnelBenchCommands;
+
+/**
+ * Which modules define each top-level command. Only the modules of the command being run are loaded,
+ * so `wsparity gate …` does not pay for the Kubernetes client; help for the whole CLI loads them all.
+ */
+const COMMAND_MODULES: Record<string, Loader[]> = {
+  devfile: [devfile, devfileSummary, toK8s, ci],
+  run: [run],
+  compare: [report],
+  gate: [report],
+  sim: [sim],
+  runner: [runner],
+  images: [images],
+  tunnel: [tunnel],
+  agent: [agent],
+  bench: [tunnelBench, ci],
+};
+const ALL_MODULES = [...new Set(Object.values(COMMAND_MODULES).flat())];
+
+export async function buildProgram(argv: string[] = []): Promise<Command> {
   const program = new Command("wsparity")
-    .description("Launch one devfile through GitLab's Kubernetes path and CI-runner path, and report the gaps.")
+    .description(
+      "Launch one devfile through GitLab's Kubernetes path and CI-runner path, and report the gaps.",
+    )
     .showHelpAfterError("(run with --help for usage)")
     .exitOverride();
   program.configureHelp({ showGlobalOptions: true });
-  registerDevfileCommands(program);
-  registerKubernetesCommands(program);
-  registerSimCommands(program);
-  registerCiCommands(program);
-  registerRunnerCommands(program);
-  registerDevfileSummaryCommand(program);
-  registerRunCommand(program);
-  registerReportCommands(program);
-  registerImagesCommands(program);
-  registerTunnelCommands(program);
-  registerAgentCommands(program);
-  registerTunnelBenchCommands(program);
+  const first = argv.find((a) => !a.startsWith("-"));
+  const loaders = (first && COMMAND_MODULES[first]) || ALL_MODULES;
+  for (const register of await Promise.all(loaders.map((load) => load()))) register(program);
   return program;
 }
 
 export async function main(argv: string[]): Promise<number> {
-  const program = buildProgram();
+  const program = await buildProgram(argv);
   for (const sub of program.commands) sub.exitOverride();
   try {
     await program.parseAsync(argv, { from: "user" });
@@ -54,7 +70,9 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`wsparity: ${err.message}\n`);
       return EXIT_FAILED;
     }
-    process.stderr.write(`wsparity: unexpected error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.stderr.write(
+      `wsparity: unexpected error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+    );
     return EXIT_FAILED;
   }
 }
