@@ -11,6 +11,8 @@ import { kubernetesService } from "./kubernetes/service.ts";
 
 export interface SimContext {
   stateDir: string;
+  /** Which kubelet backend runs pods: local processes (sim tier) or Docker containers (docker tier). */
+  kubelet: "process" | "docker";
   /** Env lines of the services started so far. */
   env: Record<string, string>;
   /** What an earlier service's start() returned as its handle. */
@@ -63,7 +65,11 @@ export interface RunningSim {
 }
 
 /** Starts every service; if one fails, stops those already started and rethrows. */
-export async function simUp(stateDir: string, services: SimService[] = SIM_SERVICES): Promise<RunningSim> {
+export async function simUp(
+  stateDir: string,
+  kubelet: SimContext["kubelet"] = "process",
+  services: SimService[] = SIM_SERVICES,
+): Promise<RunningSim> {
   mkdirSync(stateDir, { recursive: true });
   const started: { name: string; service: StartedService }[] = [];
   const env: Record<string, string> = {};
@@ -73,6 +79,7 @@ export async function simUp(stateDir: string, services: SimService[] = SIM_SERVI
   };
   const ctx: SimContext = {
     stateDir,
+    kubelet,
     env,
     handle<T>(name: string): T {
       const s = started.find((x) => x.name === name);
@@ -118,11 +125,19 @@ export function registerSimCommands(program: Command): void {
       "Start the Kubernetes simulator, the tunnel server and the workspace proxy (and the other simulators as they exist); write DIR/kubeconfig and DIR/env; run until interrupted, then stop everything started.",
     )
     .option("--state-dir <dir>", "where kubeconfig, env, pods and volumes go", ".wsparity-sim")
-    .action(async (opts: { stateDir: string }) => {
+    .option(
+      "--kubelet <backend>",
+      "run pods as local processes (process, the sim tier) or Docker containers (docker)",
+      "process",
+    )
+    .action(async (opts: { stateDir: string; kubelet: string }) => {
       const stateDir = resolve(opts.stateDir);
+      if (opts.kubelet !== "process" && opts.kubelet !== "docker") {
+        throw new UsageError(`--kubelet must be process or docker, got "${opts.kubelet}"`);
+      }
       let running: RunningSim;
       try {
-        running = await simUp(stateDir);
+        running = await simUp(stateDir, opts.kubelet);
       } catch (err) {
         throw new UsageError(`sim up failed: ${(err as Error).message}`);
       }

@@ -6,6 +6,7 @@ import type { Duplex } from "node:stream";
 import { buildEditorBundle } from "../../editor/bundle.ts";
 import { WorkloadControllers } from "./controllers.ts";
 import { kubeconfigYaml } from "./kubeconfig.ts";
+import { DockerBackend } from "./kubelet/docker-backend.ts";
 import { Kubelet } from "./kubelet/kubelet.ts";
 import { ProcessBackend, processKubeletUnavailable } from "./kubelet/process-backend.ts";
 import { KubernetesApiServer } from "./server.ts";
@@ -16,8 +17,8 @@ export interface KubernetesSimOptions {
   /** Where kubeconfig, pod folders and volumes go. */
   stateDir: string;
   port?: number;
-  /** process (default): pods run as local processes; none: pods are scheduled but stay Pending. */
-  kubelet?: "process" | "none";
+  /** process (default): pods run as local processes; docker: as Docker containers; none: pods stay Pending. */
+  kubelet?: "process" | "docker" | "none";
 }
 
 export interface KubernetesSim {
@@ -39,7 +40,7 @@ export async function startKubernetesSim(opts: KubernetesSimOptions): Promise<Ku
     if (missing) throw new Error(`cannot start the simulator's process kubelet: ${missing}`);
   }
   // The tools injector installs the editor bundle into pods: build it from the current sources.
-  if (kubeletKind === "process") await buildEditorBundle();
+  if (kubeletKind !== "none") await buildEditorBundle();
   const tls = selfSignedCert();
   if (!tls)
     throw new Error(
@@ -47,8 +48,13 @@ export async function startKubernetesSim(opts: KubernetesSimOptions): Promise<Ku
     );
   const store = new ObjectStore();
   const token = randomBytes(16).toString("hex");
-  const kubelet =
-    kubeletKind === "process" ? new Kubelet(store, opts.stateDir, new ProcessBackend()) : undefined;
+  const backend =
+    kubeletKind === "process"
+      ? new ProcessBackend()
+      : kubeletKind === "docker"
+        ? new DockerBackend()
+        : undefined;
+  const kubelet = backend ? new Kubelet(store, opts.stateDir, backend) : undefined;
   const controllers = new WorkloadControllers(store);
   const server = new KubernetesApiServer({ store, token, runtime: kubelet, tls });
   const url = await server.listen(opts.port ?? 0);

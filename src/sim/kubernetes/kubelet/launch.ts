@@ -12,7 +12,7 @@ export const SANDBOX_SCRIPT = join(here, "sandbox.mjs");
 const TOOLS_INJECTOR_SCRIPT = join(here, "tools-injector.mjs");
 const WORKSPACE_MAIN_SCRIPT = join(here, "workspace-main.mjs");
 const TOOLS_IMAGE = /gitlab-workspaces-tools/;
-const DEFAULT_PATH = `${dirname(process.execPath)}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`;
+export const DEFAULT_PATH = `${dirname(process.execPath)}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`;
 
 const CONFIG_MAP = RESOURCE_TYPES.find((r) => r.kind === "ConfigMap")!;
 const SECRET = RESOURCE_TYPES.find((r) => r.kind === "Secret")!;
