@@ -2,7 +2,13 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type Docker from "dockerode";
 import { dockerEngine, engineAnswers, isNotFound } from "../containers/index.ts";
-import { type AgentBundle, agentLayer, agentLayerKey, buildAgentBundle } from "./agent-layer.ts";
+import {
+  type AgentBundle,
+  agentLayer,
+  agentLayerKey,
+  buildAgentBundle,
+  EDITOR_IN_IMAGE,
+} from "./agent-layer.ts";
 import type { Arch } from "./arch.ts";
 import { baseLayer, baseLayerKey } from "./base-layer.ts";
 import { hashOf, type LayerFile } from "./cache.ts";
@@ -17,6 +23,7 @@ import {
   RECIPE_VERSION,
 } from "./definitions.ts";
 import { loadImage } from "./docker-archive.ts";
+import { IMAGE_MARKER_PATH, markerLayer, markerLayerKey } from "./marker-layer.ts";
 import { nodeLayer, nodeLayerKey } from "./node-layer.ts";
 
 export interface BuildOptions {
@@ -77,6 +84,30 @@ function planImage(
   const nodeEnv = [`PATH=${DEFAULT_PATH}`, `NODE_VERSION=${NODE_RELEASE.version}`];
   const nodeLabels = { "io.wsparity.image.node-version": NODE_RELEASE.version };
   const tag = localImageName(kind, arch);
+  const marker: LayerPlan = {
+    key: markerLayerKey(tag),
+    createdBy: `${IMAGE_MARKER_PATH} naming ${tag}`,
+    make: () => markerLayer(tag, cacheDir),
+  };
+  const plan = planLayers(kind, arch, agent, options, { base, node, tag, nodeEnv, nodeLabels });
+  return { ...plan, layers: [...plan.layers, marker] };
+}
+
+function planLayers(
+  kind: ImageKind,
+  arch: Arch,
+  agent: AgentBundle | undefined,
+  options: BuildOptions,
+  parts: {
+    base: LayerPlan;
+    node: LayerPlan;
+    tag: string;
+    nodeEnv: string[];
+    nodeLabels: Record<string, string>;
+  },
+): ImagePlan {
+  const { cacheDir } = options;
+  const { base, node, tag, nodeEnv, nodeLabels } = parts;
   if (kind === "base") {
     return { tag, kind, arch, layers: [base], cmd: ["bash"], env: [`PATH=${DEFAULT_PATH}`], extraLabels: {} };
   }
@@ -100,7 +131,7 @@ function planImage(
   const bundle = agent;
   const agentPlan: LayerPlan = {
     key: agentLayerKey(bundle),
-    createdBy: `${AGENT_BUNDLE.output} (npm run ${AGENT_BUNDLE.npmScript}) at ${AGENT_BUNDLE.pathInImage}`,
+    createdBy: `${AGENT_BUNDLE.output} (npm run ${AGENT_BUNDLE.npmScript}) at ${AGENT_BUNDLE.pathInImage}, the editor at ${EDITOR_IN_IMAGE}`,
     make: () => agentLayer(bundle, cacheDir),
   };
   return {

@@ -116,8 +116,9 @@ describe.runIf(docker)("wsparity images build", () => {
         "uname -m",
         kind === "base" ? "echo no-node" : "node -p 'process.arch + \" \" + process.version'",
         kind === "tools"
-          ? "test -f /opt/wsparity/wsparity-agent.mjs && node --check /opt/wsparity/wsparity-agent.mjs && echo agent-ok || echo no-agent"
+          ? "node --check /opt/wsparity/wsparity-agent.mjs && node --check /opt/wsparity/wsparity-editor.mjs && echo tools-ok || echo no-tools"
           : "true",
+        "cat /etc/wsparity-image",
       ].join("; ");
       const container = await new WorkspaceContainer(localImageName(kind, arch))
         .withPlatform(arch)
@@ -131,8 +132,9 @@ describe.runIf(docker)("wsparity images build", () => {
         const agent = (await dockerEngine().getImage(localImageName(kind, arch)).inspect()).Config.Labels[
           "io.wsparity.image.agent"
         ];
-        expect(lines[2]).toBe(agent?.startsWith("sha256:") ? "agent-ok" : "no-agent");
+        expect(lines[2]).toBe(agent?.startsWith("sha256:") ? "tools-ok" : "no-tools");
       }
+      expect(lines.at(-1)).toBe(localImageName(kind, arch));
       await container.remove();
     },
   );
