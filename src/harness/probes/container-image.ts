@@ -1,10 +1,11 @@
 import { mainContainer } from "../../devfile/spec.ts";
+import { IMAGE_MARKER_PATH } from "../../images/marker-layer.ts";
 import { describeExec, execInWorkspace } from "./editor-client.ts";
 import { type Probe, supported, unsupported } from "./probe.ts";
 import { simCannotShow } from "./sim-tier.ts";
 
-/** Images built by `wsparity images build` name themselves in /etc/wsparity-image. */
-export const IMAGE_MARKER = "/etc/wsparity-image";
+// Images built by `wsparity images build` name themselves in this file.
+const IMAGE_MARKER = IMAGE_MARKER_PATH;
 
 export const containerImage: Probe = {
   id: "container.image",
