@@ -1,3 +1,4 @@
+// biome-ignore-all lint/suspicious/noExplicitAny: GitLab's fixture is untyped JSON
 // Structural comparison with GitLab's own expected desired config. The fixture is GitLab EE test data and stays
 // in ../shared (never copied into this project), so this test runs only where ../shared is present.
 import { existsSync, readFileSync } from "node:fs";
@@ -15,7 +16,7 @@ const FIXTURE = new URL(
 const DELIBERATE_DIFFERENCES = [
   "GitLab's fixture input has a second custom PVC (gl-workspace-custom-pvc) from a devfile volume; the spec used here declares none, so it is left out of the comparison",
   "GitLab's fixture carries agent-config extras (runtimeClassName, imagePullSecrets); they are settings here and compared only when set",
-  "container env also carries GL_WORKSPACE_LOGS_DIR, because the postStart hook writes its logs under ${GL_WORKSPACE_LOGS_DIR} and GitLab sets it through the processed devfile",
+  "container env also carries GL_WORKSPACE_LOGS_DIR, because the postStart hook writes its logs under that folder and GitLab sets it through the processed devfile",
   "the scripts volume's projected configMap lists items (key -> <container>/<script>) since ConfigMap keys cannot hold '/', while the hook runs /workspace-scripts/<container>/<script>",
 ];
 

@@ -4,6 +4,9 @@ import type { Duplex, Readable } from "node:stream";
 import type { KubeObject } from "../../../kubernetes/objects.ts";
 import type { ExecProcess } from "../runtime.ts";
 
+// biome-ignore lint/suspicious/noExplicitAny: a container spec is arbitrary JSON from the API
+export type ContainerJson = Record<string, any>;
+
 export interface PodSandbox {
   /** The pod's IP as its status reports it. */
   readonly ip: string;
@@ -17,7 +20,7 @@ export interface PodSandbox {
 
 export interface ContainerLaunch {
   pod: KubeObject;
-  spec: Record<string, any>;
+  spec: ContainerJson;
   /** Volume name -> host folder. */
   volumes: Map<string, string>;
   env: Record<string, string>;
@@ -47,7 +50,7 @@ export interface KubeletBackend {
   startSandbox(pod: KubeObject, dir: string): Promise<PodSandbox>;
   startContainer(sandbox: PodSandbox, launch: ContainerLaunch): Promise<RunningContainer>;
   /** Whether a container's declared ports can answer (false for a stand-in that does not run the image). */
-  probesPorts(spec: Record<string, any>): boolean;
+  probesPorts(spec: ContainerJson): boolean;
   /** Cleanup after every pod is gone. */
   close(): Promise<void>;
 }

@@ -12,7 +12,13 @@ import { dockerEngine, isNotFound, managedLabels, parseMemorySize } from "../../
 import { type Arch, hostArch, resolveImage } from "../../../images/index.ts";
 import type { KubeObject } from "../../../kubernetes/objects.ts";
 import type { ExecProcess } from "../runtime.ts";
-import type { ContainerLaunch, KubeletBackend, PodSandbox, RunningContainer } from "./backend.ts";
+import type {
+  ContainerJson,
+  ContainerLaunch,
+  KubeletBackend,
+  PodSandbox,
+  RunningContainer,
+} from "./backend.ts";
 import { DEFAULT_PATH, identityOf } from "./launch.ts";
 
 const NETWORK = "wsparity-k8s-sim";
@@ -154,9 +160,9 @@ export class DockerBackend implements KubeletBackend {
     };
   }
 
-  private readonly standIns = new WeakMap<Record<string, any>, boolean>();
+  private readonly standIns = new WeakMap<ContainerJson, boolean>();
 
-  probesPorts(spec: Record<string, any>): boolean {
+  probesPorts(spec: ContainerJson): boolean {
     return !this.standIns.get(spec);
   }
 

@@ -21,7 +21,7 @@ import { ApiError, badRequest } from "../errors.ts";
 import { RESOURCE_TYPES } from "../resources.ts";
 import type { ExecProcess, LogOptions, PodRuntime } from "../runtime.ts";
 import type { ObjectStore } from "../store.ts";
-import type { KubeletBackend, PodSandbox, RunningContainer } from "./backend.ts";
+import type { ContainerJson, KubeletBackend, PodSandbox, RunningContainer } from "./backend.ts";
 import { containerEnv } from "./launch.ts";
 import { claimDir, MountFailed, prepareVolumes } from "./volumes.ts";
 
@@ -33,7 +33,7 @@ const now = () => new Date().toISOString().replace(/\.\d+Z$/, "Z");
 
 interface ContainerState {
   name: string;
-  spec: Record<string, any>;
+  spec: ContainerJson;
   init: boolean;
   run?: RunningContainer;
   state: Record<string, unknown>;
@@ -228,7 +228,7 @@ export class Kubelet implements PodRuntime {
     const stopped = new Promise<void>((r) => {
       resolveStopped = r;
     });
-    const mk = (c: Record<string, any>, init: boolean): ContainerState => ({
+    const mk = (c: ContainerJson, init: boolean): ContainerState => ({
       name: c.name,
       spec: c,
       init,
@@ -244,8 +244,8 @@ export class Kubelet implements PodRuntime {
       name: pod.metadata.name,
       dir,
       containers: [
-        ...(pod.spec.initContainers ?? []).map((c: Record<string, any>) => mk(c, true)),
-        ...pod.spec.containers.map((c: Record<string, any>) => mk(c, false)),
+        ...(pod.spec.initContainers ?? []).map((c: ContainerJson) => mk(c, true)),
+        ...pod.spec.containers.map((c: ContainerJson) => mk(c, false)),
       ],
       initialized: !(pod.spec.initContainers ?? []).length,
       stopping: false,

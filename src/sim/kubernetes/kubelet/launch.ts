@@ -6,6 +6,7 @@ import { fileURLToPath } from "node:url";
 import type { KubeObject } from "../../../kubernetes/objects.ts";
 import { RESOURCE_TYPES } from "../resources.ts";
 import type { ObjectStore } from "../store.ts";
+import type { ContainerJson } from "./backend.ts";
 
 const here = dirname(fileURLToPath(import.meta.url));
 export const SANDBOX_SCRIPT = join(here, "sandbox.mjs");
@@ -24,7 +25,7 @@ export interface ContainerCommand {
 }
 
 /** What the container runs. The image itself is never run by the process kubelet. */
-export function containerCommand(c: Record<string, any>): ContainerCommand {
+export function containerCommand(c: ContainerJson): ContainerCommand {
   if (c.command?.length)
     return {
       argv: [...c.command, ...(c.args ?? [])],
@@ -51,16 +52,12 @@ export function containerCommand(c: Record<string, any>): ContainerCommand {
  * Whether the container runs the built-in idle process in place of its image. Its declared ports can never
  * answer, so readiness falls back to Kubernetes' own rule without a readiness probe: ready once running.
  */
-export function runsStandIn(c: Record<string, any>): boolean {
+export function runsStandIn(c: ContainerJson): boolean {
   return containerCommand(c).argv[1] === WORKSPACE_MAIN_SCRIPT;
 }
 
 /** The container's environment: env, envFrom and valueFrom resolved, plus PATH, HOME and HOSTNAME defaults. */
-export function containerEnv(
-  store: ObjectStore,
-  pod: KubeObject,
-  c: Record<string, any>,
-): Record<string, string> {
+export function containerEnv(store: ObjectStore, pod: KubeObject, c: ContainerJson): Record<string, string> {
   const ns = pod.metadata.namespace!;
   const env: Record<string, string> = { PATH: DEFAULT_PATH, HOME: "/tmp", HOSTNAME: pod.metadata.name };
   const data = (kind: typeof SECRET, name: string): Record<string, string> => {
@@ -91,8 +88,9 @@ export function containerEnv(
     else if (e.valueFrom?.configMapKeyRef) {
       env[e.name] = data(CONFIG_MAP, e.valueFrom.configMapKeyRef.name)[e.valueFrom.configMapKeyRef.key] ?? "";
     } else if (e.valueFrom?.fieldRef) {
-      let v: any = pod;
-      for (const k of String(e.valueFrom.fieldRef.fieldPath).split(".")) v = v?.[k];
+      let v: unknown = pod;
+      for (const k of String(e.valueFrom.fieldRef.fieldPath).split("."))
+        v = (v as ContainerJson | undefined)?.[k];
       env[e.name] = v === undefined ? "" : String(v);
     } else env[e.name] = "";
   }
@@ -109,7 +107,7 @@ export interface Identity {
   gid: number;
 }
 
-export function identityOf(pod: KubeObject, c: Record<string, any>): Identity {
+export function identityOf(pod: KubeObject, c: ContainerJson): Identity {
   const uid = c.securityContext?.runAsUser ?? pod.spec.securityContext?.runAsUser;
   const gid = c.securityContext?.runAsGroup ?? pod.spec.securityContext?.runAsGroup ?? 0;
   return { uid, gid };
@@ -128,7 +126,7 @@ export interface MountPlan {
   tmp: string;
 }
 
-export function mountPlan(c: Record<string, any>, volumes: Map<string, string>, tmp: string): MountPlan {
+export function mountPlan(c: ContainerJson, volumes: Map<string, string>, tmp: string): MountPlan {
   const binds = (c.volumeMounts ?? [])
     .map((m: { name: string; mountPath: string; subPath?: string; readOnly?: boolean }) => {
       const base = volumes.get(m.name);

@@ -7,7 +7,13 @@ import { join } from "node:path";
 import { PassThrough } from "node:stream";
 import type { KubeObject } from "../../../kubernetes/objects.ts";
 import type { ExecProcess } from "../runtime.ts";
-import type { ContainerLaunch, KubeletBackend, PodSandbox, RunningContainer } from "./backend.ts";
+import type {
+  ContainerJson,
+  ContainerLaunch,
+  KubeletBackend,
+  PodSandbox,
+  RunningContainer,
+} from "./backend.ts";
 import {
   containerCommand,
   enterArgv,
@@ -140,7 +146,7 @@ export class ProcessBackend implements KubeletBackend {
     };
   }
 
-  probesPorts(spec: Record<string, any>): boolean {
+  probesPorts(spec: ContainerJson): boolean {
     return !runsStandIn(spec);
   }
 
