@@ -109,6 +109,47 @@ describe("HTTP/1.1 through the tunnel, with curl", () => {
     expect(Number(down.stdout)).toBe(24 * 1024 * 1024);
   });
 
+  it("one reader that stops reading does not stall other streams of the same agent", async () => {
+    const auth = { authorization: `Bearer ${ws.userToken}` };
+    const stalled = await new Promise<http.IncomingMessage>((resolve, reject) => {
+      http
+        .get(
+          `${server.userUrl}/-/ws/${ws.name}/${app.port}/bytes/${256 * 1024 * 1024}`,
+          { headers: auth, agent: false },
+          (res) => {
+            res.pause();
+            resolve(res);
+          },
+        )
+        .on("error", reject);
+    });
+    try {
+      // Let the stalled stream fill every buffer and window it can.
+      await new Promise((r) => setTimeout(r, 500));
+      const started = Date.now();
+      const received = await new Promise<number>((resolve, reject) => {
+        http
+          .get(
+            `${server.userUrl}/-/ws/${ws.name}/${app.port}/bytes/${32 * 1024 * 1024}`,
+            { headers: auth, agent: false },
+            (res) => {
+              let n = 0;
+              res.on("data", (c: Buffer) => {
+                n += c.length;
+              });
+              res.on("end", () => resolve(n));
+            },
+          )
+          .on("error", reject);
+      });
+      expect(received).toBe(32 * 1024 * 1024);
+      expect(Date.now() - started).toBeLessThan(20_000);
+      expect(stalled.readableEnded).toBe(false);
+    } finally {
+      stalled.destroy();
+    }
+  });
+
   it("streams a response as it is produced", async () => {
     const firstChunkAfterMs = await new Promise<number>((resolve, reject) => {
       const started = Date.now();
