@@ -151,14 +151,34 @@ export class ProcessBackend implements KubeletBackend {
   }
 
   async close(): Promise<void> {
+    // A mount point another kubelet's pod still uses must stay: removing it would unmount it in that pod.
+    const inUse = mountPointsInUse();
     for (const dir of [...this.createdMountPoints].sort((a, b) => b.length - a.length)) {
+      if (inUse.has(dir)) continue;
       try {
         rmdirSync(dir);
       } catch {
-        // not empty or still in use: leave it
+        // not empty: leave it
       }
     }
   }
+}
+
+/** Every mount point of every mount namespace on the host (field 5 of /proc/PID/mountinfo). */
+function mountPointsInUse(): Set<string> {
+  const out = new Set<string>();
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      for (const line of readFileSync(`/proc/${entry}/mountinfo`, "utf8").split("\n")) {
+        const mountPoint = line.split(" ")[4];
+        if (mountPoint) out.add(mountPoint.replace(/\\040/g, " "));
+      }
+    } catch {
+      // gone
+    }
+  }
+  return out;
 }
 
 /** Waits until the container's process has set up its mounts and exec'd its command. */
