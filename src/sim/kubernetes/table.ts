@@ -106,16 +106,19 @@ function columnsFor(rt: ResourceType): Column[] {
 
 export function podStatusText(o: KubeObject): string {
   if (o.metadata.deletionTimestamp) return "Terminating";
-  const statuses = [...(o.status?.initContainerStatuses ?? []), ...(o.status?.containerStatuses ?? [])];
-  for (const s of statuses) {
+  type Status = {
+    state?: { waiting?: { reason?: string }; terminated?: { exitCode?: number; reason?: string } };
+  };
+  const init: Status[] = o.status?.initContainerStatuses ?? [];
+  const done = init.filter((s) => s.state?.terminated?.exitCode === 0).length;
+  if (done < init.length) {
+    const stuck = init.find((s) => s.state?.waiting?.reason && s.state.waiting.reason !== "PodInitializing");
+    return stuck ? `Init:${stuck.state!.waiting!.reason}` : `Init:${done}/${init.length}`;
+  }
+  for (const s of (o.status?.containerStatuses ?? []) as Status[]) {
     if (s.state?.waiting?.reason && s.state.waiting.reason !== "PodInitializing")
       return s.state.waiting.reason;
     if (s.state?.terminated?.reason === "Error") return "Error";
-  }
-  const init = o.status?.initContainerStatuses ?? [];
-  if (o.status?.phase === "Pending" && init.length) {
-    const done = init.filter((s: { state?: { terminated?: unknown } }) => s.state?.terminated).length;
-    if (done < init.length) return `Init:${done}/${init.length}`;
   }
   return o.status?.phase ?? "Pending";
 }
