@@ -91,6 +91,7 @@ export class JobRun {
       },
       job.variables,
       join(buildDir, ".variables"),
+      `${buildsDirInJob}/.variables`,
     );
     const ctx: JobContext = {
       job,

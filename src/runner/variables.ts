@@ -23,6 +23,8 @@ export function jobEnvironment(
   base: Record<string, string>,
   variables: JobVariable[],
   fileDir: string,
+  /** Where the job sees `fileDir` (inside its container); the same folder for the shell executor. */
+  fileDirInJob: string = fileDir,
 ): Record<string, string> {
   const env: Record<string, string> = { ...base };
   for (const variable of variables) {
@@ -31,7 +33,7 @@ export function jobEnvironment(
       mkdirSync(fileDir, { recursive: true, mode: 0o700 });
       const path = join(fileDir, variable.key);
       writeFileSync(path, value, { mode: 0o600 });
-      env[variable.key] = path;
+      env[variable.key] = `${fileDirInJob}/${variable.key}`;
     } else env[variable.key] = value;
   }
   return env;

@@ -7,6 +7,7 @@ import type { Command } from "commander";
 import { kubernetesProxyService } from "../kubernetes/proxy-service.ts";
 import { type StartedTunnelServer, TunnelServerBuilder } from "../tunnel/index.ts";
 import { UsageError } from "../util/errors.ts";
+import { gitlabService } from "./gitlab/service.ts";
 import { kubernetesService } from "./kubernetes/service.ts";
 
 export interface SimContext {
@@ -56,7 +57,7 @@ const tunnelService: SimService<StartedTunnelServer> = {
 };
 
 /** In start order; stopped in reverse. Other simulators add one entry each. */
-export const SIM_SERVICES: SimService[] = [kubernetesService, tunnelService, kubernetesProxyService];
+export const SIM_SERVICES: SimService[] = [kubernetesService, tunnelService, kubernetesProxyService, gitlabService];
 
 export interface RunningSim {
   env: Record<string, string>;

@@ -168,8 +168,12 @@ export class DockerExecutor implements Executor {
   }
 
   async recover(buildsRoot: string): Promise<string[]> {
-    const removed = await cleanupByLabel("stale");
     const cleaned: string[] = [];
+    // A sweep can meet another process's resource that is still in use; that must not stop this runner.
+    const removed = await cleanupByLabel("stale").catch((err: Error) => {
+      cleaned.push(`(sweep incomplete: ${err.message})`);
+      return { containers: 0, networks: 0, volumes: 0 };
+    });
     if (removed.containers + removed.networks > 0) {
       cleaned.push(
         `${removed.containers} container(s) and ${removed.networks} network(s) of runner processes that are gone`,
