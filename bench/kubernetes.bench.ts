@@ -90,7 +90,11 @@ async function createToReachable(kubelet: "process" | "docker"): Promise<number>
       const reconciler = new WorkspaceReconciler(config, spec, settings);
       const t0 = performance.now();
       const state = await reconciler.setDesiredState("Running", 180_000);
-      if (state !== "Running") throw new Error(`workspace ${i} ended ${state}`);
+      if (state !== "Running") {
+        const events = await api.listNamespacedEvent({ namespace: settings.namespace });
+        const why = events.items.map((e) => `    ${e.type} ${e.reason}: ${e.message}`).join("\n");
+        throw new Error(`${kubelet} workspace ${i} ended ${state}; its events:\n${why}`);
+      }
       const pods = await api.listNamespacedPod({ namespace: settings.namespace });
       const pod = pods.items[0]!.metadata!.name!;
       for (;;) {
