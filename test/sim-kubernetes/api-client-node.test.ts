@@ -172,6 +172,26 @@ describe("Kubernetes API simulator with @kubernetes/client-node", () => {
     expect(after.spec?.hard).toEqual({ pods: "3" });
   });
 
+  it("scales through the scale subresource", async () => {
+    await apps.createNamespacedDeployment({ namespace: "t", body: deployment("scaled") });
+    const scale = await apps.readNamespacedDeploymentScale({ namespace: "t", name: "scaled" });
+    expect(scale).toMatchObject({ kind: "Scale", spec: { replicas: 0 }, status: { selector: "app=scaled" } });
+    await apps.replaceNamespacedDeploymentScale({
+      namespace: "t",
+      name: "scaled",
+      body: { ...scale, spec: { replicas: 2 } },
+    });
+    expect((await apps.readNamespacedDeployment({ namespace: "t", name: "scaled" })).spec?.replicas).toBe(2);
+    const negative = await apiError(
+      apps.replaceNamespacedDeploymentScale({
+        namespace: "t",
+        name: "scaled",
+        body: { ...scale, spec: { replicas: -1 } },
+      }),
+    );
+    expect(negative).toMatchObject({ code: 422, body: { reason: "Invalid" } });
+  });
+
   it("watches from a resourceVersion: later changes only, in order", async () => {
     const list = await core.listNamespacedConfigMap({ namespace: "t" });
     const events: string[] = [];

@@ -1,5 +1,7 @@
 // Discovery and OpenAPI documents: what kubectl and client-node read before they talk to a resource.
+
 import { apiVersionOf, RESOURCE_TYPES, type ResourceType } from "./resources.ts";
+import { SCALABLE } from "./scale.ts";
 
 export const SERVER_VERSION = {
   major: "1",
@@ -81,6 +83,17 @@ export function apiResourceList(group: string, version: string) {
         singularName: "",
         namespaced: rt.namespaced,
         kind: rt.kind,
+        verbs: ["get", "patch", "update"],
+      });
+    }
+    if (SCALABLE.has(rt.kind)) {
+      resources.push({
+        name: `${rt.plural}/scale`,
+        singularName: "",
+        namespaced: rt.namespaced,
+        group: "autoscaling",
+        version: "v1",
+        kind: "Scale",
         verbs: ["get", "patch", "update"],
       });
     }

@@ -20,11 +20,12 @@ import {
   openApiV3Index,
   SERVER_VERSION,
 } from "./discovery.ts";
-import { ApiError, badRequest, notFound } from "./errors.ts";
+import { ApiError, badRequest, invalid, notFound } from "./errors.ts";
 import { EXEC_PROTOCOLS, serveExec } from "./exec-websocket.ts";
 import { fieldsV1, jsonMergePatch, jsonPatch, serverSideApply, strategicMergePatch } from "./patch.ts";
 import { apiVersionOf, type ResourceType, typeByPlural } from "./resources.ts";
 import type { PodRuntime } from "./runtime.ts";
+import { SCALABLE, scaleOf, withScale } from "./scale.ts";
 import { parseFieldSelector, parseLabelSelector } from "./selectors.ts";
 import type { ObjectStore } from "./store.ts";
 import { toTable } from "./table.ts";
@@ -128,6 +129,9 @@ export class KubernetesApiServer {
     if (route.subresource === "log" && method === "GET") return this.logs(route, url, res);
     if (route.subresource === "exec")
       throw badRequest("exec needs a WebSocket upgrade (v5.channel.k8s.io or v4.channel.k8s.io)");
+    if (route.subresource === "scale" && SCALABLE.has(route.rt.kind) && route.name) {
+      return this.scale(req, res, route);
+    }
     if (route.subresource && route.subresource !== "status") {
       throw new ApiError(
         404,
@@ -252,6 +256,28 @@ export class KubernetesApiServer {
     this.recordManager(next, url.searchParams.get("fieldManager") ?? managerOf(req), "Update", body);
     if (dryRun) return this.json(res, 200, next);
     return this.json(res, 200, store.update(rt, next, { status }));
+  }
+
+  private async scale(req: IncomingMessage, res: ServerResponse, route: Route): Promise<void> {
+    const store = this.opts.store;
+    const live = store.get(route.rt, route.namespace, route.name!);
+    const method = req.method ?? "GET";
+    if (method === "GET") return this.json(res, 200, scaleOf(live));
+    const body = (await readBody(req, "json")) as KubeObject;
+    const type = (req.headers["content-type"] ?? "").split(";")[0]!.trim();
+    let wanted: KubeObject;
+    if (method === "PUT") wanted = body;
+    else if (method === "PATCH" && type === "application/json-patch+json")
+      wanted = jsonPatch(scaleOf(live), body as never);
+    else if (method === "PATCH") wanted = jsonMergePatch(scaleOf(live), body);
+    else throw new ApiError(405, "MethodNotAllowed", `method ${method} is not allowed on scale`);
+    let next: KubeObject;
+    try {
+      next = withScale(live, wanted);
+    } catch (err) {
+      throw invalid("Scale", route.name!, [{ field: "spec.replicas", message: (err as Error).message }]);
+    }
+    this.json(res, 200, scaleOf(store.update(route.rt, next)));
   }
 
   private recordManager(
