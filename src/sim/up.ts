@@ -125,7 +125,7 @@ export function registerSimCommands(program: Command): void {
     .description(
       "Start the Kubernetes simulator, the tunnel server and the workspace proxy (and the other simulators as they exist); write DIR/kubeconfig and DIR/env; run until interrupted, then stop everything started.",
     )
-    .option("--state-dir <dir>", "where kubeconfig, env, pods and volumes go", ".wsparity-sim")
+    .option("--state-dir <dir>", "where kubeconfig, env, pods and volumes go", ".state/sim")
     .option(
       "--kubelet <backend>",
       "run pods as local processes (process, the sim tier) or Docker containers (docker)",
