@@ -57,7 +57,12 @@ const tunnelService: SimService<StartedTunnelServer> = {
 };
 
 /** In start order; stopped in reverse. Other simulators add one entry each. */
-export const SIM_SERVICES: SimService[] = [kubernetesService, tunnelService, kubernetesProxyService, gitlabService];
+export const SIM_SERVICES: SimService[] = [
+  kubernetesService,
+  tunnelService,
+  kubernetesProxyService,
+  gitlabService,
+];
 
 export interface RunningSim {
   env: Record<string, string>;
