@@ -1,7 +1,7 @@
 import { cpus, arch as hostArch, hostname, release, totalmem } from "node:os";
 import type { WorkspaceSpec } from "../devfile/spec.ts";
 import { buildReport } from "../report/build.ts";
-import type { Cell, Report, Tier, TunnelFigures } from "../report/model.ts";
+import type { Arch, Cell, Executor, Report, Tier, TunnelFigures } from "../report/model.ts";
 import { writeReports } from "../report/write.ts";
 import { expandMatrix, type MatrixOverrides, type PlannedCell } from "./matrix.ts";
 import { PROBES } from "./probes/index.ts";
@@ -14,6 +14,8 @@ import type { PathProvisioner } from "./workspace.ts";
 export interface TierSetup {
   tier: Tier;
   provisioner(path: "kubernetes" | "ci"): PathProvisioner;
+  /** Why this tier has nothing to run a cell on (no runner for that executor), or undefined. */
+  cannotRun?(path: "kubernetes" | "ci", executor: Executor | null, arch: Arch): string | undefined;
   /** What the report should say about the tier (versions, image map, what it simulates). */
   environment(): Record<string, unknown>;
   close(): Promise<void>;
@@ -100,7 +102,9 @@ export async function runScenarios(options: RunOptions): Promise<Report> {
     let result: Cell;
     if (signal.aborted) result = unrunnable(cell, "skipped", "interrupted before this cell started");
     else if (cell.skip) result = unrunnable(cell, "skipped", cell.skip);
-    else if (!entry.spec || entry.rejected[cell.path]) {
+    else if (setup.cannotRun?.(cell.path, cell.executor, cell.arch)) {
+      result = unrunnable(cell, "skipped", setup.cannotRun(cell.path, cell.executor, cell.arch)!);
+    } else if (!entry.spec || entry.rejected[cell.path]) {
       result = unrunnable(cell, "error", entry.rejected[cell.path] ?? "the devfile could not be loaded");
     } else {
       const refKey = `${cell.scenario.name}/${cell.arch}`;

@@ -1,10 +1,11 @@
 import { randomBytes } from "node:crypto";
 import type { Gitlab } from "@gitbeaker/rest";
 import type { LaunchedWorkspace, LaunchOptions, WorkspaceLauncher } from "../../ci/launcher.ts";
-import { mainContainer } from "../../devfile/spec.ts";
 import { EDITOR_PORT, sanitizeName } from "../../kubernetes/settings.ts";
+import type { Arch } from "../../report/model.ts";
 import type { StartedTunnelServer } from "../../tunnel/index.ts";
 import type { CellContext, PathProvisioner, WorkspaceHandle } from "../workspace.ts";
+import { imageFacts } from "./image-facts.ts";
 import { editorAnswers, userFacingHandle, waitUntil } from "./tunnel-handle.ts";
 
 const FINISHED = ["success", "failed", "canceled", "skipped"];
@@ -23,6 +24,8 @@ export class CiPathProvisioner implements PathProvisioner {
     private readonly projectId: number,
     private readonly launcher: WorkspaceLauncher,
     private readonly tunnel: StartedTunnelServer,
+    /** The image map of tiers that run images: devfile image → the local image that runs. */
+    private readonly imageFor: ((reference: string, arch: Arch) => string) | undefined,
     private readonly log: (line: string) => void,
   ) {}
 
@@ -84,7 +87,7 @@ export class CiPathProvisioner implements PathProvisioner {
           }
         },
       },
-      { image: mainContainer(cell.spec).image, executor: cell.executor, projectId: this.projectId },
+      { ...imageFacts(cell, this.imageFor), executor: cell.executor, projectId: this.projectId },
     );
     try {
       await running(await this.launcher.start(cell.spec, options));

@@ -2,7 +2,7 @@ import { request } from "node:http";
 import type { Tier } from "../../report/model.ts";
 import { UsageError } from "../../util/errors.ts";
 import type { TierSetup } from "../run.ts";
-import type { TierOptions } from "./sim.ts";
+import type { TierOptions } from "./local.ts";
 
 const DOCKER_SOCKET = "/var/run/docker.sock";
 
@@ -25,11 +25,14 @@ export function detectTier(): Promise<Tier> {
 export async function createTierSetup(tier: Tier, options: TierOptions): Promise<TierSetup> {
   switch (tier) {
     case "sim":
-      return (await import("./sim.ts")).startSimTier(options);
+      return (await import("./local.ts")).startLocalTier("sim", options);
     case "docker":
-      throw new UsageError(
-        "the docker tier's provisioners are not wired into `run` yet (images, engine and container layer exist: npm run setup:docker, npm run images:build); use --tier sim",
-      );
+      if ((await detectTier()) !== "docker") {
+        throw new UsageError(
+          "no Docker engine answers on /var/run/docker.sock: run npm run setup:docker && npm run images:build, or use --tier sim",
+        );
+      }
+      return (await import("./local.ts")).startLocalTier("docker", options);
     case "live":
       throw new UsageError(
         "the live tier (a real GitLab, gitlab-runner and cluster) is not built yet; use --tier sim",

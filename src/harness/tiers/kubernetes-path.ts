@@ -1,11 +1,12 @@
 import { randomBytes } from "node:crypto";
 import { CoreV1Api, type KubeConfig } from "@kubernetes/client-node";
-import { mainContainer } from "../../devfile/spec.ts";
 import { WorkspaceReconciler } from "../../kubernetes/reconciler.ts";
 import { defaultSettings, EDITOR_PORT, SSH_PORT, sanitizeName } from "../../kubernetes/settings.ts";
+import type { Arch } from "../../report/model.ts";
 import type { KubernetesSim } from "../../sim/kubernetes/index.ts";
 import { RouteError, type StartedTunnelServer } from "../../tunnel/index.ts";
 import type { CellContext, PathProvisioner, WorkspaceHandle } from "../workspace.ts";
+import { imageFacts } from "./image-facts.ts";
 import { editorAnswers, userFacingHandle, waitUntil } from "./tunnel-handle.ts";
 
 /**
@@ -22,6 +23,8 @@ export class KubernetesPathProvisioner implements PathProvisioner {
     private readonly kc: KubeConfig,
     private readonly cluster: KubernetesSim,
     private readonly tunnel: StartedTunnelServer,
+    /** The image map of tiers that run images: devfile image → the local image that runs. */
+    private readonly imageFor: ((reference: string, arch: Arch) => string) | undefined,
     private readonly log: (line: string) => void,
   ) {
     this.core = kc.makeApiClient(CoreV1Api);
@@ -90,7 +93,7 @@ export class KubernetesPathProvisioner implements PathProvisioner {
           if (state !== "Terminated") throw new Error(`workspace ${name} ended ${state}, not Terminated`);
         },
       },
-      { namespace, image: mainContainer(cell.spec).image },
+      { namespace, ...imageFacts(cell, this.imageFor) },
     );
     try {
       const state = await reconciler.setDesiredState("Running", cell.scenario.timeouts.startMs);

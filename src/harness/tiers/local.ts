@@ -1,0 +1,137 @@
+import { mkdirSync } from "node:fs";
+import { isAbsolute, join } from "node:path";
+import { Gitlab } from "@gitbeaker/rest";
+import { KubeConfig } from "@kubernetes/client-node";
+import { bundleAgent } from "../../agent/bundle.ts";
+import { WorkspaceLauncher } from "../../ci/launcher.ts";
+import { hostAddressForContainers, installCleanupHandlers } from "../../containers/index.ts";
+import { buildEditorBundle } from "../../editor/bundle.ts";
+import { imageMapRows, resolveImage } from "../../images/image-map.ts";
+import type { Arch, Executor } from "../../report/model.ts";
+import {
+  DockerExecutor,
+  prepareShellTools,
+  RunnerBuilder,
+  runnerTags,
+  ShellExecutor,
+} from "../../runner/index.ts";
+import { GitLabSimulator } from "../../sim/gitlab/index.ts";
+import { startKubernetesSim } from "../../sim/kubernetes/index.ts";
+import { TunnelServerBuilder } from "../../tunnel/index.ts";
+import type { TierSetup } from "../run.ts";
+import { CiPathProvisioner } from "./ci-path.ts";
+import { KubernetesPathProvisioner } from "./kubernetes-path.ts";
+
+export interface TierOptions {
+  stateDir: string;
+  log: (line: string) => void;
+}
+
+interface RunnerCell {
+  executor: Executor;
+  arch: Arch;
+}
+
+const SHELL: RunnerCell = { executor: "shell", arch: "amd64" };
+const DOCKER_RUNNERS: RunnerCell[] = [
+  SHELL,
+  { executor: "docker", arch: "amd64" },
+  { executor: "docker", arch: "arm64" },
+];
+
+/**
+ * The sim and docker tiers: the Kubernetes simulator (process or docker kubelet), the GitLab simulator
+ * with a runner per executor and architecture the tier has, and one tunnel server whose user listener
+ * is both paths' front door. Everything stopped by close(), also after a partial start.
+ */
+export async function startLocalTier(tier: "sim" | "docker", options: TierOptions): Promise<TierSetup> {
+  const stops: (() => Promise<void>)[] = [];
+  const close = async () => {
+    for (const stop of stops.reverse())
+      await stop().catch((err) => options.log(`cleanup: ${(err as Error).message}`));
+  };
+  try {
+    if (!isAbsolute(options.stateDir))
+      throw new Error(`the tier's state folder must be absolute, got ${options.stateDir}`);
+    mkdirSync(options.stateDir, { recursive: true });
+    if (tier === "docker") installCleanupHandlers();
+    // Fresh bundles of the agent and the editor from the current sources, then the shell runner's copy.
+    await Promise.all([bundleAgent(), buildEditorBundle()]);
+    const tools = await prepareShellTools(join(options.stateDir, "tools"), options.log);
+    // Job containers dial the tunnel on the host's bridge address; local processes reach it there too.
+    const agentHost = tier === "docker" ? await hostAddressForContainers() : "127.0.0.1";
+    const tunnel = await new TunnelServerBuilder()
+      .withDomain("workspaces.localtest")
+      .withAgentListener({ port: 0, host: agentHost })
+      .start();
+    stops.push(() => tunnel.stop());
+    const cluster = await startKubernetesSim({
+      stateDir: join(options.stateDir, "kubernetes"),
+      kubelet: tier === "docker" ? "docker" : "process",
+    });
+    stops.push(() => cluster.stop());
+    const kc = new KubeConfig();
+    kc.loadFromFile(cluster.kubeconfigPath);
+    const gitlab = await new GitLabSimulator({ longPollMs: 1000, traceUpdateIntervalSeconds: 1 }).start();
+    stops.push(() => gitlab.stop());
+    const api = new Gitlab({ host: gitlab.url, token: gitlab.rootToken });
+    const runnerCells = tier === "docker" ? DOCKER_RUNNERS : [SHELL];
+    for (const cell of runnerCells) {
+      const registered = await api.Users.createCIRunner("instance_type", { tagList: runnerTags(cell) });
+      const dir = join(options.stateDir, `runner-${cell.executor}-${cell.arch}`);
+      const runner = await RunnerBuilder.for(gitlab.url, registered.token as string)
+        .withName(`wsparity-${tier}-${cell.executor}-${cell.arch}`)
+        .withExecutor(cell.executor === "shell" ? new ShellExecutor() : new DockerExecutor(cell.arch))
+        .withConcurrency(2)
+        .withDirectories(join(dir, "builds"), join(dir, "cache"))
+        .withEnvironment({
+          PATH: process.env.PATH ?? "/usr/bin:/bin",
+          HOME: options.stateDir,
+          WSPARITY_TOOLS_DIR: tools,
+        })
+        .withTraceInterval(1000)
+        .withStopGrace(3000)
+        .withLog(() => {})
+        .build()
+        .start();
+      stops.push(() => runner.stop());
+    }
+    const project = await api.Projects.create({ name: "workspaces" });
+    const imageFor =
+      tier === "docker" ? (ref: string, arch: Arch) => resolveImage(ref, arch).image : undefined;
+    const kubernetes = new KubernetesPathProvisioner(kc, cluster, tunnel, imageFor, () => {});
+    const ci = new CiPathProvisioner(
+      api,
+      project.id as number,
+      new WorkspaceLauncher(api, project.id),
+      tunnel,
+      imageFor,
+      () => {},
+    );
+    return {
+      tier,
+      provisioner: (path) => (path === "kubernetes" ? kubernetes : ci),
+      cannotRun: (path, executor, arch) =>
+        path === "ci" && !runnerCells.some((c) => c.executor === executor && c.arch === arch)
+          ? `no ${executor} runner for ${arch} on the ${tier} tier${executor === "kubernetes" ? " (the runner's kubernetes executor is not built yet)" : ""}`
+          : undefined,
+      environment: () => ({
+        kubernetes: {
+          api: cluster.url,
+          backend:
+            tier === "docker"
+              ? "Kubernetes simulator, docker kubelet (a pause container per pod; containers join its namespaces)"
+              : "Kubernetes simulator, process kubelet (pods as local processes in their own network and mount namespaces; images are not run)",
+        },
+        gitlab: { api: gitlab.url, backend: "GitLab simulator (REST v4 and the runner job API)" },
+        runners: runnerCells.map((c) => ({ ...c, tags: runnerTags(c) })),
+        tunnel: { users: tunnel.userUrl, agents: tunnel.agentUrl, domain: tunnel.domain },
+        ...(tier === "docker" ? { imageMap: imageMapRows(["amd64", "arm64"]) } : {}),
+      }),
+      close,
+    };
+  } catch (err) {
+    await close();
+    throw err;
+  }
+}
