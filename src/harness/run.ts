@@ -13,7 +13,7 @@ import type { PathProvisioner } from "./workspace.ts";
 /** A tier's provisioners, started once per run and torn down at its end, whatever happens. */
 export interface TierSetup {
   tier: Tier;
-  provisioner(path: "kubernetes" | "ci"): PathProvisioner;
+  provisioner(path: "kubernetes" | "ci", arch: Arch): PathProvisioner;
   /** Why this tier has nothing to run a cell on (no runner for that executor), or undefined. */
   cannotRun?(path: "kubernetes" | "ci", executor: Executor | null, arch: Arch): string | undefined;
   /** What the report should say about the tier (versions, image map, what it simulates). */
@@ -117,7 +117,7 @@ export async function runScenarios(options: RunOptions): Promise<Report> {
           scenario: cell.scenario,
           spec: entry.spec,
         },
-        setup.provisioner(cell.path),
+        setup.provisioner(cell.path, cell.arch),
         PROBES,
         cell.path === "ci"
           ? (references.get(refKey) ?? references.get(`${cell.scenario.name}/amd64`))

@@ -16,7 +16,7 @@ import {
   ShellExecutor,
 } from "../../runner/index.ts";
 import { GitLabSimulator } from "../../sim/gitlab/index.ts";
-import { startKubernetesSim } from "../../sim/kubernetes/index.ts";
+import { type KubernetesSim, startKubernetesSim } from "../../sim/kubernetes/index.ts";
 import { TunnelServerBuilder } from "../../tunnel/index.ts";
 import type { TierSetup } from "../run.ts";
 import { CiPathProvisioner } from "./ci-path.ts";
@@ -65,13 +65,20 @@ export async function startLocalTier(tier: "sim" | "docker", options: TierOption
       .withAgentListener({ port: 0, host: agentHost })
       .start();
     stops.push(() => tunnel.stop());
-    const cluster = await startKubernetesSim({
-      stateDir: join(options.stateDir, "kubernetes"),
-      kubelet: tier === "docker" ? "docker" : "process",
-    });
-    stops.push(() => cluster.stop());
-    const kc = new KubeConfig();
-    kc.loadFromFile(cluster.kubeconfigPath);
+    // The docker tier has a cluster per node architecture, as a real fleet has amd64 and arm64 clusters.
+    const nodeArches: Arch[] = tier === "docker" ? ["amd64", "arm64"] : ["amd64"];
+    const clusters = new Map<Arch, { sim: KubernetesSim; kc: KubeConfig }>();
+    for (const arch of nodeArches) {
+      const sim = await startKubernetesSim({
+        stateDir: join(options.stateDir, `kubernetes-${arch}`),
+        kubelet: tier === "docker" ? "docker" : "process",
+        ...(tier === "docker" ? { nodeArch: arch } : {}),
+      });
+      stops.push(() => sim.stop());
+      const kc = new KubeConfig();
+      kc.loadFromFile(sim.kubeconfigPath);
+      clusters.set(arch, { sim, kc });
+    }
     const gitlab = await new GitLabSimulator({ longPollMs: 1000, traceUpdateIntervalSeconds: 1 }).start();
     stops.push(() => gitlab.stop());
     const api = new Gitlab({ host: gitlab.url, token: gitlab.rootToken });
@@ -99,7 +106,12 @@ export async function startLocalTier(tier: "sim" | "docker", options: TierOption
     const project = await api.Projects.create({ name: "workspaces" });
     const imageFor =
       tier === "docker" ? (ref: string, arch: Arch) => resolveImage(ref, arch).image : undefined;
-    const kubernetes = new KubernetesPathProvisioner(kc, cluster, tunnel, imageFor, () => {});
+    const kubernetes = new Map(
+      [...clusters].map(([arch, c]) => [
+        arch,
+        new KubernetesPathProvisioner(c.kc, c.sim, tunnel, imageFor, () => {}),
+      ]),
+    );
     const ci = new CiPathProvisioner(
       api,
       project.id as number,
@@ -110,14 +122,17 @@ export async function startLocalTier(tier: "sim" | "docker", options: TierOption
     );
     return {
       tier,
-      provisioner: (path) => (path === "kubernetes" ? kubernetes : ci),
-      cannotRun: (path, executor, arch) =>
-        path === "ci" && !runnerCells.some((c) => c.executor === executor && c.arch === arch)
-          ? `no ${executor} runner for ${arch} on the ${tier} tier${executor === "kubernetes" ? " (the runner's kubernetes executor is not built yet)" : ""}`
-          : undefined,
+      provisioner: (path, arch) => (path === "kubernetes" ? kubernetes.get(arch)! : ci),
+      cannotRun: (path, executor, arch) => {
+        if (path === "kubernetes")
+          return clusters.has(arch) ? undefined : `no ${arch} cluster on the ${tier} tier`;
+        return runnerCells.some((c) => c.executor === executor && c.arch === arch)
+          ? undefined
+          : `no ${executor} runner for ${arch} on the ${tier} tier${executor === "kubernetes" ? " (the runner's kubernetes executor is not built yet)" : ""}`;
+      },
       environment: () => ({
         kubernetes: {
-          api: cluster.url,
+          clusters: Object.fromEntries([...clusters].map(([arch, c]) => [arch, c.sim.url])),
           backend:
             tier === "docker"
               ? "Kubernetes simulator, docker kubelet (a pause container per pod; containers join its namespaces)"

@@ -4,6 +4,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Duplex } from "node:stream";
 import { buildEditorBundle } from "../../editor/bundle.ts";
+import type { Arch } from "../../images/index.ts";
 import { WorkloadControllers } from "./controllers.ts";
 import { kubeconfigYaml } from "./kubeconfig.ts";
 import { DockerBackend } from "./kubelet/docker-backend.ts";
@@ -19,6 +20,8 @@ export interface KubernetesSimOptions {
   port?: number;
   /** process (default): pods run as local processes; docker: as Docker containers; none: pods stay Pending. */
   kubelet?: "process" | "docker" | "none";
+  /** The docker kubelet's node architecture (default: the host's); arm64 runs through QEMU. */
+  nodeArch?: Arch;
 }
 
 export interface KubernetesSim {
@@ -52,7 +55,7 @@ export async function startKubernetesSim(opts: KubernetesSimOptions): Promise<Ku
     kubeletKind === "process"
       ? new ProcessBackend()
       : kubeletKind === "docker"
-        ? new DockerBackend()
+        ? new DockerBackend(opts.nodeArch)
         : undefined;
   const kubelet = backend ? new Kubelet(store, opts.stateDir, backend) : undefined;
   const controllers = new WorkloadControllers(store);
