@@ -1,0 +1,73 @@
+import { execFileSync, spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { reportSchemaErrors } from "../../src/report/validate.ts";
+import { dockerForTests } from "../containers/docker-available.ts";
+
+const docker = await dockerForTests();
+const out = mkdtempSync(join(tmpdir(), "wsparity-run-docker-"));
+afterAll(() => rmSync(out, { recursive: true, force: true }));
+
+describe.skipIf(!docker)("wsparity run on the docker tier (through the CLI)", () => {
+  it("runs the Kubernetes path in real containers on amd64 and arm64, shows images and architectures, and leaves no container", () => {
+    const r = spawnSync(
+      process.execPath,
+      [
+        "bin/wsparity.js",
+        "run",
+        "scenarios/minimal.yaml",
+        "--tier",
+        "docker",
+        "--paths",
+        "kubernetes",
+        "--arch",
+        "amd64,arm64",
+        "--out",
+        out,
+      ],
+      { encoding: "utf8", timeout: 600_000 },
+    );
+    expect(r.status, r.stderr).toBe(0);
+    const report = JSON.parse(readFileSync(join(out, "report.json"), "utf8"));
+    expect(reportSchemaErrors(report)).toEqual([]);
+    expect(report.tier).toBe("docker");
+    expect(report.environment.imageMap.length).toBeGreaterThan(0);
+    const status = (arch: string, id: string) =>
+      report.cells
+        .find((c: { arch: string }) => c.arch === arch)
+        .features.find((f: { id: string }) => f.id === id);
+    for (const arch of ["amd64", "arm64"]) {
+      expect(status(arch, "container.image")).toMatchObject({
+        status: "supported",
+        evidence: expect.stringContaining(`wsparity/node:${arch}`),
+      });
+      expect(status(arch, "container.user").status).toBe("supported");
+      expect(status(arch, "editor.injected").status).toBe("supported");
+    }
+    expect(status("arm64", "arch.arm64")).toMatchObject({
+      status: "supported",
+      evidence: expect.stringContaining("aarch64"),
+    });
+    const left = execFileSync(
+      "docker",
+      ["ps", "-aq", "--filter", "label=io.wsparity.managed=true", "--filter", `label=io.wsparity.owner-pid`],
+      {
+        encoding: "utf8",
+      },
+    );
+    const mine = left
+      .split("\n")
+      .filter(Boolean)
+      .filter((id) => {
+        const pid = execFileSync(
+          "docker",
+          ["inspect", "-f", '{{index .Config.Labels "io.wsparity.owner-pid"}}', id],
+          { encoding: "utf8" },
+        ).trim();
+        return pid === String(r.pid);
+      });
+    expect(mine).toEqual([]);
+  }, 700_000);
+});
