@@ -2,8 +2,9 @@
 // (pipeline created through the API → editor answers through the tunnel URL), and the runner's job
 // pickup latency with long polling (job queued in GitLab → job payload received by the runner).
 
+import { engineAnswers } from "../containers/index.ts";
 import { loadDevfile } from "../devfile/index.ts";
-import { startCiSimStack } from "./sim-stack.ts";
+import { type CiSimStack, startCiSimStack } from "./sim-stack.ts";
 import { ARCHES, type Arch, EXECUTORS, type Executor } from "./types.ts";
 
 export interface Figures {
@@ -22,7 +23,7 @@ export interface CiBenchCell {
 }
 
 export interface CiBenchResult {
-  tier: "sim";
+  tier: "sim" | "docker";
   devfile: string;
   runs: number;
   cells: CiBenchCell[];
@@ -61,52 +62,77 @@ async function untilReachable(url: string, token: string, timeoutMs: number): Pr
   }
 }
 
-export async function benchCiPath(options: {
-  runs: number;
-  devfile: string;
-  progress: (line: string) => void;
-}): Promise<CiBenchResult> {
-  const loaded = await loadDevfile(options.devfile);
-  if (!loaded.ok) throw new Error(`${options.devfile}: ${loaded.errors.map((e) => e.message).join("; ")}`);
-  const stack = await startCiSimStack();
+async function measureCell(
+  spec: Parameters<CiSimStack["launch"]>[0],
+  executor: "shell" | "docker",
+  arch: Arch,
+  runs: number,
+  progress: (line: string) => void,
+): Promise<{ samples: number[]; pickups: number[] }> {
+  const stack = await startCiSimStack({ executor, arch });
   const samples: number[] = [];
   const pickups: number[] = [];
   try {
-    for (let i = 0; i < options.runs; i++) {
+    for (let i = 0; i < runs; i++) {
       const started = performance.now();
-      const ws = await stack.launch(loaded.spec, `bench-${i}`);
-      await untilReachable(ws.editorUrl("/api/info"), ws.userToken, 60_000);
+      const ws = await stack.launch(spec, `bench-${executor}-${arch}-${i}`);
+      await untilReachable(ws.editorUrl("/api/info"), ws.userToken, 180_000);
       samples.push(performance.now() - started);
       const job = stack.gitlab.store.jobs.get(ws.launched.jobId);
       const pickup = stack.runner.pickups.find((p) => p.jobId === ws.launched.jobId);
       if (job?.queuedAt && pickup) pickups.push(pickup.receivedAt - job.queuedAt.getTime());
-      options.progress(`shell/amd64 run ${i + 1}/${options.runs}: ${Math.round(samples.at(-1)!)} ms`);
+      progress(`${executor}/${arch} run ${i + 1}/${runs}: ${Math.round(samples.at(-1)!)} ms`);
       await stack.launcher.stop(ws.launched);
     }
   } finally {
     await stack.stop();
   }
-  const cells: CiBenchCell[] = [];
+  return { samples, pickups };
+}
+
+export async function benchCiPath(options: {
+  runs: number;
+  devfile: string;
+  executors: Executor[];
+  progress: (line: string) => void;
+}): Promise<CiBenchResult> {
+  const loaded = await loadDevfile(options.devfile);
+  if (!loaded.ok) throw new Error(`${options.devfile}: ${loaded.errors.map((e) => e.message).join("; ")}`);
   const hostArch: Arch = process.arch === "arm64" ? "arm64" : "amd64";
+  const docker = options.executors.includes("docker") && (await engineAnswers());
+  const cells: CiBenchCell[] = [];
+  const pickups: number[] = [];
   for (const executor of EXECUTORS) {
     for (const arch of ARCHES) {
-      if (executor === "shell" && arch === hostArch)
-        cells.push({ executor, arch, createToReachable: figures(samples) });
-      else if (executor === "shell")
-        cells.push({
-          executor,
-          arch,
-          notMeasured: `the shell executor runs on the host's architecture (${hostArch})`,
-        });
-      else
-        cells.push({
-          executor,
-          arch,
-          notMeasured: `the ${executor} executor is not built into wsparity-runner yet`,
-        });
+      let why: string | undefined;
+      if (!options.executors.includes(executor)) why = "not asked for (--executors)";
+      else if (executor === "shell" && arch !== hostArch)
+        why = `the shell executor runs on the host's architecture (${hostArch})`;
+      else if (executor === "docker" && !docker) why = "no Docker engine answers";
+      else if (executor === "kubernetes")
+        why = "the kubernetes executor is not built into wsparity-runner yet";
+      if (why) {
+        cells.push({ executor, arch, notMeasured: why });
+        continue;
+      }
+      const measured = await measureCell(
+        loaded.spec,
+        executor as "shell" | "docker",
+        arch,
+        options.runs,
+        options.progress,
+      );
+      pickups.push(...measured.pickups);
+      cells.push({ executor, arch, createToReachable: figures(measured.samples) });
     }
   }
-  return { tier: "sim", devfile: options.devfile, runs: options.runs, cells, pickup: figures(pickups) };
+  return {
+    tier: docker ? "docker" : "sim",
+    devfile: options.devfile,
+    runs: options.runs,
+    cells,
+    pickup: figures(pickups),
+  };
 }
 
 export function formatCiBench(result: CiBenchResult): string {

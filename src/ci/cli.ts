@@ -73,14 +73,24 @@ export function registerCiCommands(program: Command): void {
     )
     .option("--runs <n>", "workspaces to start per cell", "10")
     .option("--devfile <file>", "devfile to start", "scenarios/devfiles/minimal.devfile.yaml")
+    .option(
+      "--executors <list>",
+      "executors to measure: shell, docker (docker needs a Docker engine and the images)",
+      "shell",
+    )
     .option("--json", "print the figures as JSON")
-    .action(async (opts: { runs: string; devfile: string; json?: boolean }) => {
+    .action(async (opts: { runs: string; devfile: string; executors: string; json?: boolean }) => {
+      const executors = opts.executors.split(",").map((e) => e.trim()) as Executor[];
+      const unknown = executors.filter((e) => !EXECUTORS.includes(e));
+      if (unknown.length > 0)
+        throw new UsageError(`--executors: unknown ${unknown.join(", ")}; use ${EXECUTORS.join(", ")}`);
       const runs = Number(opts.runs);
       if (!Number.isInteger(runs) || runs < 1)
         throw new UsageError(`--runs must be a positive integer, got "${opts.runs}"`);
       const result = await benchCiPath({
         runs,
         devfile: opts.devfile,
+        executors,
         progress: (line) => process.stderr.write(`${line}\n`),
       });
       process.stdout.write(opts.json ? `${JSON.stringify(result, null, 2)}\n` : formatCiBench(result));

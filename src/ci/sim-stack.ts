@@ -7,8 +7,16 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Gitlab } from "@gitbeaker/rest";
+import { hostAddressForContainers } from "../containers/index.ts";
 import type { WorkspaceSpec } from "../devfile/spec.ts";
-import { prepareShellTools, type Runner, RunnerBuilder, runnerTags, ShellExecutor } from "../runner/index.ts";
+import {
+  DockerExecutor,
+  prepareShellTools,
+  type Runner,
+  RunnerBuilder,
+  runnerTags,
+  ShellExecutor,
+} from "../runner/index.ts";
 import { GitLabSimulator } from "../sim/gitlab/index.ts";
 import { type StartedTunnelServer, TunnelServerBuilder } from "../tunnel/index.ts";
 import { type LaunchedWorkspace, WorkspaceLauncher } from "./launcher.ts";
@@ -41,10 +49,18 @@ export function freePort(): Promise<number> {
   });
 }
 
-export async function startCiSimStack(
-  options: { log?: (line: string) => void; longPollMs?: number } = {},
-): Promise<CiSimStack> {
+export interface CiSimStackOptions {
+  /** shell (the sim tier) or docker (the docker tier: job containers on a local engine). */
+  executor?: "shell" | "docker";
+  arch?: "amd64" | "arm64";
+  log?: (line: string) => void;
+  longPollMs?: number;
+}
+
+export async function startCiSimStack(options: CiSimStackOptions = {}): Promise<CiSimStack> {
   const log = options.log ?? (() => {});
+  const executor = options.executor ?? "shell";
+  const arch = options.arch ?? "amd64";
   const root = mkdtempSync(join(tmpdir(), "wsparity-ci-sim-"));
   const tools = await prepareShellTools(join(root, "tools"), log);
   const gitlab = await new GitLabSimulator({
@@ -52,20 +68,26 @@ export async function startCiSimStack(
     traceUpdateIntervalSeconds: 1,
   }).start();
   const api = new Gitlab({ host: gitlab.url, token: gitlab.rootToken });
+  // Agents in containers dial the tunnel on the host's bridge address.
+  const agentHost = executor === "docker" ? await hostAddressForContainers() : "127.0.0.1";
   const tunnel = await new TunnelServerBuilder()
     .withDomain("wsparity.localtest")
-    .withAgentListener({ port: 0 })
+    .withAgentListener({ port: 0, host: agentHost })
     .start();
   const registered = await api.Users.createCIRunner("instance_type", {
-    tagList: runnerTags({ executor: "shell", arch: "amd64" }),
+    tagList: runnerTags({ executor, arch }),
   });
   mkdirSync(join(root, "builds"), { recursive: true });
   const runner = await RunnerBuilder.for(gitlab.url, registered.token as string)
-    .withName("wsparity-shell-amd64")
-    .withExecutor(new ShellExecutor())
+    .withName(`wsparity-${executor}-${arch}`)
+    .withExecutor(executor === "docker" ? new DockerExecutor(arch) : new ShellExecutor())
     .withConcurrency(4)
     .withDirectories(join(root, "builds"), join(root, "cache"))
-    .withEnvironment({ PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: root, WSPARITY_TOOLS_DIR: tools })
+    .withEnvironment(
+      executor === "docker"
+        ? {}
+        : { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: root, WSPARITY_TOOLS_DIR: tools },
+    )
     .withTraceInterval(1000)
     .withStopGrace(3000)
     .withLog(log)
@@ -85,18 +107,21 @@ export async function startCiSimStack(
       const userToken = randomBytes(18).toString("base64url");
       tunnel.workspaces.remove(workspace);
       tunnel.workspaces.add({ workspace, agentToken, userTokens: [userToken] });
-      // Shell jobs share the host's ports: each workspace's editor gets a free one.
-      const editorPort = await freePort();
+      // Shell jobs share the host's ports: each workspace's editor gets a free one. Containers have their own.
+      const editorPort = executor === "shell" ? await freePort() : 60001;
       const launched = await launcher.start(spec, {
-        executor: "shell",
-        arch: "amd64",
+        executor,
+        arch,
         workspace,
         tunnelUrl: tunnel.agentUrl!,
         agentToken,
-        variables: [
-          { key: "WSPARITY_EDITOR_PORT", value: String(editorPort) },
-          { key: "WSPARITY_PORTS", value: String(editorPort) },
-        ],
+        variables:
+          executor === "shell"
+            ? [
+                { key: "WSPARITY_EDITOR_PORT", value: String(editorPort) },
+                { key: "WSPARITY_PORTS", value: String(editorPort) },
+              ]
+            : [],
       });
       return {
         launched,

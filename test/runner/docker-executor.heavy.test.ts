@@ -26,6 +26,7 @@ services-and-volume:
     - cat README.md
     - for i in $(seq 1 50); do node -e "fetch('http://peer:8080').then(r => r.text()).then(t => { console.log(t); process.exit(0) }, () => process.exit(1))" && break; sleep 0.2; done
     - uname -m
+    - cat "$SECRET_FILE"
 arm64:
   stage: run
   tags: [docker-test]
@@ -56,22 +57,28 @@ beforeAll(async () => {
 });
 afterAll(() => tier?.stop());
 
-async function run(testCase: string) {
+async function run(
+  testCase: string,
+  extra: { key: string; value: string; variable_type?: "file" | "env_var" }[] = [],
+) {
   const pipeline = await tier.api.Pipelines.create(projectId, "main", {
-    variables: [{ key: "CASE", value: testCase }],
+    variables: [{ key: "CASE", value: testCase }, ...extra],
   });
   return firstJob(tier, projectId, pipeline.id);
 }
 
 describe.skipIf(!docker)("docker executor", () => {
   it("runs the job in its image with services reachable by alias and the sources in /builds", async () => {
-    const job = await run("services");
+    const job = await run("services", [
+      { key: "SECRET_FILE", value: "file-variable-content", variable_type: "file" },
+    ]);
     const done = await waitForJobStatus(tier, projectId, job.id, ["success", "failed"], 120_000);
     const log = String(await tier.api.Jobs.showLog(projectId, job.id));
     expect(done.status, log).toBe("success");
     expect(log).toContain("# docker-project");
     expect(log).toContain("pong from the peer");
     expect(log).toContain("x86_64");
+    expect(log).toContain("file-variable-content");
     expect(containersOfJob(job.id)).toBe("");
   });
 

@@ -132,7 +132,7 @@ export class DockerExecutor implements Executor {
     const stopGroup = async (signal: "TERM" | "KILL") => {
       if (!existsSync(join(ctx.buildDir, pidFile))) return;
       await containers.build
-        .exec(["sh", "-c", `kill -${signal} -- -$(cat ${BUILDS}/${pidFile}) 2>/dev/null || true`])
+        .exec(["sh", "-c", `kill -${signal} -$(cat ${BUILDS}/${pidFile}) 2>/dev/null || true`])
         .catch(() => undefined);
     };
     const done = exec

@@ -102,7 +102,15 @@ export class Store extends EventEmitter {
   readonly runners = new Map<number, Runner>();
   /** Bumped whenever a job is queued; sent to runners as X-GitLab-Last-Update. */
   queueVersion = 0;
-  private nextId = { user: 1, project: 1, pipeline: 1, job: 1, runner: 1 };
+  // Job ids start at a random offset (ids are opaque on GitLab too), so that several simulators sharing one
+  // Docker engine never label two jobs' containers alike.
+  private nextId = {
+    user: 1,
+    project: 1,
+    pipeline: 1,
+    job: 1 + Math.floor(Math.random() * 1_000_000),
+    runner: 1,
+  };
 
   createUser(username: string): User {
     const user = { id: this.nextId.user++, username, name: username, email: `${username}@example.test` };
