@@ -162,3 +162,27 @@ export async function freePort(): Promise<number> {
   await new Promise((resolve) => server.close(resolve));
   return port;
 }
+
+/**
+ * Workspaces and servers for one test file, all disposed after each test: `const { workspace, server,
+ * cleanup } = localFixtures(afterEach)`.
+ */
+export function localFixtures(afterEach: (fn: () => Promise<void>) => void) {
+  const cleanup: (() => Promise<unknown>)[] = [];
+  afterEach(async () => {
+    for (const c of cleanup.splice(0)) await c();
+  });
+  return {
+    cleanup,
+    async workspace(options: LocalWorkspaceOptions = {}): Promise<LocalWorkspace> {
+      const ws = await LocalWorkspace.start(options);
+      cleanup.push(() => ws.dispose());
+      return ws;
+    },
+    async server(status: number, body: string): Promise<Server & { port: number }> {
+      const s = await staticServer(status, body);
+      cleanup.push(() => new Promise((r) => s.close(r)));
+      return s;
+    },
+  };
+}

@@ -1,3 +1,4 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: devfile ${VAR} syntax in working dirs, not JS templates
 import { spawn } from "node:child_process";
 import { chmod } from "node:fs/promises";
 import { afterEach, describe, expect, it } from "vitest";
@@ -10,18 +11,10 @@ import { containerMulti } from "../../src/harness/probes/container-multi.ts";
 import { containerResources } from "../../src/harness/probes/container-resources.ts";
 import { containerUser } from "../../src/harness/probes/container-user.ts";
 import { workspaceVariables } from "../../src/harness/probes/workspace-variables.ts";
-import { freePort, LocalWorkspace, staticServer } from "./local-workspace.ts";
+import { freePort, localFixtures, staticServer } from "./local-workspace.ts";
 import { container, context, endpoint, scenario, spec } from "./spec-builder.ts";
 
-const cleanup: (() => Promise<unknown>)[] = [];
-afterEach(async () => {
-  for (const c of cleanup.splice(0)) await c();
-});
-async function workspace(options: Parameters<typeof LocalWorkspace.start>[0] = {}) {
-  const ws = await LocalWorkspace.start(options);
-  cleanup.push(() => ws.dispose());
-  return ws;
-}
+const { workspace, cleanup } = localFixtures(afterEach);
 
 describe("container.env", () => {
   const s = spec({

@@ -6,23 +6,10 @@ import { endpointInternal } from "../../src/harness/probes/endpoint-internal.ts"
 import { endpointTcp } from "../../src/harness/probes/endpoint-tcp.ts";
 import { endpointWebsocket } from "../../src/harness/probes/endpoint-websocket.ts";
 import { EDITOR_PORT, SSH_PORT } from "../../src/kubernetes/settings.ts";
-import { freePort, LocalWorkspace, staticServer } from "./local-workspace.ts";
+import { freePort, localFixtures } from "./local-workspace.ts";
 import { container, context, endpoint, spec } from "./spec-builder.ts";
 
-const cleanup: (() => Promise<unknown>)[] = [];
-afterEach(async () => {
-  for (const c of cleanup.splice(0)) await c();
-});
-async function workspace(options: Parameters<typeof LocalWorkspace.start>[0] = {}) {
-  const ws = await LocalWorkspace.start(options);
-  cleanup.push(() => ws.dispose());
-  return ws;
-}
-async function server(status: number, body: string) {
-  const s = await staticServer(status, body);
-  cleanup.push(() => new Promise((r) => s.close(r)));
-  return s;
-}
+const { workspace, cleanup, server } = localFixtures(afterEach);
 
 describe("editor.injected", () => {
   it("is supported when the editor page answers, unsupported when the URL does not reach it", async () => {

@@ -11,18 +11,10 @@ import { volumePersistent } from "../../src/harness/probes/volume-persistent.ts"
 import { SERVES_VOLUME, volumeShared } from "../../src/harness/probes/volume-shared.ts";
 import { workspaceRestart } from "../../src/harness/probes/workspace-restart.ts";
 import { workspaceStop } from "../../src/harness/probes/workspace-stop.ts";
-import { LocalWorkspace, type LocalWorkspaceOptions } from "./local-workspace.ts";
+import { type LocalWorkspace, type LocalWorkspaceOptions, localFixtures } from "./local-workspace.ts";
 import { container, context, endpoint, spec } from "./spec-builder.ts";
 
-const cleanup: (() => Promise<unknown>)[] = [];
-afterEach(async () => {
-  for (const c of cleanup.splice(0)) await c();
-});
-async function workspace(options: LocalWorkspaceOptions = {}) {
-  const ws = await LocalWorkspace.start(options);
-  cleanup.push(() => ws.dispose());
-  return ws;
-}
+const { workspace, cleanup } = localFixtures(afterEach);
 
 async function throughRestart<S>(probe: RestartProbe<S>, ws: LocalWorkspace, s: WorkspaceSpec) {
   const ctx = context(ws, s);
@@ -171,7 +163,7 @@ describe("events", () => {
     const s = withEvent("postStart");
     (s.commands[0] as { commandLine: string }).commandLine = "npm install";
     expect(eventPostStart.notApplicable!(context({} as never, s))).toMatch(
-      /creates a file the probe could observe/,
+      /creates a file the main container could observe/,
     );
   });
 

@@ -1,46 +1,18 @@
-import type { ContainerSpec, EndpointSpec, WorkspaceSpec } from "../../src/devfile/spec.ts";
+import type { ContainerSpec, WorkspaceSpec } from "../../src/devfile/spec.ts";
 import { FEATURE_IDS } from "../../src/harness/catalog.ts";
 import type { ProbeContext } from "../../src/harness/probes/index.ts";
 import type { Scenario } from "../../src/harness/scenario.ts";
 import type { WorkspaceHandle } from "../../src/harness/workspace.ts";
+import { baseContainer, baseEndpoint, baseWorkspace } from "../support/spec.ts";
 
-export function endpoint(
-  name: string,
-  targetPort: number,
-  exposure: EndpointSpec["exposure"] = "public",
-  extra: Partial<EndpointSpec> = {},
-): EndpointSpec {
-  return { name, targetPort, exposure, protocol: "http", secure: false, attributes: {}, ...extra };
-}
+export const endpoint = baseEndpoint;
 
 export function container(name: string, extra: Partial<ContainerSpec> = {}): ContainerSpec {
-  return {
-    name,
-    image: "registry.example.com/tools:1",
-    env: [],
-    endpoints: [],
-    mountSources: true,
-    sourceMapping: "/projects",
-    volumeMounts: [],
-    attributes: {},
-    main: false,
-    ...extra,
-  };
+  return baseContainer(name, { image: "registry.example.com/tools:1", ...extra });
 }
 
 export function spec(extra: Partial<WorkspaceSpec> = {}): WorkspaceSpec {
-  return {
-    name: "probe-test",
-    schemaVersion: "2.2.0",
-    containers: [container("tooling", { main: true })],
-    volumes: [],
-    commands: [],
-    events: { preStart: [], postStart: [], preStop: [], postStop: [] },
-    attributes: {},
-    variables: {},
-    ignoredComponents: [],
-    ...extra,
-  };
+  return baseWorkspace({ name: "probe-test", containers: [container("tooling", { main: true })], ...extra });
 }
 
 export function scenario(extra: Partial<Scenario> = {}): Scenario {

@@ -1,35 +1,18 @@
 // WorkspaceSpec objects built by hand (the devfile engine produces them in the real flow) and a generator.
 import fc from "fast-check";
 import type { ContainerSpec, WorkspaceSpec } from "../../src/devfile/spec.ts";
+import { baseContainer, baseEndpoint, baseWorkspace } from "../support/spec.ts";
 
 export function container(name: string, over: Partial<ContainerSpec> = {}): ContainerSpec {
-  return {
-    name,
-    image: "registry.access.redhat.com/ubi8/nodejs-18:1-32",
-    env: [],
-    endpoints: [],
-    mountSources: true,
-    sourceMapping: "/projects",
-    volumeMounts: [],
-    attributes: {},
-    main: false,
-    ...over,
-  };
+  return baseContainer(name, { image: "registry.access.redhat.com/ubi8/nodejs-18:1-32", ...over });
 }
 
 export function workspace(over: Partial<WorkspaceSpec> = {}): WorkspaceSpec {
-  return {
+  return baseWorkspace({
     name: "demo",
-    schemaVersion: "2.2.0",
     containers: [container("tooling-container", { main: true, attributes: { "gl/inject-editor": true } })],
-    volumes: [],
-    commands: [],
-    events: { preStart: [], postStart: [], preStop: [], postStop: [] },
-    attributes: {},
-    variables: {},
-    ignoredComponents: [],
     ...over,
-  };
+  });
 }
 
 const dnsLabel = fc.stringMatching(/^[a-z][a-z0-9]{0,10}$/);
@@ -84,12 +67,5 @@ export const arbitraryWorkspace: fc.Arbitrary<WorkspaceSpec> = fc
   });
 
 export function endpoint(name: string, targetPort: number) {
-  return {
-    name,
-    targetPort,
-    exposure: "public" as const,
-    protocol: "http" as const,
-    secure: false,
-    attributes: {},
-  };
+  return baseEndpoint(name, targetPort);
 }
