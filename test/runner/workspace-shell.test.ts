@@ -19,6 +19,7 @@ let launcher: WorkspaceLauncher;
 let spec: WorkspaceSpec;
 let options: LaunchOptions;
 let editorPort: number;
+let projectId: number;
 const userToken = randomBytes(18).toString("base64url");
 
 function freePort(): Promise<number> {
@@ -37,6 +38,16 @@ function processAlive(pid: number): boolean {
   } catch {
     return false;
   }
+}
+
+/** Runs a command in the workspace through the editor's exec API, through the tunnel. */
+async function workspaceExec(command: string): Promise<{ exitCode: number | null; stdout: string }> {
+  const res = await fetch(`${tunnel.userUrl}/-/ws/${options.workspace}/${editorPort}/api/exec`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${userToken}`, "content-type": "application/json" },
+    body: JSON.stringify({ command }),
+  });
+  return (await res.json()) as { exitCode: number | null; stdout: string };
 }
 
 async function editorInfo(): Promise<{ editor: string; workspaceDir: string; pid: number } | undefined> {
@@ -79,6 +90,7 @@ beforeAll(async () => {
     ],
   };
   const project = await tier.api.Projects.create({ name: "workspace-project" });
+  projectId = project.id;
   launcher = new WorkspaceLauncher(tier.api, project.id);
 }, 120_000);
 
@@ -96,6 +108,10 @@ describe("a CI-path workspace on the shell executor", () => {
     const info = await waitFor("the editor through the tunnel", editorInfo, 30_000);
     expect(info.editor).toBe("wsparity-editor");
     expect(info.workspaceDir).toContain(`/${first.jobId}/root/workspace-project`);
+    const wrote = await workspaceExec(
+      "mkdir -p .wsparity/volumes/data && echo kept > .wsparity/volumes/data/marker",
+    );
+    expect(wrote.exitCode).toBe(0);
   });
 
   it("stop cancels the job and frees the build folder, the agent and the editor", async () => {
@@ -114,6 +130,11 @@ describe("a CI-path workspace on the shell executor", () => {
     await launcher.waitFor(second, ["running"]);
     const info = await waitFor("the editor after restart", editorInfo, 30_000);
     expect(info.workspaceDir).toContain(`/${second.jobId}/`);
+    // The measurement behind the volume.persistent row: the cache is not archived for a canceled job, so
+    // what the first run wrote to its volume is not back.
+    const read = await workspaceExec("cat .wsparity/volumes/data/marker");
+    expect(read.exitCode).not.toBe(0);
+    expect(String(await tier.api.Jobs.showLog(projectId, first.jobId))).not.toContain("Created cache");
     await launcher.stop(second);
   });
 });
