@@ -9,6 +9,8 @@ import type { ObjectStore } from "../store.ts";
 import type { ContainerJson } from "./backend.ts";
 
 const here = dirname(fileURLToPath(import.meta.url));
+/** The project's own folder: pods run its scripts (tools injector, idle process) from here. */
+const REPO_ROOT = join(here, "../../../..");
 export const SANDBOX_SCRIPT = join(here, "sandbox.mjs");
 const TOOLS_INJECTOR_SCRIPT = join(here, "tools-injector.mjs");
 const WORKSPACE_MAIN_SCRIPT = join(here, "workspace-main.mjs");
@@ -167,11 +169,19 @@ export function launchArgv(opts: {
 }): string[] {
   const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
   const lines = ["set -e"];
-  for (const b of opts.plan.binds) {
-    lines.push(`mkdir -p ${q(b.source)} ${q(b.target)}`, `mount --bind ${q(b.source)} ${q(b.target)}`);
-    if (b.readOnly) lines.push(`mount -o remount,bind,ro ${q(b.target)}`);
+  // Anything that must appear under the container's /tmp (a volume mounted there, or the project itself
+  // when it lives under the host's /tmp) is bound into the private tmp folder first, which then replaces
+  // /tmp with its submounts: once /tmp is replaced, host paths under it can no longer be reached.
+  const underTmp = (path: string) => path === "/tmp" || path.startsWith("/tmp/");
+  const inPrivateTmp = (path: string) =>
+    underTmp(path) ? join(opts.plan.tmp, path.slice("/tmp".length)) : path;
+  const keep = underTmp(REPO_ROOT) ? [{ source: REPO_ROOT, target: REPO_ROOT, readOnly: true }] : [];
+  for (const b of [...opts.plan.binds, ...keep]) {
+    const target = inPrivateTmp(b.target);
+    lines.push(`mkdir -p ${q(b.source)} ${q(target)}`, `mount --bind ${q(b.source)} ${q(target)}`);
+    if (b.readOnly) lines.push(`mount -o remount,bind,ro ${q(target)}`);
   }
-  lines.push(`mount --bind ${q(opts.plan.tmp)} /tmp`);
+  lines.push(`mount --rbind ${q(opts.plan.tmp)} /tmp`);
   lines.push(`cd ${q(opts.workingDir ?? "/")} 2>/dev/null || cd /`);
   lines.push('exec "$@"');
   return [
