@@ -201,15 +201,21 @@ describe("tunnel security", () => {
       });
       return { ticks: () => ticks, ended: () => ended, stop: () => req.destroy() };
     };
+    // Polls instead of fixed sleeps: on a loaded machine the first drip can take longer than any fixed wait.
+    const until = async (what: string, ok: () => boolean) => {
+      const deadline = Date.now() + 15_000;
+      while (!ok()) {
+        if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    };
     const survivor = watch(a);
     const victim = watch(extra);
-    await new Promise((r) => setTimeout(r, 300));
-    expect(victim.ticks()).toBeGreaterThan(0);
+    await until("both streams to drip", () => victim.ticks() > 0 && survivor.ticks() > 0);
     await dropping.stop();
-    await new Promise((r) => setTimeout(r, 300));
-    expect(victim.ended()).toBe(true);
+    await until("the dropped agent's stream to end", () => victim.ended());
     const before = survivor.ticks();
-    await new Promise((r) => setTimeout(r, 300));
+    await until("the other stream to keep dripping", () => survivor.ticks() > before);
     expect(survivor.ended()).toBe(false);
     expect(survivor.ticks()).toBeGreaterThan(before);
     survivor.stop();
