@@ -91,10 +91,11 @@ export async function startLocalTier(tier: "sim" | "docker", options: TierOption
         .withExecutor(cell.executor === "shell" ? new ShellExecutor() : new DockerExecutor(cell.arch))
         .withConcurrency(2)
         .withDirectories(join(dir, "builds"), join(dir, "cache"))
+        // Shell jobs take the tools from the runner host; container jobs from the tools service.
         .withEnvironment({
           PATH: process.env.PATH ?? "/usr/bin:/bin",
           HOME: options.stateDir,
-          WSPARITY_TOOLS_DIR: tools,
+          ...(cell.executor === "shell" ? { WSPARITY_TOOLS_DIR: tools } : {}),
         })
         .withTraceInterval(1000)
         .withStopGrace(3000)
