@@ -134,6 +134,14 @@ export class WorkspaceAgent extends EventEmitter<{
       maxSessionMemory: H2_MAX_SESSION_MEMORY_MIB,
     });
     this.#session = session;
+    // When the transport goes first (a WebSocket closing under HTTP/2), end the session at once: Node's
+    // JS-stream socket asserts if HTTP/2 writes again into a stream whose last write never completed.
+    const dropSession = () => {
+      if (!session.destroyed) session.destroy();
+    };
+    stream.once("end", dropSession);
+    stream.once("close", dropSession);
+    stream.once("error", dropSession);
     this.state = "connected";
     this.#attempt = 0;
     session.once("localSettings", () => {

@@ -97,9 +97,14 @@ describe("wsparity runner run", () => {
 
     const second = startRunner();
     await waitFor("the leftovers to go", async () => ((await markerRunning()) ? undefined : true), 30_000);
-    expect(second.output()).toContain(
-      `removed what an earlier runner process left: ${join(buildsDir, String(jobId))}`,
+    // The runner logs the removal once it is done: the process can be gone a moment before the line is out.
+    const removed = `removed what an earlier runner process left: ${join(buildsDir, String(jobId))}`;
+    await waitFor(
+      "the runner to report the removal",
+      async () => (second.output().includes(removed) ? true : undefined),
+      10_000,
     );
+    expect(second.output()).toContain(removed);
     expect(existsSync(join(buildsDir, String(jobId)))).toBe(false);
 
     // The same runner, now Ctrl-C'd while it runs a job.
