@@ -5,19 +5,8 @@
 # must already be on the machine). Run as root. Idempotent: prints nothing when everything is there.
 set -euo pipefail
 
-wanted=(util-linux iproute2 openssl)
-missing=()
-for pkg in "${wanted[@]}"; do
-  if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed"; then
-    missing+=("$pkg")
-  fi
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  echo "setup-kubernetes-sim: installing ${missing[*]}"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
+. "$(dirname "$0")/lib/apt.sh"
+apt_install_missing setup-kubernetes-sim util-linux iproute2 openssl
 
 if ! command -v kubectl >/dev/null 2>&1; then
   echo "setup-kubernetes-sim: kubectl is missing; install kubectl 1.30 or newer (the sim-tier tests drive it)" >&2

@@ -1,36 +1,11 @@
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: bash and devfile ${VAR} syntax, not JS templates
 // Hand-built WorkspaceSpecs for the CI path's tests (the devfile engine builds them from files in production).
-import type { ContainerSpec, WorkspaceSpec } from "../../src/devfile/spec.ts";
+import type { WorkspaceSpec } from "../../src/devfile/spec.ts";
+import { baseContainer, baseWorkspace } from "../support/spec.ts";
 
-export function container(name: string, overrides: Partial<ContainerSpec> = {}): ContainerSpec {
-  return {
-    name,
-    image: `registry.example.test/${name}:1`,
-    env: [],
-    endpoints: [],
-    mountSources: true,
-    sourceMapping: "/projects",
-    volumeMounts: [],
-    attributes: {},
-    main: false,
-    ...overrides,
-  };
-}
+export const container = baseContainer;
 
-export function workspace(overrides: Partial<WorkspaceSpec> = {}): WorkspaceSpec {
-  return {
-    name: "ws-test",
-    schemaVersion: "2.2.0",
-    containers: [container("tooling", { main: true })],
-    volumes: [],
-    commands: [],
-    events: { preStart: [], postStart: [], preStop: [], postStop: [] },
-    attributes: {},
-    variables: {},
-    ignoredComponents: [],
-    ...overrides,
-  };
-}
+export const workspace = baseWorkspace;
 
 /** A spec like the registry's nodejs-mongodb stack: two containers, env, endpoints, a volume, events. */
 export function nodejsMongo(): WorkspaceSpec {

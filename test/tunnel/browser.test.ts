@@ -1,11 +1,11 @@
-import { type Browser, chromium } from "playwright-core";
+import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { WorkspaceAgent } from "../../src/agent/index.ts";
 import type { StartedTunnelServer } from "../../src/tunnel/index.ts";
+import { CHROMIUM, launchChromium } from "../support/chromium.ts";
 import { startAgent, startServer, startTargetApp, type Workspace, workspace } from "./helpers.ts";
 import { needs } from "./tools.ts";
 
-const CHROMIUM = "/usr/bin/chromium";
 const browserTool = needs(CHROMIUM);
 
 describe.skipIf(browserTool.skip)("headless Chromium through the tunnel", () => {
@@ -21,21 +21,7 @@ describe.skipIf(browserTool.skip)("headless Chromium through the tunnel", () => 
     ws = workspace("ws-browser", [app.port]);
     server = await startServer([ws]);
     agent = await startAgent(server.agentUrl!, ws);
-    // Playwright gives the browser a fresh temporary profile (user data dir) of its own.
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: [
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--host-resolver-rules=MAP *.localtest 127.0.0.1",
-      ],
-    });
+    ({ browser } = await launchChromium(["--host-resolver-rules=MAP *.localtest 127.0.0.1"]));
   }, 120_000);
   afterAll(async () => {
     await browser?.close();
