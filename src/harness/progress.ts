@@ -60,12 +60,11 @@ export function createProgress(
     cellStarted(c, index, total) {
       write(`[${index + 1}/${total}] ${label(c)} … ${c.skip ? `skipped: ${c.skip}` : "starting"}`);
     },
-    probeDone(c, r) {
+    probeDone(_cell, r) {
       probes++;
       write(
         `    ${SYMBOL[r.status] ?? "?"} ${r.id} ${r.status} (${r.durationMs} ms) [${probes} probes, ${seconds()} s]`,
       );
-      void c;
     },
     cellDone(c, index, total) {
       const counts = new Map<string, number>();
