@@ -49,6 +49,12 @@ export function registerRunnerCommands(program: Command): void {
       const executor = executorFor(config);
       const log = (line: string) =>
         process.stderr.write(`${new Date().toISOString()} ${config.name} ${line}\n`);
+      // Listen before starting: starting removes what a killed runner left, and a Ctrl-C during that
+      // must stop this runner cleanly rather than kill it mid-cleanup.
+      const signalled = new Promise<void>((resolve) => {
+        process.once("SIGINT", () => resolve());
+        process.once("SIGTERM", () => resolve());
+      });
       const toolsDir = config.environment.WSPARITY_TOOLS_DIR;
       if (config.executor === "shell" && toolsDir) await prepareShellTools(toolsDir, log);
       const started = await RunnerBuilder.for(config.url, config.token)
@@ -68,14 +74,9 @@ export function registerRunnerCommands(program: Command): void {
       log(
         `runner ${config.name} (${config.executor}, ${config.arch}) is waiting for jobs from ${config.url}`,
       );
-      await new Promise<void>((resolve) => {
-        const stop = () => {
-          log("stopping: aborting running jobs and cleaning up");
-          void started.stop().then(resolve);
-        };
-        process.once("SIGINT", stop);
-        process.once("SIGTERM", stop);
-      });
+      await signalled;
+      log("stopping: aborting running jobs and cleaning up");
+      await started.stop();
       log("stopped");
     });
 }
