@@ -5,6 +5,7 @@ import { join } from "node:path";
 import type { Duplex } from "node:stream";
 import { buildEditorBundle } from "../../editor/bundle.ts";
 import type { Arch } from "../../images/index.ts";
+import { makeThrowawayCert } from "../../tunnel/certs.ts";
 import { WorkloadControllers } from "./controllers.ts";
 import { kubeconfigYaml } from "./kubeconfig.ts";
 import { DockerBackend } from "./kubelet/docker-backend.ts";
@@ -12,7 +13,6 @@ import { Kubelet } from "./kubelet/kubelet.ts";
 import { ProcessBackend, processKubeletUnavailable } from "./kubelet/process-backend.ts";
 import { KubernetesApiServer } from "./server.ts";
 import { ObjectStore } from "./store.ts";
-import { selfSignedCert } from "./tls.ts";
 
 export interface KubernetesSimOptions {
   /** Where kubeconfig, pod folders and volumes go. */
@@ -44,11 +44,8 @@ export async function startKubernetesSim(opts: KubernetesSimOptions): Promise<Ku
   }
   // The tools injector installs the editor bundle into pods: build it from the current sources.
   if (kubeletKind !== "none") await buildEditorBundle();
-  const tls = selfSignedCert();
-  if (!tls)
-    throw new Error(
-      "the openssl command is needed to make the simulator's serving certificate: apt-get install -y openssl",
-    );
+  // kubectl sends bearer tokens only over TLS: the same throwaway certificate maker as the tunnel's.
+  const tls = await makeThrowawayCert("wsparity-sim.localtest");
   const store = new ObjectStore();
   const token = randomBytes(16).toString("hex");
   const backend =
