@@ -12,6 +12,7 @@ import {
   PROTOCOL,
   parseReply,
   readLine,
+  STOP_PATH,
 } from "../tunnel/protocol.ts";
 import { splice } from "../tunnel/splice.ts";
 import { dial } from "./dial.ts";
@@ -34,12 +35,15 @@ export type AgentState = "connecting" | "connected" | "waiting" | "stopped";
 
 /**
  * The workspace agent: dials the tunnel server, authenticates, then serves the server's CONNECT streams by
- * connecting to declared ports on 127.0.0.1. Reconnects with exponential backoff and full jitter.
+ * connecting to declared ports on 127.0.0.1. Reconnects with exponential backoff and full jitter, until it
+ * is stopped: by `stop()` (SIGINT/SIGTERM in the process) or by the server's `POST /-/stop` stream.
  */
 export class WorkspaceAgent extends EventEmitter<{
   connected: [];
   disconnected: [reason: string];
   rejected: [status: number, error: string];
+  /** The server asked the agent to stop (`POST /-/stop`); the agent has closed its session and stays down. */
+  "stop-requested": [];
 }> {
   state: AgentState = "waiting";
   #session: ServerHttp2Session | undefined;
@@ -191,6 +195,10 @@ export class WorkspaceAgent extends EventEmitter<{
     stream.on("error", () => stream.destroy());
     const authority = String(headers[":authority"] ?? "");
     const port = Number(authority.slice(authority.lastIndexOf(":") + 1));
+    if (headers[":method"] === "POST" && headers[":path"] === STOP_PATH) {
+      this.#stopRequested(stream);
+      return;
+    }
     if (headers[":method"] !== "CONNECT") {
       stream.respond(
         { ":status": 405, "wsparity-error": "only CONNECT streams are served" },
@@ -231,6 +239,32 @@ export class WorkspaceAgent extends EventEmitter<{
       stream.respond({ ":status": 200 });
       splice(stream, target);
     });
+  }
+
+  /**
+   * The server's stop request: no reconnect from here on, answer 200, and once the answer has left, close the
+   * session (open streams are cut, as on SIGTERM). The process then ends with exit code 0 (see run.ts).
+   */
+  #stopRequested(stream: ServerHttp2Stream): void {
+    const { options } = this;
+    if (this.#stopped) {
+      stream.respond({ ":status": 200 }, { endStream: true });
+      return;
+    }
+    this.#stopped = true;
+    this.state = "stopped";
+    clearTimeout(this.#retry);
+    options.log("agent-stop-requested", { workspace: options.workspace });
+    let closing = false;
+    const close = () => {
+      if (closing) return;
+      closing = true;
+      void this.stop().then(() => this.emit("stop-requested"));
+    };
+    stream.once("close", close);
+    // A server that keeps its side of the stream open must not keep the agent up.
+    setTimeout(close, 2000).unref();
+    stream.respond({ ":status": 200 }, { endStream: true });
   }
 
   #scheduleReconnect(): void {

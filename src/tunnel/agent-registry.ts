@@ -4,7 +4,7 @@ import type { Duplex } from "node:stream";
 import { isWorkspaceName } from "./address.ts";
 import type { TunnelLog } from "./log.ts";
 import type { TunnelMetrics } from "./metrics.ts";
-import { type AgentHello, isPort, ProtocolError } from "./protocol.ts";
+import { type AgentHello, isPort, ProtocolError, STOP_PATH } from "./protocol.ts";
 import { RouteError, type RouteTable, type WorkspaceRoute } from "./routes.ts";
 
 /** A CI workspace the server accepts an agent for. */
@@ -52,6 +52,41 @@ export class AgentRoute implements WorkspaceRoute {
     this.session = undefined;
     this.epoch++;
     return true;
+  }
+
+  /**
+   * Asks the connected agent to stop for good (`POST /-/stop`): it answers 200, closes its session and does
+   * not reconnect, so the process that runs it (a CI job's script) ends with exit code 0. Resolves true when
+   * the agent answered 200; false when it is offline, refused (an older agent answers 405) or did not answer
+   * within `timeoutMs`.
+   */
+  requestStop(timeoutMs = 10_000): Promise<boolean> {
+    const session = this.session;
+    if (!session || session.closed || session.destroyed) return Promise.resolve(false);
+    let stream: ClientHttp2Stream;
+    try {
+      stream = session.request({ ":method": "POST", ":path": STOP_PATH }, { endStream: true });
+    } catch {
+      return Promise.resolve(false);
+    }
+    // The agent closes its session right after answering: an error then must not go unhandled.
+    stream.on("error", () => {});
+    return new Promise((resolve) => {
+      const done = (answer: boolean) => {
+        clearTimeout(timer);
+        stream.off("close", onClose);
+        if (!answer) stream.destroy();
+        resolve(answer);
+      };
+      const onClose = () => done(false);
+      const timer = setTimeout(() => done(false), timeoutMs);
+      timer.unref();
+      stream.once("response", (headers) => {
+        stream.resume();
+        done(Number(headers[":status"]) === 200);
+      });
+      stream.once("close", onClose);
+    });
   }
 
   connect(port: number): Promise<Duplex> {

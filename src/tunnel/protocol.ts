@@ -9,6 +9,8 @@ import type { Duplex } from "node:stream";
 export const PROTOCOL = "wsparity-tunnel/1";
 export const MAX_LINE_BYTES = 8192;
 export const AGENT_WEBSOCKET_PATH = "/-/agent";
+/** The stream the server opens with `:method = POST` to tell the agent to stop for good (it answers 200). */
+export const STOP_PATH = "/-/stop";
 
 export interface AgentHello {
   protocol: typeof PROTOCOL;
