@@ -1,4 +1,5 @@
 export {
+  type GracefulStop,
   type JobState,
   type LaunchedWorkspace,
   type LaunchOptions,

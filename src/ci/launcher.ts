@@ -1,7 +1,9 @@
 // Starts, watches and stops CI-path workspaces through GitLab's API (@gitbeaker/rest), the way a real
 // GitLab accepts it: the generated .gitlab-ci.yml is committed to a per-workspace branch, then a pipeline
 // is created on that branch with the workspace's secrets as pipeline variables (the token as a file
-// variable, never in the repository). Stop cancels the job; restart creates a new pipeline.
+// variable, never in the repository). Stop asks the workspace agent to stop when the caller can (the job
+// script then ends by itself, so after_script runs and the runner saves the volumes' cache) and cancels the
+// job when the agent cannot be asked or the job does not end in time; restart creates a new pipeline.
 
 import type { Gitlab } from "@gitbeaker/rest";
 import type { WorkspaceSpec } from "../devfile/spec.ts";
@@ -40,6 +42,12 @@ export type JobState =
   | "skipped"
   | "manual";
 const FINISHED = ["success", "failed", "canceled", "skipped"];
+const ENDED: JobState[] = ["canceled", "failed", "success"];
+/** How long a job told to stop gets to end by itself before it is canceled. */
+const GRACEFUL_WAIT_MS = 30_000;
+
+/** Asks the workspace's agent to stop; true when it agreed (e.g. `AgentRoute.requestStop`). */
+export type GracefulStop = () => Promise<boolean>;
 
 export const workspaceRef = (workspace: string) => `wsparity/workspace/${workspace}`;
 
@@ -108,10 +116,22 @@ export class WorkspaceLauncher {
     }
   }
 
-  /** Cancels the job and waits until GitLab records it finished. */
-  async stop(launched: LaunchedWorkspace, timeoutMs = 60_000): Promise<JobState> {
+  /**
+   * Stops the workspace's job and waits until GitLab records it finished. With a `graceful` step (one that
+   * asks the job's agent to stop and resolves true when the agent agreed), the job is first given
+   * min(timeoutMs, 30 s) to end by itself — `success`, with after_script run and the cache saved; it is
+   * canceled when the agent could not be asked or the job is still running then.
+   */
+  async stop(launched: LaunchedWorkspace, timeoutMs = 60_000, graceful?: GracefulStop): Promise<JobState> {
+    if (graceful && (await graceful().catch(() => false))) {
+      try {
+        return await this.waitFor(launched, ENDED, Math.min(timeoutMs, GRACEFUL_WAIT_MS));
+      } catch {
+        // Still running (or GitLab did not answer): cancel, as without the graceful step.
+      }
+    }
     await this.api.Jobs.cancel(this.projectId, launched.jobId);
-    return this.waitFor(launched, ["canceled", "failed", "success"], timeoutMs);
+    return this.waitFor(launched, ENDED, timeoutMs);
   }
 
   /** Stops the workspace if it runs, then starts it again with a new pipeline. */
@@ -119,8 +139,9 @@ export class WorkspaceLauncher {
     previous: LaunchedWorkspace,
     spec: WorkspaceSpec,
     options: LaunchOptions,
+    graceful?: GracefulStop,
   ): Promise<LaunchedWorkspace> {
-    if (!FINISHED.includes(await this.jobState(previous))) await this.stop(previous);
+    if (!FINISHED.includes(await this.jobState(previous))) await this.stop(previous, 60_000, graceful);
     return this.start(spec, options);
   }
 }

@@ -1,14 +1,17 @@
 // End to end on the sim tier: a devfile's workspace is created through gitbeaker, the shell runner
 // picks the job, the agent dials the tunnel, and the editor answers through the tunnel URL; stop
-// cancels the job and frees everything; restart brings it back with a new pipeline.
+// cancels the job and frees everything; restart brings it back with a new pipeline. A graceful stop (the
+// agent asked to stop through the tunnel) ends the job successfully, so the volumes' cache is saved and a
+// restart finds the files again; an agent that does not answer is cancelled as before.
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdtempSync, readFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { bundleAgent } from "../../src/agent/bundle.ts";
 import { type LaunchedWorkspace, type LaunchOptions, WorkspaceLauncher } from "../../src/ci/index.ts";
-import { loadDevfile, type WorkspaceSpec } from "../../src/devfile/index.ts";
+import { loadDevfile, parseDevfileText, type WorkspaceSpec } from "../../src/devfile/index.ts";
 import { prepareShellTools, ShellExecutor } from "../../src/runner/index.ts";
 import { type StartedTunnelServer, TunnelServerBuilder } from "../../src/tunnel/index.ts";
 import { type SimTier, startSimTier, waitFor } from "./helpers.ts";
@@ -41,8 +44,11 @@ function processAlive(pid: number): boolean {
 }
 
 /** Runs a command in the workspace through the editor's exec API, through the tunnel. */
-async function workspaceExec(command: string): Promise<{ exitCode: number | null; stdout: string }> {
-  const res = await fetch(`${tunnel.userUrl}/-/ws/${options.workspace}/${editorPort}/api/exec`, {
+async function workspaceExec(
+  command: string,
+  ws = { workspace: options.workspace, port: editorPort },
+): Promise<{ exitCode: number | null; stdout: string }> {
+  const res = await fetch(`${tunnel.userUrl}/-/ws/${ws.workspace}/${ws.port}/api/exec`, {
     method: "POST",
     headers: { authorization: `Bearer ${userToken}`, "content-type": "application/json" },
     body: JSON.stringify({ command }),
@@ -50,9 +56,11 @@ async function workspaceExec(command: string): Promise<{ exitCode: number | null
   return (await res.json()) as { exitCode: number | null; stdout: string };
 }
 
-async function editorInfo(): Promise<{ editor: string; workspaceDir: string; pid: number } | undefined> {
+async function editorInfo(
+  ws = { workspace: options.workspace, port: editorPort },
+): Promise<{ editor: string; workspaceDir: string; pid: number } | undefined> {
   try {
-    const res = await fetch(`${tunnel.userUrl}/-/ws/${options.workspace}/${editorPort}/api/info`, {
+    const res = await fetch(`${tunnel.userUrl}/-/ws/${ws.workspace}/${ws.port}/api/info`, {
       headers: { authorization: `Bearer ${userToken}` },
     });
     return res.status === 200 ? await res.json() : undefined;
@@ -63,6 +71,8 @@ async function editorInfo(): Promise<{ editor: string; workspaceDir: string; pid
 
 beforeAll(async () => {
   const tools = await prepareShellTools(join(mkdtempSync(join(tmpdir(), "wsparity-tools-")), "tools"));
+  // The agent from this source tree (dist/ may hold an older build): the graceful stop needs its POST /-/stop.
+  await bundleAgent(join(tools, "wsparity-agent.mjs"));
   tier = await startSimTier(new ShellExecutor(), ["wsparity", "executor-shell", "arch-amd64"], {
     WSPARITY_TOOLS_DIR: tools,
   });
@@ -130,11 +140,106 @@ describe("a CI-path workspace on the shell executor", () => {
     await launcher.waitFor(second, ["running"]);
     const info = await waitFor("the editor after restart", editorInfo, 30_000);
     expect(info.workspaceDir).toContain(`/${second.jobId}/`);
-    // The measurement behind the volume.persistent row: the cache is not archived for a canceled job, so
-    // what the first run wrote to its volume is not back.
+    // A canceled job does not archive the cache, so what the first run wrote to its volume is not back.
     const read = await workspaceExec("cat .wsparity/volumes/data/marker");
     expect(read.exitCode).not.toBe(0);
     expect(String(await tier.api.Jobs.showLog(projectId, first.jobId))).not.toContain("Created cache");
     await launcher.stop(second);
+  });
+});
+
+describe("a graceful stop of a CI-path workspace on the shell executor", () => {
+  const workspace = `ws-${randomBytes(3).toString("hex")}`;
+  const agentToken = randomBytes(24).toString("base64url");
+  let ws: { workspace: string; port: number };
+  let volumeSpec: WorkspaceSpec;
+  let volumeOptions: LaunchOptions;
+  let first: LaunchedWorkspace;
+  let second: LaunchedWorkspace;
+  const askAgent = () => tunnel.workspaces.get(workspace)!.requestStop(5000);
+  const trace = async (job: LaunchedWorkspace) => String(await tier.api.Jobs.showLog(projectId, job.jobId));
+  /** The trace reaches GitLab in updates: waits until it shows `pattern`. */
+  const traceShows = (job: LaunchedWorkspace, pattern: RegExp) =>
+    waitFor(
+      `job ${job.jobId}'s trace to show ${pattern}`,
+      async () => pattern.exec(await trace(job)) ?? undefined,
+    );
+
+  beforeAll(async () => {
+    // The cache key is per devfile name: a fresh name, so no other test's cache is restored here.
+    const loaded = await parseDevfileText(
+      [
+        "schemaVersion: 2.2.0",
+        `metadata: {name: stop-${randomBytes(3).toString("hex")}}`,
+        "components:",
+        "  - name: tooling",
+        "    attributes: {gl/inject-editor: true}",
+        "    container: {image: alpine:3.20, volumeMounts: [{name: data, path: /data}]}",
+        "  - name: data",
+        "    volume: {size: 1Gi}",
+      ].join("\n"),
+      "stop.devfile.yaml",
+    );
+    if (!loaded.ok) throw new Error(`the devfile should load: ${JSON.stringify(loaded.errors)}`);
+    volumeSpec = loaded.spec;
+    ws = { workspace, port: await freePort() };
+    tunnel.workspaces.add({ workspace, agentToken, userTokens: [userToken] });
+    volumeOptions = {
+      ...options,
+      workspace,
+      agentToken,
+      variables: [
+        { key: "WSPARITY_EDITOR_PORT", value: String(ws.port) },
+        { key: "WSPARITY_PORTS", value: String(ws.port) },
+      ],
+    };
+  });
+
+  it("asks the agent to stop: the job ends successfully and the runner saves the volume's cache", async () => {
+    first = await launcher.start(volumeSpec, volumeOptions);
+    await launcher.waitFor(first, ["running"]);
+    await waitFor("the editor through the tunnel", () => editorInfo(ws), 30_000);
+    const wrote = await workspaceExec("echo kept-by-the-cache > .wsparity/volumes/data/marker", ws);
+    expect(wrote.exitCode).toBe(0);
+
+    expect(await launcher.stop(first, 60_000, askAgent)).toBe("success");
+    expect(await trace(first)).toMatch(
+      /Created cache wsparity-workspace-stop-[0-9a-f]+ \(\.wsparity\/volumes\)/,
+    );
+    expect(tunnel.workspaces.get(workspace)!.online).toBe(false);
+    // The agent stays down: nothing reconnects for the finished job.
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(tunnel.workspaces.get(workspace)!.online).toBe(false);
+    expect(await askAgent()).toBe(false);
+  });
+
+  it("restart brings the volume's file back", async () => {
+    second = await launcher.restart(first, volumeSpec, volumeOptions, askAgent);
+    await launcher.waitFor(second, ["running"]);
+    await waitFor("the editor after restart", () => editorInfo(ws), 30_000);
+    await traceShows(second, /Successfully extracted cache wsparity-workspace-stop-/);
+    const read = await workspaceExec("cat .wsparity/volumes/data/marker", ws);
+    expect(read).toMatchObject({ exitCode: 0, stdout: "kept-by-the-cache\n" });
+  });
+
+  it("a stop whose agent does not answer still cancels the job", async () => {
+    const pid = Number((await traceShows(second, /agent pid (\d+)/))[1]);
+    expect(pid).toBeGreaterThan(0);
+    process.kill(pid, "SIGSTOP");
+    try {
+      const started = Date.now();
+      expect(
+        await launcher.stop(second, 30_000, () => tunnel.workspaces.get(workspace)!.requestStop(1000)),
+      ).toBe("canceled");
+      expect(Date.now() - started).toBeGreaterThanOrEqual(1000);
+      expect(await trace(second)).not.toContain("Created cache");
+    } finally {
+      try {
+        process.kill(pid, "SIGCONT");
+      } catch {
+        // Already gone with the canceled job.
+      }
+    }
+    await waitFor("the agent process to end", async () => (processAlive(pid) ? undefined : true), 10_000);
   });
 });

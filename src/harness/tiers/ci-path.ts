@@ -63,14 +63,17 @@ export class CiPathProvisioner implements PathProvisioner {
       );
     };
     const jobState = async () => (launched ? this.launcher.jobState(launched) : "none");
+    // Stop asks the agent first, so the job ends by itself and the runner saves the volumes' cache.
+    const askAgent = async () => (await this.tunnel.workspaces.get(name)?.requestStop(10_000)) ?? false;
     const handle = userFacingHandle(
       this.tunnel,
       name,
       userToken,
       {
-        restart: async () => running(await this.launcher.restart(launched!, cell.spec, options)),
+        restart: async () => running(await this.launcher.restart(launched!, cell.spec, options, askAgent)),
         stop: async () => {
-          if (launched && !FINISHED.includes(await jobState())) await this.launcher.stop(launched, timeout);
+          if (launched && !FINISHED.includes(await jobState()))
+            await this.launcher.stop(launched, timeout, askAgent);
         },
         leftovers: async () => {
           const left: string[] = [];
@@ -81,7 +84,8 @@ export class CiPathProvisioner implements PathProvisioner {
         },
         dispose: async () => {
           try {
-            if (launched && !FINISHED.includes(await jobState())) await this.launcher.stop(launched, 60_000);
+            if (launched && !FINISHED.includes(await jobState()))
+              await this.launcher.stop(launched, 60_000, askAgent);
           } finally {
             this.tunnel.workspaces.remove(name);
           }
