@@ -38,8 +38,12 @@ function commonRows(spec: WorkspaceSpec): Row[] {
       subject: "workspace volumes",
       status: "degraded",
       reason:
-        "volumes persist through the runner cache (key per workspace, when: always), which the runner archives only " +
-        "when the job ends by itself; a job stopped by cancel does not save it",
+        "volumes persist through the runner cache (when: always): stop asks the agent to exit, so the job ends by " +
+        "itself and the runner archives .wsparity/volumes/ for the restart to restore. They are saved only then, " +
+        "not as they are written: a job that is canceled (agent not answering, cancel in GitLab, a newer " +
+        "interruptible pipeline), times out or loses its runner keeps nothing since the last save, and a restart " +
+        "on another runner host finds nothing unless the runners share a distributed cache (the local cache is " +
+        "per host). $PROJECTS_ROOT is the job's build folder and is not cached",
     },
     {
       feature: "project.source",
