@@ -9,6 +9,7 @@ export {
 export {
   dnsLabel,
   EDITOR_PORT,
+  EPHEMERAL_VOLUMES_DIR,
   generatePipeline,
   JOB_NAME,
   TOOLS_SERVICE_ALIAS,

@@ -23,6 +23,8 @@ export const DEFAULT_TOOLS_IMAGE = "wsparity/tools:latest";
 export const TOOLS_SERVICE_ALIAS = "wsparity-tools";
 /** Where volumes live inside the project dir: `cache:paths` may only name paths there. */
 export const VOLUMES_DIR = ".wsparity/volumes";
+/** Where ephemeral volumes live: outside the cached folder, emptied when the job starts. */
+export const EPHEMERAL_VOLUMES_DIR = ".wsparity/ephemeral";
 
 /** Prefixes that belong to GitLab, the runner or this project; a devfile env var must not shadow them. */
 const RESERVED_PREFIXES = ["CI_", "GITLAB_", "WSPARITY_", "FF_", "KUBERNETES_", "DOCKER_"];
@@ -69,8 +71,16 @@ export function generatePipeline(spec: WorkspaceSpec, options: PipelineOptions):
 
   for (const env of usableEnv(main, "container.env", note)) variables[env.name] = literal(env.value);
 
-  const volumeLines = main.volumeMounts.map((m) => `${dnsLabel(m.name)}=${m.path}`);
-  if (volumeLines.length > 0) variables.WSPARITY_VOLUMES = literal(volumeLines.join("\n"));
+  // Ephemeral volumes stay out of the cache: a restart (a stop that saves the cache) must find them empty.
+  const ephemeral = new Set(spec.volumes.filter((v) => v.ephemeral).map((v) => v.name));
+  const volumeLines = (wanted: boolean) =>
+    main.volumeMounts
+      .filter((m) => ephemeral.has(m.name) === wanted)
+      .map((m) => `${dnsLabel(m.name)}=${m.path}`);
+  const persistentLines = volumeLines(false);
+  if (persistentLines.length > 0) variables.WSPARITY_VOLUMES = literal(persistentLines.join("\n"));
+  const ephemeralLines = volumeLines(true);
+  if (ephemeralLines.length > 0) variables.WSPARITY_EPHEMERAL_VOLUMES = literal(ephemeralLines.join("\n"));
 
   const overrideCommand = main.attributes.overrideCommand !== false;
   const mainWords = [...(main.command ?? []), ...(main.args ?? [])];

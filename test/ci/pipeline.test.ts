@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { generatePipeline, validateCiConfig, WORKSPACE_SCRIPT } from "../../src/ci/index.ts";
+import { loadDevfile } from "../../src/devfile/index.ts";
 import { container, nodejsMongo, workspace } from "./spec-fixtures.ts";
 
 type Job = Record<string, unknown> & {
@@ -45,6 +46,15 @@ describe("generatePipeline", () => {
     const job = jobOf(generatePipeline(nodejsMongo(), { executor: "docker", arch: "amd64" }).config);
     expect(job.variables.DEBUG_PORT).toBe("5858");
     expect(job.variables.GREETING).toEqual({ value: 'it\'s $HOME "quoted"', expand: false });
+  });
+
+  it("keeps ephemeral volumes out of the cached folder", async () => {
+    const loaded = await loadDevfile("scenarios/devfiles/volumes.devfile.yaml");
+    if (!loaded.ok) throw new Error("the volumes devfile should load");
+    const job = jobOf(generatePipeline(loaded.spec, { executor: "docker", arch: "amd64" }).config);
+    expect(job.variables.WSPARITY_VOLUMES).toBe("cache=/cache\ndata=/data");
+    expect(job.variables.WSPARITY_EPHEMERAL_VOLUMES).toBe("scratch=/scratch");
+    expect(job.cache).toMatchObject({ paths: [".wsparity/volumes/"] });
   });
 
   it("asks for linux/arm64 on the docker executor and tags the architecture", () => {

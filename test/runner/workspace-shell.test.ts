@@ -174,9 +174,13 @@ describe("a graceful stop of a CI-path workspace on the shell executor", () => {
         "components:",
         "  - name: tooling",
         "    attributes: {gl/inject-editor: true}",
-        "    container: {image: alpine:3.20, volumeMounts: [{name: data, path: /data}]}",
+        "    container:",
+        "      image: alpine:3.20",
+        "      volumeMounts: [{name: data, path: /data}, {name: scratch, path: /scratch}]",
         "  - name: data",
         "    volume: {size: 1Gi}",
+        "  - name: scratch",
+        "    volume: {size: 1Gi, ephemeral: true}",
       ].join("\n"),
       "stop.devfile.yaml",
     );
@@ -199,7 +203,10 @@ describe("a graceful stop of a CI-path workspace on the shell executor", () => {
     first = await launcher.start(volumeSpec, volumeOptions);
     await launcher.waitFor(first, ["running"]);
     await waitFor("the editor through the tunnel", () => editorInfo(ws), 30_000);
-    const wrote = await workspaceExec("echo kept-by-the-cache > .wsparity/volumes/data/marker", ws);
+    const wrote = await workspaceExec(
+      "echo kept-by-the-cache > .wsparity/volumes/data/marker && echo gone > .wsparity/ephemeral/scratch/marker",
+      ws,
+    );
     expect(wrote.exitCode).toBe(0);
 
     expect(await launcher.stop(first, 60_000, askAgent)).toBe("success");
@@ -213,13 +220,18 @@ describe("a graceful stop of a CI-path workspace on the shell executor", () => {
     expect(await askAgent()).toBe(false);
   });
 
-  it("restart brings the volume's file back", async () => {
+  it("restart brings the volume's file back, and the ephemeral volume starts empty", async () => {
     second = await launcher.restart(first, volumeSpec, volumeOptions, askAgent);
     await launcher.waitFor(second, ["running"]);
     await waitFor("the editor after restart", () => editorInfo(ws), 30_000);
     await traceShows(second, /Successfully extracted cache wsparity-workspace-stop-/);
     const read = await workspaceExec("cat .wsparity/volumes/data/marker", ws);
     expect(read).toMatchObject({ exitCode: 0, stdout: "kept-by-the-cache\n" });
+    // The ephemeral volume is not in the cache: it starts empty.
+    expect(await workspaceExec("ls -A .wsparity/ephemeral/scratch", ws)).toMatchObject({
+      exitCode: 0,
+      stdout: "",
+    });
   });
 
   it("a stop whose agent does not answer still cancels the job", async () => {
