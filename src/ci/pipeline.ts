@@ -119,7 +119,7 @@ export function generatePipeline(spec: WorkspaceSpec, options: PipelineOptions):
     interruptible: true,
     tags: ["wsparity", `executor-${executor}`, `arch-${arch}`],
     cache: {
-      key: `wsparity-workspace-${dnsLabel(spec.name)}`,
+      key: `wsparity-workspace-${dnsLabel(options.workspace ?? spec.name)}`,
       paths: [`${VOLUMES_DIR}/`],
       when: "always",
     },

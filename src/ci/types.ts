@@ -26,6 +26,8 @@ export interface PipelineOptions {
   timeout?: string;
   /** Image of the tools service that carries the agent, the editor and a node binary. */
   toolsImage?: string;
+  /** The workspace id: keys the volumes' cache, so two workspaces of one devfile keep apart. Omitted: the devfile's name. */
+  workspace?: string;
 }
 
 export interface GeneratedPipeline {

@@ -57,6 +57,17 @@ describe("generatePipeline", () => {
     expect(job.cache).toMatchObject({ paths: [".wsparity/volumes/"] });
   });
 
+  it("keys the volumes' cache by the workspace id when it has one, so two workspaces of a devfile keep apart", () => {
+    const one = jobOf(
+      generatePipeline(nodejsMongo(), { executor: "shell", arch: "amd64", workspace: "ws-a" }).config,
+    );
+    const two = jobOf(
+      generatePipeline(nodejsMongo(), { executor: "shell", arch: "amd64", workspace: "ws-b" }).config,
+    );
+    expect(one.cache).toMatchObject({ key: "wsparity-workspace-ws-a" });
+    expect(two.cache).toMatchObject({ key: "wsparity-workspace-ws-b" });
+  });
+
   it("asks for linux/arm64 on the docker executor and tags the architecture", () => {
     const job = jobOf(generatePipeline(nodejsMongo(), { executor: "docker", arch: "arm64" }).config);
     expect(job.image).toMatchObject({ docker: { platform: "linux/arm64" } });

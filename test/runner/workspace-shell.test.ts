@@ -166,11 +166,10 @@ describe("a graceful stop of a CI-path workspace on the shell executor", () => {
     );
 
   beforeAll(async () => {
-    // The cache key is per devfile name: a fresh name, so no other test's cache is restored here.
     const loaded = await parseDevfileText(
       [
         "schemaVersion: 2.2.0",
-        `metadata: {name: stop-${randomBytes(3).toString("hex")}}`,
+        "metadata: {name: stop}",
         "components:",
         "  - name: tooling",
         "    attributes: {gl/inject-editor: true}",
@@ -211,7 +210,7 @@ describe("a graceful stop of a CI-path workspace on the shell executor", () => {
 
     expect(await launcher.stop(first, 60_000, askAgent)).toBe("success");
     expect(await trace(first)).toMatch(
-      /Created cache wsparity-workspace-stop-[0-9a-f]+ \(\.wsparity\/volumes\)/,
+      new RegExp(`Created cache wsparity-workspace-${workspace} \\(\\.wsparity/volumes\\)`),
     );
     expect(tunnel.workspaces.get(workspace)!.online).toBe(false);
     // The agent stays down: nothing reconnects for the finished job.
@@ -224,7 +223,7 @@ describe("a graceful stop of a CI-path workspace on the shell executor", () => {
     second = await launcher.restart(first, volumeSpec, volumeOptions, askAgent);
     await launcher.waitFor(second, ["running"]);
     await waitFor("the editor after restart", () => editorInfo(ws), 30_000);
-    await traceShows(second, /Successfully extracted cache wsparity-workspace-stop-/);
+    await traceShows(second, new RegExp(`Successfully extracted cache wsparity-workspace-${workspace}\\b`));
     const read = await workspaceExec("cat .wsparity/volumes/data/marker", ws);
     expect(read).toMatchObject({ exitCode: 0, stdout: "kept-by-the-cache\n" });
     // The ephemeral volume is not in the cache: it starts empty.
