@@ -23,6 +23,13 @@ function safePaths(paths: string[]): string[] {
     .filter((p) => p !== "" && p !== "." && !p.startsWith("..") && !p.startsWith("/"));
 }
 
+/** Every path the job's caches would archive, relative to the project folder. */
+export function cachePaths(job: JobPayload): string[] {
+  return [
+    ...new Set((job.cache ?? []).filter((c) => c.policy !== "pull").flatMap((c) => safePaths(c.paths))),
+  ];
+}
+
 export async function restoreCaches(
   cacheDir: string,
   job: JobPayload,

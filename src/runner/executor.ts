@@ -33,8 +33,17 @@ export interface Executor {
   /** Where CI_BUILDS_DIR is for a job, as the job sees it. */
   buildsDirInJob(hostBuildDir: string): string;
   prepare(ctx: JobContext): Promise<void>;
+  /** For executors whose build volume the runner host cannot see: copy the build folder in (sources, cache, files). */
+  syncIn?(ctx: JobContext): Promise<void>;
+  /** ... and copy these paths of the project back before the cache is archived. */
+  syncOut?(ctx: JobContext, projectPaths: string[]): Promise<void>;
   runStage(ctx: JobContext, stage: string, script: string): StageRun;
   cleanup(ctx: JobContext): Promise<void>;
   /** Removes what jobs of an earlier runner process left behind (processes, containers). */
   recover(buildsRoot: string): Promise<string[]>;
+}
+
+/** The job's container stopped on its own: the job fails with the reason, as a system failure. */
+export class JobContainerDied extends Error {
+  readonly failureReason = "runner_system_failure";
 }

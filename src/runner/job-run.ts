@@ -5,7 +5,7 @@
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { JobApiClient, JobPayload } from "./api-client.ts";
-import { archiveCaches, restoreCaches } from "./cache.ts";
+import { archiveCaches, cachePaths, restoreCaches } from "./cache.ts";
 import type { Executor, JobContext, StageRun } from "./executor.ts";
 import { ShellExecutor } from "./executors/shell.ts";
 import { getSourcesScript, userScript } from "./scripts.ts";
@@ -209,6 +209,10 @@ export class JobRun {
 
     this.trace.write(section("restore_cache", "Restoring cache"));
     await restoreCaches(settings.cacheDir, job, projectDirOnHost, (l) => this.trace.write(`${l}\n`));
+    if (this.executor.syncIn) {
+      this.trace.write("Copying the build folder into the job\n");
+      await this.executor.syncIn(ctx);
+    }
 
     const scriptStep = job.steps.find((s) => s.name === "script");
     let scriptCode = 0;
@@ -240,6 +244,8 @@ export class JobRun {
     const succeeded = scriptCode === 0;
     this.trace.write(section("archive_cache", "Saving cache"));
     try {
+      const paths = cachePaths(job);
+      if (this.executor.syncOut && paths.length > 0) await this.executor.syncOut(ctx, paths);
       await archiveCaches(settings.cacheDir, job, projectDirOnHost, succeeded, (l) =>
         this.trace.write(`${l}\n`),
       );

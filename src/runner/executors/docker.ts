@@ -16,7 +16,7 @@ import {
 } from "../../containers/index.ts";
 import { resolveImage } from "../../images/image-map.ts";
 import type { JobImage } from "../api-client.ts";
-import type { Executor, JobContext, StageRun } from "../executor.ts";
+import { type Executor, JobContainerDied, type JobContext, type StageRun } from "../executor.ts";
 import { expandValue } from "../variables.ts";
 
 type Arch = "amd64" | "arm64";
@@ -29,10 +29,6 @@ interface JobContainers {
   services: StartedWorkspaceContainer[];
   /** Set when the job container stopped on its own. */
   died?: string;
-}
-
-export class JobContainerDied extends Error {
-  readonly failureReason = "runner_system_failure";
 }
 
 export class DockerExecutor implements Executor {
