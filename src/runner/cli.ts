@@ -1,10 +1,15 @@
 // `wsparity runner run --config runners/shell-amd64.toml`: a runner process speaking GitLab's job API.
 
+import { existsSync } from "node:fs";
+import { homedir } from "node:os";
+import { join } from "node:path";
+import { KubeConfig } from "@kubernetes/client-node";
 import type { Command } from "commander";
 import { UsageError } from "../util/errors.ts";
 import { loadRunnerConfig, RunnerConfigError, type RunnerFileConfig } from "./config.ts";
 import type { Executor } from "./executor.ts";
 import { DockerExecutor } from "./executors/docker.ts";
+import { KubernetesExecutor } from "./executors/kubernetes.ts";
 import { ShellExecutor } from "./executors/shell.ts";
 import { RunnerBuilder } from "./runner.ts";
 import { prepareShellTools } from "./tools.ts";
@@ -18,15 +23,45 @@ interface RunOptions {
 export function executorFor(config: RunnerFileConfig): Executor {
   if (config.executor === "shell") return new ShellExecutor();
   if (config.executor === "docker") return new DockerExecutor(config.arch, config.docker?.image);
-  throw new UsageError(
-    `${config.file}: the ${config.executor} executor is not available in this build of wsparity-runner yet; use a shell or docker config`,
-  );
+  const k8s = config.kubernetes;
+  return new KubernetesExecutor(kubeConfigFor(config), {
+    namespace: k8s?.namespace ?? "default",
+    arch: config.arch,
+    runnerName: config.name,
+    ...(k8s?.image ? { image: k8s.image } : {}),
+    ...(k8s?.helperImage ? { helperImage: k8s.helperImage } : {}),
+    ...(k8s?.nodeSelector ? { nodeSelector: k8s.nodeSelector } : {}),
+    ...(k8s?.pollTimeoutSeconds ? { pollTimeoutMs: k8s.pollTimeoutSeconds * 1000 } : {}),
+    overwriteMaxAllowed: k8s?.overwriteMaxAllowed ?? {},
+  });
+}
+
+/** The cluster from [runners.kubernetes] host/bearer_token/ca_file, else KUBECONFIG, ~/.kube/config or in-cluster. */
+function kubeConfigFor(config: RunnerFileConfig): KubeConfig {
+  const k8s = config.kubernetes;
+  const kc = new KubeConfig();
+  if (k8s?.host) {
+    kc.loadFromOptions({
+      clusters: [{ name: "runner", server: k8s.host, ...(k8s.caFile ? { caFile: k8s.caFile } : {}) }],
+      users: [{ name: "runner", ...(k8s.bearerToken ? { token: k8s.bearerToken } : {}) }],
+      contexts: [{ name: "runner", cluster: "runner", user: "runner" }],
+      currentContext: "runner",
+    });
+    return kc;
+  }
+  const kubeconfig = process.env.KUBECONFIG || join(homedir(), ".kube", "config");
+  if (!existsSync(kubeconfig.split(":")[0]!) && !process.env.KUBERNETES_SERVICE_HOST)
+    throw new UsageError(
+      `${config.file}: no cluster for the kubernetes executor: set host (and bearer_token, ca_file) in [runners.kubernetes], or KUBECONFIG (wsparity sim up writes one)`,
+    );
+  kc.loadFromDefault();
+  return kc;
 }
 
 export function registerRunnerCommands(program: Command): void {
   const runner = program
     .command("runner")
-    .description("A CI runner that speaks GitLab's job API (shell executor).");
+    .description("A CI runner that speaks GitLab's job API (shell, docker and kubernetes executors).");
   runner
     .command("run")
     .description(

@@ -4,6 +4,7 @@
 import { readFileSync } from "node:fs";
 import { parse } from "smol-toml";
 import type { ExecutorName } from "./executor.ts";
+import type { OverwriteKey } from "./executors/kubernetes-pod.ts";
 
 export interface RunnerFileConfig {
   file: string;
@@ -18,8 +19,32 @@ export interface RunnerFileConfig {
   cacheDir: string;
   environment: Record<string, string>;
   docker?: { image?: string; platform?: string };
-  kubernetes?: { namespace?: string; image?: string; nodeSelector?: Record<string, string> };
+  kubernetes?: KubernetesRunnerConfig;
 }
+
+export interface KubernetesRunnerConfig {
+  namespace?: string;
+  image?: string;
+  helperImage?: string;
+  nodeSelector?: Record<string, string>;
+  /** The cluster: host, bearer_token and ca_file as gitlab-runner takes them; else KUBECONFIG or in-cluster. */
+  host?: string;
+  bearerToken?: string;
+  caFile?: string;
+  pollTimeoutSeconds?: number;
+  overwriteMaxAllowed: Partial<Record<OverwriteKey, string>>;
+}
+
+const OVERWRITE_KEYS: OverwriteKey[] = [
+  "cpu_limit",
+  "cpu_request",
+  "memory_limit",
+  "memory_request",
+  "service_cpu_limit",
+  "service_cpu_request",
+  "service_memory_limit",
+  "service_memory_request",
+];
 
 export class RunnerConfigError extends Error {}
 
@@ -76,10 +101,9 @@ export function loadRunnerConfig(
     environment[text.slice(0, eq)] = text.slice(eq + 1);
   }
   const docker = r.docker as { image?: string; platform?: string } | undefined;
-  const k8s = r.kubernetes as
-    | { namespace?: string; image?: string; node_selector?: Record<string, string> }
-    | undefined;
-  const platformArch = docker?.platform?.split("/")[1] ?? k8s?.node_selector?.["kubernetes.io/arch"];
+  const k8s = r.kubernetes as Record<string, unknown> | undefined;
+  const nodeSelector = k8s?.node_selector as Record<string, string> | undefined;
+  const platformArch = docker?.platform?.split("/")[1] ?? nodeSelector?.["kubernetes.io/arch"];
   const arch = platformArch === "arm64" || platformArch === "amd64" ? platformArch : hostArch();
   return {
     file,
@@ -93,9 +117,44 @@ export function loadRunnerConfig(
     cacheDir: field("cache_dir", r.cache_dir),
     environment,
     ...(docker ? { docker: { image: docker.image, platform: docker.platform } } : {}),
-    ...(k8s
-      ? { kubernetes: { namespace: k8s.namespace, image: k8s.image, nodeSelector: k8s.node_selector } }
-      : {}),
+    ...(k8s ? { kubernetes: kubernetesSection(file, k8s, nodeSelector) } : {}),
+  };
+}
+
+function kubernetesSection(
+  file: string,
+  k8s: Record<string, unknown>,
+  nodeSelector: Record<string, string> | undefined,
+): KubernetesRunnerConfig {
+  const text = (key: string): string | undefined => {
+    const value = k8s[key];
+    if (value === undefined) return undefined;
+    if (typeof value !== "string" || value.includes("${"))
+      throw new RunnerConfigError(
+        `${file}: [runners.kubernetes] ${key} must be a string, got ${JSON.stringify(value)}`,
+      );
+    return value;
+  };
+  const overwriteMaxAllowed: Partial<Record<OverwriteKey, string>> = {};
+  for (const key of OVERWRITE_KEYS) {
+    const value = text(`${key}_overwrite_max_allowed`);
+    if (value !== undefined) overwriteMaxAllowed[key] = value;
+  }
+  const poll = k8s.poll_timeout;
+  if (poll !== undefined && (typeof poll !== "number" || poll <= 0))
+    throw new RunnerConfigError(
+      `${file}: [runners.kubernetes] poll_timeout must be a number of seconds, got ${JSON.stringify(poll)}`,
+    );
+  return {
+    namespace: text("namespace"),
+    image: text("image"),
+    helperImage: text("helper_image"),
+    nodeSelector,
+    host: text("host"),
+    bearerToken: text("bearer_token"),
+    caFile: text("ca_file"),
+    pollTimeoutSeconds: poll as number | undefined,
+    overwriteMaxAllowed,
   };
 }
 

@@ -1,11 +1,15 @@
 // The kubernetes executor against the Kubernetes simulator's process kubelet (sim tier): one pod per job
 // with build, helper and service containers, sources and file variables copied in, services on localhost,
 // the cache carried out and back, failure reasons, cancel, overwrite limits, and no pod left behind.
+import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { CoreV1Api } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { KubernetesExecutor } from "../../src/runner/index.ts";
 import { type SimHandle, startSim } from "../sim-kubernetes/sim-fixture.ts";
-import { firstJob, type SimTier, startSimTier, waitForJobStatus, waitForLog } from "./helpers.ts";
+import { firstJob, type SimTier, startSimTier, waitFor, waitForJobStatus, waitForLog } from "./helpers.ts";
 
 const NAMESPACE = "ci-test";
 let cluster: SimHandle;
@@ -54,9 +58,8 @@ greedy:
   script: ["echo should not run"]
 `;
 
-const podsOfJob = async (jobId: number) =>
-  (await core.listNamespacedPod({ namespace: NAMESPACE, labelSelector: `io.wsparity.ci-job=${jobId}` }))
-    .items;
+const podsOfJob = async (jobId: number, namespace = NAMESPACE) =>
+  (await core.listNamespacedPod({ namespace, labelSelector: `io.wsparity.ci-job=${jobId}` })).items;
 
 beforeAll(async () => {
   cluster = await startSim();
@@ -158,4 +161,73 @@ describe("kubernetes executor on the sim tier", () => {
     expect(log).not.toContain("should not run");
     expect(await podsOfJob(job.id)).toEqual([]);
   }, 60_000);
+});
+
+describe("a killed kubernetes runner process", () => {
+  it("leaves a pod that the next runner from the same config removes when it starts", async () => {
+    const registered = await tier.api.Users.createCIRunner("instance_type", { tagList: ["k8s-test"] });
+    const stateDir = mkdtempSync(join(tmpdir(), "wsparity-k8s-runner-"));
+    const startRunner = () => {
+      const child = spawn(
+        process.execPath,
+        [
+          "bin/wsparity.js",
+          "runner",
+          "run",
+          "--config",
+          "runners/kubernetes-amd64.toml",
+          "--url",
+          tier.sim.url,
+          "--token",
+          registered.token as string,
+        ],
+        {
+          env: { ...process.env, WSPARITY_STATE_DIR: stateDir, KUBECONFIG: cluster.sim.kubeconfigPath },
+          stdio: ["ignore", "pipe", "pipe"],
+        },
+      );
+      let output = "";
+      child.stderr.on("data", (c: Buffer) => (output += c));
+      return { child, output: () => output };
+    };
+    // Only the process runner may take this job.
+    await tier.runner.stop();
+    const first = startRunner();
+    try {
+      await waitFor(
+        "the runner to poll",
+        async () => (first.output().includes("waiting for jobs") ? true : undefined),
+        60_000,
+      );
+      const job = await run("slow");
+      await waitForLog(tier, projectId, job.id, "started", 60_000).catch((err) => {
+        throw new Error(`${(err as Error).message}\nrunner said:\n${first.output()}`);
+      });
+      first.child.kill("SIGKILL");
+      await new Promise((r) => first.child.once("exit", r));
+      expect(await podsOfJob(job.id, "wsparity-ci")).toHaveLength(1);
+      await tier.api.Jobs.cancel(projectId, job.id);
+      const second = startRunner();
+      await waitFor(
+        "the leftover pod to go",
+        async () => ((await podsOfJob(job.id, "wsparity-ci")).length === 0 ? true : undefined),
+        60_000,
+      );
+      await waitFor(
+        "the runner to say what it removed",
+        async () =>
+          /removed what an earlier runner process left: .*pod wsparity-ci\//.test(second.output())
+            ? true
+            : undefined,
+        30_000,
+      ).catch((err) => {
+        throw new Error(`${(err as Error).message}; runner said:\n${second.output()}`);
+      });
+      second.child.kill("SIGINT");
+      expect(await new Promise((r) => second.child.once("exit", r))).toBe(0);
+    } finally {
+      if (first.child.exitCode === null) first.child.kill("SIGKILL");
+      rmSync(stateDir, { recursive: true, force: true });
+    }
+  }, 180_000);
 });
