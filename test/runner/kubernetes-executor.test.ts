@@ -5,13 +5,15 @@ import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { CoreV1Api } from "@kubernetes/client-node";
+import { CoreV1Api, type V1Pod } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { KubernetesExecutor } from "../../src/runner/index.ts";
+import { RESOURCE_TYPES } from "../../src/sim/kubernetes/resources.ts";
 import { type SimHandle, startSim } from "../sim-kubernetes/sim-fixture.ts";
 import { firstJob, type SimTier, startSimTier, waitFor, waitForJobStatus, waitForLog } from "./helpers.ts";
 
 const NAMESPACE = "ci-test";
+const POD = RESOURCE_TYPES.find((r) => r.kind === "Pod")!;
 let cluster: SimHandle;
 let tier: SimTier;
 let projectId: number;
@@ -37,6 +39,7 @@ services-and-cache:
     - pwd
     - for i in $(seq 1 50); do node -e "fetch('http://127.0.0.1:8080').then(r => r.text()).then(t => { console.log(t); process.exit(0) }, () => process.exit(1))" && break; sleep 0.2; done
     - cat "$SECRET_FILE"
+    - getent hosts peer
     - mkdir -p vol && echo "run $CI_PIPELINE_ID" >> vol/history && cat vol/history
   cache: { key: k8s-test, paths: [vol/], when: always }
 fails:
@@ -95,19 +98,22 @@ async function run(
 
 describe("kubernetes executor on the sim tier", () => {
   it("runs the job in a pod: sources and file variables copied in, a service on localhost, the cache kept", async () => {
+    const pods: V1Pod[] = [];
+    const unsubscribe = cluster.sim.store.onChange(POD, (e) => {
+      if (e.type === "ADDED") pods.push(e.object as V1Pod);
+    });
     const first = await run("services", [
       { key: "SECRET_FILE", value: "file-content-42", variable_type: "file" },
     ]);
-    let pods: Awaited<ReturnType<typeof podsOfJob>> = [];
-    await waitForLog(tier, projectId, first.id, "$ cat README.md", 60_000);
-    pods = await podsOfJob(first.id);
     const done = await waitForJobStatus(tier, projectId, first.id, ["success", "failed"], 60_000);
     const log = String(await tier.api.Jobs.showLog(projectId, first.id));
     expect(done.status, log).toBe("success");
     expect(log).toContain("# k8s-project");
     expect(log).toContain("/builds/root/k8s-project");
     expect(log).toContain("pong from the peer");
+    expect(log).toMatch(/127\.0\.0\.1\s+peer/);
     expect(log).toContain("file-content-42");
+    unsubscribe();
     expect(pods).toHaveLength(1);
     const spec = pods[0]!.spec!;
     expect(spec.containers.map((c) => c.name)).toEqual(["build", "helper", "svc-0"]);

@@ -9,7 +9,6 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { bundleAgent } from "../../src/agent/bundle.ts";
 import { type LaunchedWorkspace, type LaunchOptions, WorkspaceLauncher } from "../../src/ci/index.ts";
 import { loadDevfile, parseDevfileText, type WorkspaceSpec } from "../../src/devfile/index.ts";
 import { prepareShellTools, ShellExecutor } from "../../src/runner/index.ts";
@@ -71,8 +70,6 @@ async function editorInfo(
 
 beforeAll(async () => {
   const tools = await prepareShellTools(join(mkdtempSync(join(tmpdir(), "wsparity-tools-")), "tools"));
-  // The agent from this source tree (dist/ may hold an older build): the graceful stop needs its POST /-/stop.
-  await bundleAgent(join(tools, "wsparity-agent.mjs"));
   tier = await startSimTier(new ShellExecutor(), ["wsparity", "executor-shell", "arch-amd64"], {
     WSPARITY_TOOLS_DIR: tools,
   });

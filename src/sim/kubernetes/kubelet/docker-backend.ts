@@ -73,7 +73,8 @@ export class DockerBackend implements KubeletBackend {
       Cmd: ["sleep", "infinity"],
       Hostname: pod.metadata.name.slice(0, 63),
       Labels: { ...managedLabels(), [POD_LABEL]: pod.metadata.uid! },
-      HostConfig: { NetworkMode: NETWORK, Init: true, IpcMode: "shareable" },
+      // Containers join this one's network namespace and share its /etc/hosts, hostAliases included.
+      HostConfig: { NetworkMode: NETWORK, Init: true, IpcMode: "shareable", ExtraHosts: extraHosts(pod) },
     });
     await container.start();
     const info = await container.inspect();
@@ -231,4 +232,9 @@ function dockerExec(
 /** "500m" -> 0.5, "2" -> 2. */
 function cpuCores(quantity: string): number {
   return quantity.endsWith("m") ? Number(quantity.slice(0, -1)) / 1000 : Number(quantity);
+}
+
+function extraHosts(pod: KubeObject): string[] {
+  const aliases = (pod.spec?.hostAliases ?? []) as { ip?: string; hostnames?: string[] }[];
+  return aliases.flatMap((a) => (a.ip ? (a.hostnames ?? []).map((h) => `${h}:${a.ip}`) : []));
 }

@@ -124,6 +124,8 @@ export function userArgs(id: Identity): string[] {
 export interface MountPlan {
   /** Host folder -> container path, in mount order. */
   binds: { source: string; target: string; readOnly: boolean }[];
+  /** Host file -> container file, such as the pod's /etc/hosts. */
+  files?: { source: string; target: string }[];
   /** The container's private /tmp. */
   tmp: string;
 }
@@ -144,6 +146,19 @@ export function mountPlan(c: ContainerJson, volumes: Map<string, string>, tmp: s
         a.target.split("/").length - b.target.split("/").length,
     );
   return { binds, tmp };
+}
+
+/**
+ * The pod's /etc/hosts when it declares hostAliases: the host's entries, then the aliases, as the kubelet
+ * appends them ("# Entries added by HostAliases."). Undefined when the pod has none.
+ */
+export function podHostsFile(pod: KubeObject, hostEntries: string): string | undefined {
+  const aliases = (pod.spec?.hostAliases ?? []) as { ip?: string; hostnames?: string[] }[];
+  const lines = aliases
+    .filter((a) => a.ip && a.hostnames?.length)
+    .map((a) => `${a.ip}\t${a.hostnames!.join("\t")}`);
+  if (lines.length === 0) return undefined;
+  return `${hostEntries.trimEnd()}\n\n# Entries added by HostAliases.\n${lines.join("\n")}\n`;
 }
 
 /** Container paths that do not exist on the host yet: the mount namespace creates them as mount points. */
@@ -181,6 +196,7 @@ export function launchArgv(opts: {
     lines.push(`mkdir -p ${q(b.source)} ${q(target)}`, `mount --bind ${q(b.source)} ${q(target)}`);
     if (b.readOnly) lines.push(`mount -o remount,bind,ro ${q(target)}`);
   }
+  for (const f of opts.plan.files ?? []) lines.push(`mount --bind ${q(f.source)} ${q(f.target)}`);
   lines.push(`mount --rbind ${q(opts.plan.tmp)} /tmp`);
   lines.push(`cd ${q(opts.workingDir ?? "/")} 2>/dev/null || cd /`);
   lines.push('exec "$@"');

@@ -1,7 +1,15 @@
 // The process backend (sim tier): a pod's sandbox is a process holding its own network and UTS namespaces; each
 // container a process in those, with a private mount namespace binding its volumes at their paths. Needs root.
 import { spawn, spawnSync } from "node:child_process";
-import { chmodSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmdirSync } from "node:fs";
+import {
+  chmodSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmdirSync,
+  writeFileSync,
+} from "node:fs";
 import { connect, type Socket } from "node:net";
 import { join } from "node:path";
 import { PassThrough } from "node:stream";
@@ -21,6 +29,7 @@ import {
   launchArgv,
   missingMountPoints,
   mountPlan,
+  podHostsFile,
   runsStandIn,
   SANDBOX_SCRIPT,
 } from "./launch.ts";
@@ -108,6 +117,11 @@ export class ProcessBackend implements KubeletBackend {
     mkdirSync(tmp, { recursive: true });
     chmodSync(tmp, 0o1777);
     const plan = mountPlan(spec, launch.volumes, tmp);
+    const hosts = podHostsFile(pod, readFileSync("/etc/hosts", "utf8"));
+    if (hosts !== undefined) {
+      writeFileSync(join(launch.dir, "hosts"), hosts);
+      plan.files = [{ source: join(launch.dir, "hosts"), target: "/etc/hosts" }];
+    }
     for (const m of missingMountPoints(plan)) this.createdMountPoints.add(m);
     const identity = identityOf(pod, spec);
     const host = launchArgv({
