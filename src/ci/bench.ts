@@ -64,7 +64,7 @@ async function untilReachable(url: string, token: string, timeoutMs: number): Pr
 
 async function measureCell(
   spec: Parameters<CiSimStack["launch"]>[0],
-  executor: "shell" | "docker",
+  executor: Executor,
   arch: Arch,
   runs: number,
   progress: (line: string) => void,
@@ -99,7 +99,7 @@ export async function benchCiPath(options: {
   const loaded = await loadDevfile(options.devfile);
   if (!loaded.ok) throw new Error(`${options.devfile}: ${loaded.errors.map((e) => e.message).join("; ")}`);
   const hostArch: Arch = process.arch === "arm64" ? "arm64" : "amd64";
-  const docker = options.executors.includes("docker") && (await engineAnswers());
+  const engine = options.executors.some((e) => e !== "shell") && (await engineAnswers());
   const cells: CiBenchCell[] = [];
   const pickups: number[] = [];
   for (const executor of EXECUTORS) {
@@ -108,26 +108,19 @@ export async function benchCiPath(options: {
       if (!options.executors.includes(executor)) why = "not asked for (--executors)";
       else if (executor === "shell" && arch !== hostArch)
         why = `the shell executor runs on the host's architecture (${hostArch})`;
-      else if (executor === "docker" && !docker) why = "no Docker engine answers";
-      else if (executor === "kubernetes")
-        why = "the kubernetes executor is not built into wsparity-runner yet";
+      else if (executor !== "shell" && !engine)
+        why = `no Docker engine answers (the ${executor} executor runs images)`;
       if (why) {
         cells.push({ executor, arch, notMeasured: why });
         continue;
       }
-      const measured = await measureCell(
-        loaded.spec,
-        executor as "shell" | "docker",
-        arch,
-        options.runs,
-        options.progress,
-      );
+      const measured = await measureCell(loaded.spec, executor, arch, options.runs, options.progress);
       pickups.push(...measured.pickups);
       cells.push({ executor, arch, createToReachable: figures(measured.samples) });
     }
   }
   return {
-    tier: docker ? "docker" : "sim",
+    tier: engine ? "docker" : "sim",
     devfile: options.devfile,
     runs: options.runs,
     cells,

@@ -69,13 +69,13 @@ export function registerCiCommands(program: Command): void {
   bench
     .command("ci")
     .description(
-      "Create-to-reachable time of CI-path workspaces per executor and architecture (median of --runs), and the runner's job pickup latency with long polling. Runs on the sim tier.",
+      "Create-to-reachable time of CI-path workspaces per executor and architecture (median of --runs), and the runner's job pickup latency with long polling. shell runs on the sim tier; docker and kubernetes need a Docker engine.",
     )
     .option("--runs <n>", "workspaces to start per cell", "10")
     .option("--devfile <file>", "devfile to start", "scenarios/devfiles/minimal.devfile.yaml")
     .option(
       "--executors <list>",
-      "executors to measure: shell, docker (docker needs a Docker engine and the images)",
+      "executors to measure: shell, docker, kubernetes (docker and kubernetes need a Docker engine and the images)",
       "shell",
     )
     .option("--json", "print the figures as JSON")

@@ -1,5 +1,6 @@
-// The CI path on the sim tier, assembled: GitLab simulator, tunnel server, a shell runner registered with
-// the generator's tags, and a project to launch workspaces in. Used by `bench ci` and by tests.
+// The CI path assembled: GitLab simulator, tunnel server, one runner (shell, docker, or kubernetes with its
+// own simulated cluster) registered with the generator's tags, and a project to launch workspaces in. Used
+// by `bench ci` and by tests.
 
 import { randomBytes } from "node:crypto";
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
@@ -7,10 +8,12 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Gitlab } from "@gitbeaker/rest";
+import { KubeConfig } from "@kubernetes/client-node";
 import { hostAddressForContainers } from "../containers/index.ts";
 import type { WorkspaceSpec } from "../devfile/spec.ts";
 import {
   DockerExecutor,
+  KubernetesExecutor,
   prepareShellTools,
   type Runner,
   RunnerBuilder,
@@ -18,6 +21,7 @@ import {
   ShellExecutor,
 } from "../runner/index.ts";
 import { GitLabSimulator } from "../sim/gitlab/index.ts";
+import { type KubernetesSim, startKubernetesSim } from "../sim/kubernetes/index.ts";
 import { type StartedTunnelServer, TunnelServerBuilder } from "../tunnel/index.ts";
 import { type LaunchedWorkspace, WorkspaceLauncher } from "./launcher.ts";
 
@@ -39,6 +43,12 @@ export interface CiSimStack {
   stop(): Promise<void>;
 }
 
+function kubeConfigOf(cluster: KubernetesSim): KubeConfig {
+  const kc = new KubeConfig();
+  kc.loadFromFile(cluster.kubeconfigPath);
+  return kc;
+}
+
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer().listen(0, "127.0.0.1", () => {
@@ -50,8 +60,11 @@ export function freePort(): Promise<number> {
 }
 
 export interface CiSimStackOptions {
-  /** shell (the sim tier) or docker (the docker tier: job containers on a local engine). */
-  executor?: "shell" | "docker";
+  /**
+   * shell (the sim tier), docker (job containers on a local engine) or kubernetes (job pods on the
+   * Kubernetes simulator's docker kubelet, a cluster of `arch` nodes).
+   */
+  executor?: "shell" | "docker" | "kubernetes";
   arch?: "amd64" | "arm64";
   log?: (line: string) => void;
   longPollMs?: number;
@@ -69,7 +82,7 @@ export async function startCiSimStack(options: CiSimStackOptions = {}): Promise<
   }).start();
   const api = new Gitlab({ host: gitlab.url, token: gitlab.rootToken });
   // Agents in containers dial the tunnel on the host's bridge address.
-  const agentHost = executor === "docker" ? await hostAddressForContainers() : "127.0.0.1";
+  const agentHost = executor === "shell" ? "127.0.0.1" : await hostAddressForContainers();
   const tunnel = await new TunnelServerBuilder()
     .withDomain("wsparity.localtest")
     .withAgentListener({ port: 0, host: agentHost })
@@ -78,13 +91,28 @@ export async function startCiSimStack(options: CiSimStackOptions = {}): Promise<
     tagList: runnerTags({ executor, arch }),
   });
   mkdirSync(join(root, "builds"), { recursive: true });
+  const cluster =
+    executor === "kubernetes"
+      ? await startKubernetesSim({ stateDir: join(root, "kubernetes"), kubelet: "docker", nodeArch: arch })
+      : undefined;
+  const name = `wsparity-${executor}-${arch}`;
   const runner = await RunnerBuilder.for(gitlab.url, registered.token as string)
-    .withName(`wsparity-${executor}-${arch}`)
-    .withExecutor(executor === "docker" ? new DockerExecutor(arch) : new ShellExecutor())
+    .withName(name)
+    .withExecutor(
+      executor === "docker"
+        ? new DockerExecutor(arch)
+        : cluster
+          ? new KubernetesExecutor(kubeConfigOf(cluster), {
+              namespace: "wsparity-ci",
+              arch,
+              runnerName: name,
+            })
+          : new ShellExecutor(),
+    )
     .withConcurrency(4)
     .withDirectories(join(root, "builds"), join(root, "cache"))
     .withEnvironment(
-      executor === "docker"
+      executor !== "shell"
         ? {}
         : { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: root, WSPARITY_TOOLS_DIR: tools },
     )
@@ -132,6 +160,7 @@ export async function startCiSimStack(options: CiSimStackOptions = {}): Promise<
     },
     async stop() {
       await runner.stop();
+      await cluster?.stop();
       await tunnel.stop();
       await gitlab.stop();
       rmSync(root, { recursive: true, force: true });

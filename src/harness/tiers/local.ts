@@ -10,6 +10,7 @@ import { imageMapRows, resolveImage } from "../../images/image-map.ts";
 import type { Arch, Executor } from "../../report/model.ts";
 import {
   DockerExecutor,
+  KubernetesExecutor,
   prepareShellTools,
   RunnerBuilder,
   runnerTags,
@@ -37,6 +38,8 @@ const DOCKER_RUNNERS: RunnerCell[] = [
   SHELL,
   { executor: "docker", arch: "amd64" },
   { executor: "docker", arch: "arm64" },
+  { executor: "kubernetes", arch: "amd64" },
+  { executor: "kubernetes", arch: "arm64" },
 ];
 
 /**
@@ -86,9 +89,21 @@ export async function startLocalTier(tier: "sim" | "docker", options: TierOption
     for (const cell of runnerCells) {
       const registered = await api.Users.createCIRunner("instance_type", { tagList: runnerTags(cell) });
       const dir = join(options.stateDir, `runner-${cell.executor}-${cell.arch}`);
+      const name = `wsparity-${tier}-${cell.executor}-${cell.arch}`;
       const runner = await RunnerBuilder.for(gitlab.url, registered.token as string)
-        .withName(`wsparity-${tier}-${cell.executor}-${cell.arch}`)
-        .withExecutor(cell.executor === "shell" ? new ShellExecutor() : new DockerExecutor(cell.arch))
+        .withName(name)
+        .withExecutor(
+          cell.executor === "shell"
+            ? new ShellExecutor()
+            : cell.executor === "docker"
+              ? new DockerExecutor(cell.arch)
+              : // Job pods go to the cluster of their architecture, beside the Kubernetes path's workspaces.
+                new KubernetesExecutor(clusters.get(cell.arch)!.kc, {
+                  namespace: "wsparity-ci",
+                  arch: cell.arch,
+                  runnerName: name,
+                }),
+        )
         .withConcurrency(2)
         .withDirectories(join(dir, "builds"), join(dir, "cache"))
         // Shell jobs take the tools from the runner host; container jobs from the tools service.
@@ -129,7 +144,7 @@ export async function startLocalTier(tier: "sim" | "docker", options: TierOption
           return clusters.has(arch) ? undefined : `no ${arch} cluster on the ${tier} tier`;
         return runnerCells.some((c) => c.executor === executor && c.arch === arch)
           ? undefined
-          : `no ${executor} runner for ${arch} on the ${tier} tier${executor === "kubernetes" ? " (the runner's kubernetes executor is not built yet)" : ""}`;
+          : `no ${executor} runner for ${arch} on the ${tier} tier${tier === "sim" && executor !== "shell" ? " (container executors run images: use --tier docker)" : ""}`;
       },
       environment: () => ({
         kubernetes: {

@@ -1,10 +1,14 @@
 // The GitLab simulator as a `wsparity sim up` service: starts it, registers a runner per executor and
 // architecture (tags as the CI generator writes them), runs the shell runner (and, with --kubelet docker,
-// the docker runners) in this process, and hands out GITLAB_URL, GITLAB_TOKEN and the runner tokens.
+// the docker runners and the kubernetes runner of the simulator's node architecture) in this process, and
+// hands out GITLAB_URL, GITLAB_TOKEN and the runner tokens.
 
 import { join } from "node:path";
+import { KubeConfig } from "@kubernetes/client-node";
 import {
   DockerExecutor,
+  type Executor,
+  KubernetesExecutor,
   prepareShellTools,
   type Runner,
   RunnerBuilder,
@@ -21,6 +25,8 @@ const CELLS = [
   { executor: "kubernetes", arch: "amd64" },
   { executor: "kubernetes", arch: "arm64" },
 ] as const;
+
+const hostArch = process.arch === "arm64" ? "arm64" : "amd64";
 
 export const gitlabService: SimService<GitLabSimulator> = {
   name: "gitlab",
@@ -43,7 +49,7 @@ export const gitlabService: SimService<GitLabSimulator> = {
         const key = `RUNNER_TOKEN_${cell.executor.toUpperCase()}_${cell.arch.toUpperCase()}`;
         env[key] = registered.token;
         const dirs = join(ctx.stateDir, `runner-${cell.executor}-${cell.arch}`);
-        let executor: ShellExecutor | DockerExecutor | undefined;
+        let executor: Executor | undefined;
         let environment: Record<string, string> = {};
         if (cell.executor === "shell") {
           executor = new ShellExecutor();
@@ -51,6 +57,21 @@ export const gitlabService: SimService<GitLabSimulator> = {
           environment = { ...(process.env as Record<string, string>), WSPARITY_TOOLS_DIR: tools };
         } else if (cell.executor === "docker" && ctx.kubelet === "docker")
           executor = new DockerExecutor(cell.arch);
+        // The simulator's one cluster has nodes of this host's architecture.
+        else if (
+          cell.executor === "kubernetes" &&
+          ctx.kubelet === "docker" &&
+          cell.arch === hostArch &&
+          ctx.env.KUBECONFIG
+        ) {
+          const kc = new KubeConfig();
+          kc.loadFromFile(ctx.env.KUBECONFIG);
+          executor = new KubernetesExecutor(kc, {
+            namespace: "wsparity-ci",
+            arch: cell.arch,
+            runnerName: `wsparity-${cell.executor}-${cell.arch}`,
+          });
+        }
         if (!executor) {
           usage.push(
             `  runner ${cell.executor}/${cell.arch}: registered (${key}); run it with: wsparity runner run --config runners/${cell.executor}-${cell.arch}.toml`,
