@@ -1,3 +1,4 @@
+import { rename } from "node:fs/promises";
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
@@ -9,9 +10,11 @@ export const AGENT_BUNDLE = resolve(fileURLToPath(new URL("../../dist/wsparity-a
  * injection into CI jobs and containers together with a node binary.
  */
 export async function bundleAgent(outfile = AGENT_BUNDLE): Promise<string> {
+  // Built beside the target and renamed over it: concurrent builds and readers never see half a file.
+  const partial = `${outfile}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
   await build({
     entryPoints: [fileURLToPath(new URL("./main.ts", import.meta.url))],
-    outfile,
+    outfile: partial,
     bundle: true,
     platform: "node",
     format: "esm",
@@ -26,6 +29,7 @@ export async function bundleAgent(outfile = AGENT_BUNDLE): Promise<string> {
     },
     logLevel: "silent",
   });
+  await rename(partial, outfile);
   return outfile;
 }
 

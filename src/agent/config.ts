@@ -27,7 +27,7 @@ export const AGENT_ENV = {
 } as const;
 
 export const AGENT_HELP = `Options (each falls back to an environment variable):
-  --server URL        ${AGENT_ENV.server}   tunnel server: tcp://H:P, tls://H:P, ws://H:P/-/agent or wss://H:P/-/agent
+  --server URL        ${AGENT_ENV.server}   tunnel server: tcp://H:P, tls://H:P, ws://H:P/-/agent, wss://H:P/-/agent or unix:///PATH
   --workspace ID      ${AGENT_ENV.workspace}    workspace this agent serves
   --token-file FILE   ${AGENT_ENV.tokenFile}   file holding the agent token (or the token itself in ${AGENT_ENV.token})
   --ports LIST        ${AGENT_ENV.ports}        comma list of declared ports, the only ones forwarded (127.0.0.1)
@@ -54,9 +54,9 @@ export function resolveAgentOptions(flags: AgentFlags, env: NodeJS.ProcessEnv): 
   } catch {
     throw new AgentConfigError(`--server / ${AGENT_ENV.server}: ${JSON.stringify(serverText)} is not a URL`);
   }
-  if (!["tcp:", "tls:", "ws:", "wss:"].includes(server.protocol)) {
+  if (!["tcp:", "tls:", "ws:", "wss:", "unix:"].includes(server.protocol)) {
     throw new AgentConfigError(
-      `--server / ${AGENT_ENV.server}: ${serverText} must start with tcp://, tls://, ws:// or wss://`,
+      `--server / ${AGENT_ENV.server}: ${serverText} must start with tcp://, tls://, ws://, wss:// or unix://`,
     );
   }
   const workspace = pick("workspace");

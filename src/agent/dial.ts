@@ -11,7 +11,10 @@ export interface DialOptions {
   timeoutMs: number;
 }
 
-/** Opens a byte stream to the tunnel server: tcp://host:port, tls://host:port, ws://host:port/-/agent or wss://…. */
+/**
+ * Opens a byte stream to the tunnel server: tcp://host:port, tls://host:port, ws://host:port/-/agent, wss://…,
+ * or unix:///path for a server socket in a folder the agent's sandbox shares (a pod with no route to the host).
+ */
 export function dial(url: URL, options: DialOptions): Promise<Duplex> {
   const host = url.hostname.replace(/^\[|\]$/g, "");
   const port = Number(url.port);
@@ -32,6 +35,12 @@ export function dial(url: URL, options: DialOptions): Promise<Duplex> {
     switch (url.protocol) {
       case "tcp:": {
         const s = net.connect({ host, port, noDelay: true }, () => done(s));
+        s.once("error", fail);
+        socket = s;
+        break;
+      }
+      case "unix:": {
+        const s = net.connect({ path: decodeURIComponent(url.pathname) }, () => done(s));
         s.once("error", fail);
         socket = s;
         break;
@@ -70,7 +79,7 @@ export function dial(url: URL, options: DialOptions): Promise<Duplex> {
         break;
       }
       default:
-        fail(new Error(`server URL ${url.href} must start with tcp://, tls://, ws:// or wss://`));
+        fail(new Error(`server URL ${url.href} must start with tcp://, tls://, ws://, wss:// or unix://`));
     }
   });
 }

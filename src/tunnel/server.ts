@@ -1,3 +1,4 @@
+import { chmodSync, rmSync } from "node:fs";
 import type http from "node:http";
 import net, { type AddressInfo, type Server as NetServer, type Socket } from "node:net";
 import type { Duplex } from "node:stream";
@@ -49,6 +50,8 @@ export interface StartedTunnelServer {
   readonly agentUrl: string | undefined;
   /** `ws://…/-/agent` or `wss://…`: agents on networks that pass only HTTP. */
   readonly agentWebSocketUrl: string;
+  /** `unix:///path`: agents in sandboxes that share a folder with this host but have no route to it. */
+  readonly agentSocketUrl: string | undefined;
   readonly userPort: number;
   readonly routes: RouteTable;
   readonly workspaces: AgentRegistry;
@@ -63,6 +66,7 @@ export class TunnelServerBuilder {
   #domain = "wsparity.localtest";
   #user: ListenerSpec = { port: 0, host: "127.0.0.1" };
   #agent: ListenerSpec | undefined;
+  #agentSocket: string | undefined;
   #limits: TunnelLimits = { ...DEFAULT_LIMITS };
   #workspaces: AgentWorkspace[] = [];
   #adminToken: string | undefined;
@@ -75,6 +79,12 @@ export class TunnelServerBuilder {
 
   withUserListener(spec: ListenerSpec): this {
     this.#user = { host: "127.0.0.1", ...spec };
+    return this;
+  }
+
+  /** A plain agent listener on a unix socket at `path` (replaced if a stale one is there). */
+  withAgentSocket(path: string): this {
+    this.#agentSocket = path;
     return this;
   }
 
@@ -148,6 +158,21 @@ export class TunnelServerBuilder {
       agentServer.on("tlsClientError", () => metrics.error("agent_tls"));
       agentPort = await listen(agentServer, this.#agent);
     }
+    let socketServer: NetServer | undefined;
+    const socketPath = this.#agentSocket;
+    if (socketPath) {
+      rmSync(socketPath, { force: true });
+      socketServer = net.createServer((socket) => {
+        track(socket);
+        acceptAgentStream(socket, `unix:${socketPath}`);
+      });
+      await new Promise<void>((resolve, reject) => {
+        socketServer!.once("error", reject);
+        socketServer!.listen(socketPath, () => resolve());
+      });
+      // Sandboxed agents may run as any user.
+      chmodSync(socketPath, 0o666);
+    }
     const userScheme = this.#user.tls ? "https" : "http";
     const userHost = urlHost(this.#user.host ?? "127.0.0.1");
     log("tunnel-server-started", {
@@ -163,6 +188,7 @@ export class TunnelServerBuilder {
         ? `${this.#agent.tls ? "tls" : "tcp"}://${urlHost(this.#agent.host ?? "127.0.0.1")}:${agentPort}`
         : undefined,
       agentWebSocketUrl: `${this.#user.tls ? "wss" : "ws"}://${userHost}:${userPort}${AGENT_WEBSOCKET_PATH}`,
+      agentSocketUrl: socketPath ? `unix://${socketPath}` : undefined,
       userPort,
       routes,
       workspaces: registry,
@@ -171,10 +197,11 @@ export class TunnelServerBuilder {
         `${userScheme}://${port}-${workspace}.${domain}:${userPort}${path}`,
       stop: async () => {
         registry.closeAll();
-        const closing = [close(userServer), agentServer ? close(agentServer) : Promise.resolve()];
+        const closing = [userServer, agentServer, socketServer].filter((x) => x !== undefined).map(close);
         for (const socket of sockets) socket.destroy();
         userServer.closeAllConnections?.();
         await Promise.all(closing);
+        if (socketPath) rmSync(socketPath, { force: true });
         log("tunnel-server-stopped", {});
       },
     };

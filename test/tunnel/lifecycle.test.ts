@@ -1,4 +1,6 @@
-import { readdirSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { freePort } from "../../src/tunnel/bench/sshd.ts";
 import { startAgent, startServer, startTargetApp, workspace } from "./helpers.ts";
@@ -67,5 +69,30 @@ describe("agent lifecycle", () => {
       await server.stop();
       await app.close();
     }
+  });
+
+  it("an agent with no route to the server dials its unix socket; stop removes the socket", async () => {
+    const app = await startTargetApp();
+    const ws = workspace("ws-socket", [app.port]);
+    const dir = mkdtempSync(join(tmpdir(), "wsparity-socket-"));
+    const path = join(dir, "agent.sock");
+    const server = await startServer([ws], (b) => b.withAgentSocket(path));
+    try {
+      expect(server.agentSocketUrl).toBe(`unix://${path}`);
+      const agent = await startAgent(server.agentSocketUrl!, ws);
+      try {
+        const r = await fetch(`${server.userUrl}/-/ws/${ws.name}/${app.port}/whoami`, {
+          headers: { authorization: `Bearer ${ws.userToken}` },
+        });
+        expect(await r.text()).toBe("app");
+      } finally {
+        await agent.stop();
+      }
+    } finally {
+      await server.stop();
+      await app.close();
+    }
+    expect(existsSync(path)).toBe(false);
+    rmSync(dir, { recursive: true, force: true });
   });
 });
