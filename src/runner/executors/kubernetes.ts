@@ -104,8 +104,13 @@ export class KubernetesExecutor implements Executor {
     ctx.output(`Waiting for pod ${namespace}/${name} to be running...\n`);
     const pod = await this.waitRunning(name, this.options.pollTimeoutMs ?? 180_000);
     for (const s of pod.status?.containerStatuses ?? []) {
-      if (s.state?.terminated && s.name.startsWith("svc-"))
-        ctx.output(`WARNING: service container ${s.name} stopped: ${describeTerminated(s)}\n`);
+      if (!s.name.startsWith("svc-")) continue;
+      if (s.state?.terminated)
+        ctx.output(`WARNING: service ${s.image} (container ${s.name}) stopped: ${describeTerminated(s)}\n`);
+      else if (s.state?.waiting)
+        ctx.output(
+          `WARNING: service ${s.image} (container ${s.name}) is not running: ${s.state.waiting.reason ?? "waiting"}${s.state.waiting.message ? `: ${s.state.waiting.message}` : ""}\n`,
+        );
     }
     ctx.output(`Running on ${name} via ${pod.spec?.nodeName ?? "an unnamed node"}...\n`);
     state.watch = setInterval(() => void this.checkBuild(state), 1000);
@@ -130,6 +135,8 @@ export class KubernetesExecutor implements Executor {
       last = await this.core.readNamespacedPod({ name, namespace });
       const statuses = last.status?.containerStatuses ?? [];
       const core = statuses.filter((s) => s.name === "build" || s.name === "helper");
+      // An image that cannot be pulled fails the job, for services too, as gitlab-runner does; a service
+      // that starts and exits is a warning once the pod runs (restartPolicy Never keeps it terminated).
       for (const s of statuses) {
         const waiting = s.state?.waiting?.reason;
         if (waiting && STUCK.has(waiting))

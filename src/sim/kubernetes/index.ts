@@ -3,6 +3,7 @@ import { randomBytes } from "node:crypto";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Duplex } from "node:stream";
+import { bundleAgent } from "../../agent/bundle.ts";
 import { buildEditorBundle } from "../../editor/bundle.ts";
 import type { Arch } from "../../images/index.ts";
 import { makeThrowawayCert } from "../../tunnel/certs.ts";
@@ -22,6 +23,8 @@ export interface KubernetesSimOptions {
   kubelet?: "process" | "docker" | "none";
   /** The docker kubelet's node architecture (default: the host's); arm64 runs through QEMU. */
   nodeArch?: Arch;
+  /** Host folders the process kubelet's pods see even under their private /tmp (read-only). */
+  sharedHostPaths?: string[];
 }
 
 export interface KubernetesSim {
@@ -42,15 +45,16 @@ export async function startKubernetesSim(opts: KubernetesSimOptions): Promise<Ku
     const missing = processKubeletUnavailable();
     if (missing) throw new Error(`cannot start the simulator's process kubelet: ${missing}`);
   }
-  // The tools injector installs the editor bundle into pods: build it from the current sources.
-  if (kubeletKind !== "none") await buildEditorBundle();
+  // The tools injector installs the editor bundle into pods, and the process kubelet gives wsparity's tools
+  // image its agent and editor: build both from the current sources.
+  if (kubeletKind !== "none") await Promise.all([buildEditorBundle(), bundleAgent()]);
   // kubectl sends bearer tokens only over TLS: the same throwaway certificate maker as the tunnel's.
   const tls = await makeThrowawayCert("wsparity-sim.localtest");
   const store = new ObjectStore();
   const token = randomBytes(16).toString("hex");
   const backend =
     kubeletKind === "process"
-      ? new ProcessBackend()
+      ? new ProcessBackend(opts.sharedHostPaths)
       : kubeletKind === "docker"
         ? new DockerBackend(opts.nodeArch)
         : undefined;

@@ -293,9 +293,14 @@ export class Kubelet implements PodRuntime {
   }
 
   private async keepRunning(p: PodState, pod: KubeObject, c: ContainerState, volumes: Map<string, string>) {
+    const policy = pod.spec?.restartPolicy ?? "Always";
     while (!p.stopping) {
       const code = await this.runContainer(p, pod, c, volumes);
       if (p.stopping) return;
+      if (policy === "Never" || (policy === "OnFailure" && code === 0)) {
+        this.writeStatus(p);
+        return;
+      }
       this.event(
         pod,
         "Warning",
@@ -469,6 +474,20 @@ export class Kubelet implements PodRuntime {
     });
     const main = p.containers.filter((c) => !c.init);
     const allRunning = p.initialized && main.every((c) => c.state.running);
+    // Under restartPolicy Never (or OnFailure, after exit 0) a terminated container stays terminated.
+    const policy = pod.spec?.restartPolicy ?? "Always";
+    const finished = (c: ContainerState) =>
+      policy !== "Always" &&
+      c.state.terminated !== undefined &&
+      (policy === "Never" || (c.state.terminated as { exitCode: number }).exitCode === 0);
+    const settled = p.initialized && main.every((c) => c.state.running || finished(c));
+    const phase = !settled
+      ? "Pending"
+      : main.some((c) => c.state.running)
+        ? "Running"
+        : main.every((c) => (c.state.terminated as { exitCode: number }).exitCode === 0)
+          ? "Succeeded"
+          : "Failed";
     const ready = allRunning && main.every((c) => c.ready);
     const cond = (type: string, ok: boolean, reason?: string) => {
       const before = (pod.status?.conditions ?? []).find((x: { type: string }) => x.type === type);
@@ -483,7 +502,7 @@ export class Kubelet implements PodRuntime {
     };
     const ip = p.sandbox?.ip;
     const status = {
-      phase: allRunning ? "Running" : "Pending",
+      phase,
       conditions: [
         cond("PodReadyToStartContainers", !!p.sandbox),
         cond("Initialized", p.initialized, "ContainersNotInitialized"),

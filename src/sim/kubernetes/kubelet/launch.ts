@@ -15,6 +15,8 @@ export const SANDBOX_SCRIPT = join(here, "sandbox.mjs");
 const TOOLS_INJECTOR_SCRIPT = join(here, "tools-injector.mjs");
 const WORKSPACE_MAIN_SCRIPT = join(here, "workspace-main.mjs");
 const TOOLS_IMAGE = /gitlab-workspaces-tools/;
+/** wsparity's own tools image (the CI path's tools service): its /opt/wsparity holds the agent and the editor. */
+export const WSPARITY_TOOLS_IMAGE = /^wsparity\/tools(:|$)/;
 export const DEFAULT_PATH = `${dirname(process.execPath)}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`;
 
 const CONFIG_MAP = RESOURCE_TYPES.find((r) => r.kind === "ConfigMap")!;
@@ -181,6 +183,8 @@ export function launchArgv(opts: {
   identity: Identity;
   workingDir?: string;
   argv: string[];
+  /** Host folders every container sees even where they are under its private /tmp (read-only). */
+  sharedHostPaths?: string[];
 }): string[] {
   const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
   const lines = ["set -e"];
@@ -190,7 +194,9 @@ export function launchArgv(opts: {
   const underTmp = (path: string) => path === "/tmp" || path.startsWith("/tmp/");
   const inPrivateTmp = (path: string) =>
     underTmp(path) ? join(opts.plan.tmp, path.slice("/tmp".length)) : path;
-  const keep = underTmp(REPO_ROOT) ? [{ source: REPO_ROOT, target: REPO_ROOT, readOnly: true }] : [];
+  const keep = [REPO_ROOT, ...(opts.sharedHostPaths ?? [])]
+    .filter(underTmp)
+    .map((path) => ({ source: path, target: path, readOnly: true }));
   for (const b of [...opts.plan.binds, ...keep]) {
     const target = inPrivateTmp(b.target);
     lines.push(`mkdir -p ${q(b.source)} ${q(target)}`, `mount --bind ${q(b.source)} ${q(target)}`);

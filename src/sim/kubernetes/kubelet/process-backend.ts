@@ -3,6 +3,8 @@
 import { spawn, spawnSync } from "node:child_process";
 import {
   chmodSync,
+  copyFileSync,
+  existsSync,
   mkdirSync,
   readdirSync,
   readFileSync,
@@ -11,8 +13,10 @@ import {
   writeFileSync,
 } from "node:fs";
 import { connect, type Socket } from "node:net";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { PassThrough } from "node:stream";
+import { AGENT_BUNDLE } from "../../../agent/bundle.ts";
+import { EDITOR_BUNDLE } from "../../../editor/bundle.ts";
 import type { KubeObject } from "../../../kubernetes/objects.ts";
 import type { ExecProcess } from "../runtime.ts";
 import type {
@@ -32,7 +36,23 @@ import {
   podHostsFile,
   runsStandIn,
   SANDBOX_SCRIPT,
+  WSPARITY_TOOLS_IMAGE,
 } from "./launch.ts";
+
+/** What /opt/wsparity of the tools image holds, copied from dist/ into the container's own folder. */
+function toolsImageContent(containerDir: string): string {
+  const dir = join(containerDir, "opt-wsparity");
+  mkdirSync(dir, { recursive: true });
+  for (const bundle of [AGENT_BUNDLE, EDITOR_BUNDLE]) {
+    if (!existsSync(bundle))
+      throw new Error(
+        `no ${bundle} for the tools image's content: run npm run build:agent and npm run build:editor`,
+      );
+    copyFileSync(bundle, join(dir, basename(bundle)));
+  }
+  chmodSync(dir, 0o755);
+  return dir;
+}
 
 /** Verifies the host can run the process backend; returns what is missing, or undefined. */
 export function processKubeletUnavailable(): string | undefined {
@@ -81,6 +101,9 @@ export class ProcessBackend implements KubeletBackend {
   readonly name = "process";
   private readonly createdMountPoints = new Set<string>();
 
+  /** `sharedHostPaths`: host folders pods must see even under their private /tmp, e.g. a tunnel's agent socket. */
+  constructor(private readonly sharedHostPaths: string[] = []) {}
+
   async startSandbox(pod: KubeObject, dir: string): Promise<PodSandbox> {
     const socket = join(dir, "sandbox.sock");
     const child = spawn(
@@ -112,11 +135,16 @@ export class ProcessBackend implements KubeletBackend {
 
   async startContainer(sandbox: PodSandbox, launch: ContainerLaunch): Promise<RunningContainer> {
     const { spec, pod, env } = launch;
-    const { argv, note } = containerCommand(spec);
+    const { argv, note: commandNote } = containerCommand(spec);
+    let note = commandNote;
     const tmp = join(launch.dir, "tmp");
     mkdirSync(tmp, { recursive: true });
     chmodSync(tmp, 0o1777);
     const plan = mountPlan(spec, launch.volumes, tmp);
+    if (WSPARITY_TOOLS_IMAGE.test(spec.image ?? "")) {
+      plan.binds.push({ source: toolsImageContent(launch.dir), target: "/opt/wsparity", readOnly: true });
+      note = `image ${spec.image} not run: ran its command on the host, with /opt/wsparity holding this project's agent and editor bundles as the image does`;
+    }
     const hosts = podHostsFile(pod, readFileSync("/etc/hosts", "utf8"));
     if (hosts !== undefined) {
       writeFileSync(join(launch.dir, "hosts"), hosts);
@@ -130,6 +158,7 @@ export class ProcessBackend implements KubeletBackend {
       identity,
       workingDir: spec.workingDir,
       argv,
+      sharedHostPaths: this.sharedHostPaths,
     });
     const childEnv = note ? { ...env, WSPARITY_IMAGE: spec.image } : env;
     const child = spawn(host[0]!, host.slice(1), {
