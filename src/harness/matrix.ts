@@ -26,8 +26,8 @@ function tierLimit(
   if (tier === "sim") {
     if (arch === "arm64")
       return "the sim tier runs workspaces as local processes on the host's architecture; arm64 needs the docker tier (QEMU)";
-    if (executor === "docker" || executor === "kubernetes")
-      return `the ${executor} executor runs containers; the sim tier has none (use --tier docker)`;
+    if (executor === "docker")
+      return "the docker executor runs containers; the sim tier has none (use --tier docker)";
   }
   if (executor === "shell" && arch !== "amd64")
     return "the shell executor runs on the runner host's own architecture (amd64)";

@@ -81,6 +81,7 @@ export async function runCell(
     return r;
   };
   const t0 = performance.now();
+  const startRequestedAt = Date.now();
   let ws: WorkspaceHandle;
   try {
     // The provisioner's own waits use startMs and explain themselves (job log, pod events); this outer
@@ -103,7 +104,12 @@ export async function runCell(
     };
   }
   const startupMs = Math.round(performance.now() - t0);
-  const pctx: ProbeContext = { ...ctx, ws, timeoutMs: ctx.scenario.timeouts.probeMs };
+  const pctx: ProbeContext = {
+    ...ctx,
+    ws,
+    timeoutMs: ctx.scenario.timeouts.probeMs,
+    startedAtMs: startRequestedAt,
+  };
   const results = new Map<string, FeatureResult>();
   let stopped = false;
   let measured: Awaited<ReturnType<typeof measure>>;

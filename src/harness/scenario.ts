@@ -180,7 +180,7 @@ export interface TierDefaults {
 }
 
 export const TIER_DEFAULTS: Record<Tier, TierDefaults> = {
-  sim: { paths: ["kubernetes", "ci"], executors: ["shell"], arch: ["amd64"] },
+  sim: { paths: ["kubernetes", "ci"], executors: ["shell", "kubernetes"], arch: ["amd64"] },
   docker: {
     paths: ["kubernetes", "ci"],
     executors: ["shell", "docker", "kubernetes"],

@@ -1,4 +1,4 @@
-import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { mkdir, readFile, utimes, writeFile } from "node:fs/promises";
 import { createServer } from "node:http";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
@@ -202,7 +202,33 @@ describe("event.preStart", () => {
     await writeFile(join(shared, "prestart"), "ready\n");
     expect(await eventPreStart.run(context(ws, s))).toMatchObject({
       status: "supported",
-      evidence: `prepare-volume: ${shared}/prestart exists`,
+      evidence: `prepare-volume: ${shared}/prestart written since the start`,
+    });
+  });
+
+  it("does not count a file an earlier workspace left (written before this one started)", async () => {
+    const { eventPreStart } = await import("../../src/harness/probes/event-commands.ts");
+    const ws = await workspace();
+    const s = spec({
+      commands: [
+        {
+          kind: "exec",
+          id: "mark",
+          component: "tooling",
+          commandLine: `echo ran > "$PROJECTS_ROOT/preStart-ran"`,
+          env: [],
+          hotReloadCapable: false,
+        },
+      ],
+      events: { preStart: ["mark"], postStart: [], preStop: [], postStop: [] },
+    });
+    const file = join(ws.projects, "preStart-ran");
+    await writeFile(file, "ran\n");
+    const anHourAgo = new Date(Date.now() - 3600_000);
+    await utimes(file, anHourAgo, anHourAgo);
+    expect(await eventPreStart.run(context(ws, s, { timeoutMs: 1000 }))).toMatchObject({
+      status: "unsupported",
+      evidence: expect.stringContaining("not written since the start"),
     });
   });
 });

@@ -32,7 +32,8 @@ describe("wsparity run on the sim tier (through the CLI)", () => {
         timeout: 240_000,
       },
     );
-    expect(r.stderr).toContain("[2/2] minimal ci shell/amd64");
+    expect(r.stderr).toContain("[2/3] minimal ci shell/amd64");
+    expect(r.stderr).toContain("[3/3] minimal ci kubernetes/amd64");
     expect(r.status).toBe(0);
     expect(
       readdirSync(dir)
@@ -42,12 +43,17 @@ describe("wsparity run on the sim tier (through the CLI)", () => {
     const report = JSON.parse(readFileSync(join(dir, "report.json"), "utf8"));
     expect(reportSchemaErrors(report)).toEqual([]);
     expect(report.tier).toBe("sim");
-    const [k8s, ci] = report.cells;
-    expect([k8s.path, ci.path, ci.executor]).toEqual(["kubernetes", "ci", "shell"]);
+    const [k8s, ci, ciPod] = report.cells;
+    expect([k8s.path, ci.path, ci.executor, ciPod.executor]).toEqual([
+      "kubernetes",
+      "ci",
+      "shell",
+      "kubernetes",
+    ]);
     const status = (cell: { features: { id: string; status: string }[] }, id: string) =>
       cell.features.find((f) => f.id === id)?.status;
-    // Both paths reach the editor through the same kind of URL; the CI shell job runs as root, GitLab's pods as 5001.
-    for (const cell of [k8s, ci]) {
+    // Both paths reach the editor through the same kind of URL; CI jobs run as root, GitLab's pods as 5001.
+    for (const cell of [k8s, ci, ciPod]) {
       expect(cell.status).toBe("passed");
       expect(status(cell, "editor.injected")).toBe("supported");
       expect(status(cell, "endpoint.websocket")).toBe("supported");
@@ -55,6 +61,7 @@ describe("wsparity run on the sim tier (through the CLI)", () => {
     }
     expect(status(k8s, "container.user")).toBe("supported");
     expect(status(ci, "container.user")).toBe("unsupported");
+    expect(status(ciPod, "container.user")).toBe("unsupported");
     expect(report.gaps.some((g: { feature: string }) => g.feature === "container.user")).toBe(true);
     expect(ci.tunnel.baseline.latencyUs.count).toBe(300);
     expect(r.stdout).toContain("# wsparity gap report — tier `sim`");
@@ -84,7 +91,7 @@ describe("wsparity run on the sim tier (through the CLI)", () => {
     expect(stderr).toContain("SIGINT: finishing the current step");
     const report = JSON.parse(readFileSync(join(dir, "report.json"), "utf8"));
     expect(reportSchemaErrors(report)).toEqual([]);
-    expect(report.cells.map((c: { status: string }) => c.status)).toEqual(["failed", "skipped"]);
+    expect(report.cells.map((c: { status: string }) => c.status)).toEqual(["failed", "skipped", "skipped"]);
     expect(report.cells[1].reason).toBe("interrupted before this cell started");
     expect(existsSync(join(dir, "junit.xml"))).toBe(true);
     expect(processesMentioning(dir)).toEqual([]);

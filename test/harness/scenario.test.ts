@@ -55,11 +55,12 @@ describe("scenario files", () => {
 describe("matrix", () => {
   const parity = parseScenario("name: parity\ndevfile: d.yaml\n", "/s/parity.yaml");
 
-  it("on sim: the Kubernetes reference and the shell executor on amd64", () => {
+  it("on sim: the Kubernetes reference and the shell and kubernetes executors on amd64", () => {
     const cells = expandMatrix([parity], "sim");
     expect(cells.map((c) => [c.path, c.executor, c.arch, c.skip ?? ""])).toEqual([
       ["kubernetes", null, "amd64", ""],
       ["ci", "shell", "amd64", ""],
+      ["ci", "kubernetes", "amd64", ""],
     ]);
   });
 

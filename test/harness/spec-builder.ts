@@ -43,6 +43,8 @@ export function context(
     spec: s,
     ws,
     timeoutMs: 4_000,
+    // The local workspaces of these tests start just before their context is made.
+    startedAtMs: Date.now() - 60_000,
     ...extra,
   };
 }

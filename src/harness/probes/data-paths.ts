@@ -1,6 +1,7 @@
 import type { WorkspaceSpec } from "../../devfile/spec.ts";
 
 /** The workspace's data folder as the main container sees it: $PROJECTS_ROOT, GitLab's /projects. */
+// biome-ignore lint/suspicious/noTemplateCurlyInString: a bash expansion, not a JS template
 export const DATA_DIR = '"${PROJECTS_ROOT:-/projects}"';
 
 /** Devfile volumes mounted in the main container, with their mount paths. */

@@ -58,7 +58,7 @@ function eventProbe(event: Event): Probe {
         ? `no ${event} command creates a file the main container could observe`
         : undefined;
     },
-    async run({ ws, spec, timeoutMs }): Promise<ProbeOutcome> {
+    async run({ ws, spec, timeoutMs, startedAtMs }): Promise<ProbeOutcome> {
       const checks: string[] = [];
       let missing = 0;
       // postStart may still be running when the editor answers: wait up to half the probe's time.
@@ -66,11 +66,14 @@ function eventProbe(event: Event): Probe {
       for (const { command, files } of observable(spec, event)) {
         const out = await execInWorkspace(
           ws,
-          `for i in $(seq 1 ${tries}); do (${existsScript(command, files)}) && exit 0; sleep 0.25; done; exit 1`,
+          `for i in $(seq 1 ${tries}); do (${existsScript(command, files, startedAtMs)}) && exit 0; sleep 0.25; done; exit 1`,
           { timeoutMs },
         );
         if (out.exitCode !== 0) missing++;
-        const verdict = out.exitCode === 0 ? "exists" : `missing after ${(tries / 4).toFixed(1)} s`;
+        const verdict =
+          out.exitCode === 0
+            ? "written since the start"
+            : `not written since the start (waited ${(tries / 4).toFixed(1)} s)`;
         checks.push(`${command.id}: ${files.join(", ")} ${verdict}`);
       }
       return missing === 0 ? supported(checks.join("; ")) : unsupported(checks.join("; "));

@@ -14,7 +14,19 @@ export function createdFiles(command: ExecCommandSpec): string[] {
 }
 
 /** Shell words that test the files exist, expanding variables as the command did, from its working dir. */
-export function existsScript(command: ExecCommandSpec, files: string[]): string {
+/**
+ * A shell test that every file exists and, with `since` (epoch ms), was modified since then: a file left by
+ * an earlier workspace (hosts without isolation share paths such as /cache) does not count.
+ */
+export function existsScript(command: ExecCommandSpec, files: string[], since?: number): string {
   const cd = command.workingDir ? `cd ${command.workingDir} 2>/dev/null; ` : "";
-  return `${cd}${files.map((f) => `test -e ${f.includes(" ") ? `"${f}"` : f}`).join(" && ")}`;
+  const newer = since === undefined ? undefined : Math.floor(since / 1000) - 1;
+  return `${cd}${files
+    .map((f) => {
+      const word = f.includes(" ") ? `"${f}"` : f;
+      return newer === undefined
+        ? `test -e ${word}`
+        : `test -e ${word} && [ "$(stat -c %Y ${word})" -ge ${newer} ]`;
+    })
+    .join(" && ")}`;
 }

@@ -9,6 +9,8 @@ export interface ProbeOutcome {
 export interface ProbeContext extends CellContext {
   ws: WorkspaceHandle;
   timeoutMs: number;
+  /** Wall-clock time (ms) the workspace's start was requested: effects older than this are a previous run's. */
+  startedAtMs: number;
 }
 
 /** A feature probe: observes the feature through the user's surfaces; never judges from configuration alone. */

@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import type { Gitlab } from "@gitbeaker/rest";
 import type { LaunchedWorkspace, LaunchOptions, WorkspaceLauncher } from "../../ci/launcher.ts";
 import { EDITOR_PORT, sanitizeName } from "../../kubernetes/settings.ts";
-import type { Arch } from "../../report/model.ts";
+import type { Arch, Executor } from "../../report/model.ts";
 import type { StartedTunnelServer } from "../../tunnel/index.ts";
 import type { CellContext, PathProvisioner, WorkspaceHandle } from "../workspace.ts";
 import { imageFacts } from "./image-facts.ts";
@@ -27,6 +27,8 @@ export class CiPathProvisioner implements PathProvisioner {
     /** The image map of tiers that run images: devfile image → the local image that runs. */
     private readonly imageFor: ((reference: string, arch: Arch) => string) | undefined,
     private readonly log: (line: string) => void,
+    /** Where a job of this executor dials the tunnel (a pod without a route to the host uses a shared socket). */
+    private readonly agentUrlFor: (executor: Executor) => string = () => tunnel.agentUrl!,
   ) {}
 
   async start(cell: CellContext): Promise<WorkspaceHandle> {
@@ -39,7 +41,7 @@ export class CiPathProvisioner implements PathProvisioner {
       executor: cell.executor,
       arch: cell.arch,
       workspace: name,
-      tunnelUrl: this.tunnel.agentUrl!,
+      tunnelUrl: this.agentUrlFor(cell.executor),
       agentToken,
       variables: [
         ...Object.entries(cell.scenario.workspace.variables).map(([key, value]) => ({ key, value })),

@@ -1,4 +1,5 @@
-import { mkdirSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { isAbsolute, join } from "node:path";
 import { Gitlab } from "@gitbeaker/rest";
 import { KubeConfig } from "@kubernetes/client-node";
@@ -34,6 +35,8 @@ interface RunnerCell {
 }
 
 const SHELL: RunnerCell = { executor: "shell", arch: "amd64" };
+/** The sim tier's kubernetes executor runs job pods as local processes, like the Kubernetes path's pods. */
+const SIM_RUNNERS: RunnerCell[] = [SHELL, { executor: "kubernetes", arch: "amd64" }];
 const DOCKER_RUNNERS: RunnerCell[] = [
   SHELL,
   { executor: "docker", arch: "amd64" },
@@ -63,10 +66,14 @@ export async function startLocalTier(tier: "sim" | "docker", options: TierOption
     const tools = await prepareShellTools(join(options.stateDir, "tools"), options.log);
     // Job containers dial the tunnel on the host's bridge address; local processes reach it there too.
     const agentHost = tier === "docker" ? await hostAddressForContainers() : "127.0.0.1";
-    const tunnel = await new TunnelServerBuilder()
+    // Process-kubelet pods have no route to the host: their agents dial a socket in a folder pods share.
+    const socketDir = tier === "sim" ? mkdtempSync(join(tmpdir(), "wsparity-agents-")) : undefined;
+    if (socketDir) stops.push(async () => rmSync(socketDir, { recursive: true, force: true }));
+    const tunnelBuilder = new TunnelServerBuilder()
       .withDomain("workspaces.localtest")
-      .withAgentListener({ port: 0, host: agentHost })
-      .start();
+      .withAgentListener({ port: 0, host: agentHost });
+    if (socketDir) tunnelBuilder.withAgentSocket(join(socketDir, "agent.sock"));
+    const tunnel = await tunnelBuilder.start();
     stops.push(() => tunnel.stop());
     // The docker tier has a cluster per node architecture, as a real fleet has amd64 and arm64 clusters.
     const nodeArches: Arch[] = tier === "docker" ? ["amd64", "arm64"] : ["amd64"];
@@ -76,6 +83,7 @@ export async function startLocalTier(tier: "sim" | "docker", options: TierOption
         stateDir: join(options.stateDir, `kubernetes-${arch}`),
         kubelet: tier === "docker" ? "docker" : "process",
         ...(tier === "docker" ? { nodeArch: arch } : {}),
+        ...(socketDir ? { sharedHostPaths: [socketDir] } : {}),
       });
       stops.push(() => sim.stop());
       const kc = new KubeConfig();
@@ -85,7 +93,7 @@ export async function startLocalTier(tier: "sim" | "docker", options: TierOption
     const gitlab = await new GitLabSimulator({ longPollMs: 1000, traceUpdateIntervalSeconds: 1 }).start();
     stops.push(() => gitlab.stop());
     const api = new Gitlab({ host: gitlab.url, token: gitlab.rootToken });
-    const runnerCells = tier === "docker" ? DOCKER_RUNNERS : [SHELL];
+    const runnerCells = tier === "docker" ? DOCKER_RUNNERS : SIM_RUNNERS;
     for (const cell of runnerCells) {
       const registered = await api.Users.createCIRunner("instance_type", { tagList: runnerTags(cell) });
       const dir = join(options.stateDir, `runner-${cell.executor}-${cell.arch}`);
@@ -135,6 +143,8 @@ export async function startLocalTier(tier: "sim" | "docker", options: TierOption
       tunnel,
       imageFor,
       () => {},
+      (executor) =>
+        executor === "kubernetes" && tunnel.agentSocketUrl ? tunnel.agentSocketUrl : tunnel.agentUrl!,
     );
     return {
       tier,
@@ -144,7 +154,7 @@ export async function startLocalTier(tier: "sim" | "docker", options: TierOption
           return clusters.has(arch) ? undefined : `no ${arch} cluster on the ${tier} tier`;
         return runnerCells.some((c) => c.executor === executor && c.arch === arch)
           ? undefined
-          : `no ${executor} runner for ${arch} on the ${tier} tier${tier === "sim" && executor !== "shell" ? " (container executors run images: use --tier docker)" : ""}`;
+          : `no ${executor} runner for ${arch} on the ${tier} tier${tier === "sim" && executor ? simTierHint(executor, arch) : ""}`;
       },
       environment: () => ({
         kubernetes: {
@@ -165,4 +175,10 @@ export async function startLocalTier(tier: "sim" | "docker", options: TierOption
     await close();
     throw err;
   }
+}
+
+function simTierHint(executor: Executor, arch: Arch): string {
+  if (executor === "docker") return " (the docker executor runs images: use --tier docker)";
+  if (arch !== "amd64") return " (the sim tier's node runs this host's amd64: use --tier docker for arm64)";
+  return "";
 }
