@@ -91,5 +91,25 @@ export function asSocket(stream: Duplex): Duplex {
     socket.end();
     socket.once("finish", () => socket.destroy());
   };
+  // http.ClientRequest corks a request's head (a latin1 string) with its body; an HTTP/2 stream's writev
+  // of mixed strings and buffers garbles the head's first bytes, so every chunk goes down as a Buffer.
+  const writev = socket._writev as
+    | ((chunks: { chunk: unknown; encoding: BufferEncoding }[], cb: (err?: Error | null) => void) => void)
+    | undefined;
+  if (writev) {
+    socket._writev = (
+      chunks: { chunk: unknown; encoding: BufferEncoding }[],
+      cb: (err?: Error | null) => void,
+    ) =>
+      writev.call(
+        socket,
+        chunks.map(({ chunk, encoding }) =>
+          typeof chunk === "string"
+            ? { chunk: Buffer.from(chunk, encoding), encoding: "buffer" as BufferEncoding }
+            : { chunk, encoding },
+        ),
+        cb,
+      );
+  }
   return socket;
 }

@@ -212,3 +212,35 @@ describe("HTTP/1.1 through the tunnel, with curl", () => {
     expect(metrics.stdout).toMatch(/^wsparity_tunnel_response_latency_seconds_count [1-9]\d*$/m);
   });
 });
+
+describe("a request's bytes on a fresh workspace stream", () => {
+  it("arrive intact when the head and the body are written together (fetch POST)", async () => {
+    const received: Buffer[] = [];
+    const target = net.createServer((socket) =>
+      socket.on("data", (d) => {
+        received.push(d);
+        socket.write("HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok");
+      }),
+    );
+    await new Promise<void>((resolve) => target.listen(0, "127.0.0.1", () => resolve()));
+    const port = (target.address() as net.AddressInfo).port;
+    const ws = workspace("ws-intact", [port]);
+    const server = await startServer([ws]);
+    const agent = await startAgent(server.agentUrl!, ws);
+    try {
+      const res = await fetch(`${server.userUrl}/-/ws/${ws.name}/${port}/echo`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${ws.userToken}`, "content-type": "application/json" },
+        body: JSON.stringify({ command: "uname -m" }),
+      });
+      expect(res.status).toBe(200);
+      const request = Buffer.concat(received).toString("latin1");
+      expect(request.startsWith("POST /echo HTTP/1.1\r\n")).toBe(true);
+      expect(request.endsWith('\r\n\r\n{"command":"uname -m"}')).toBe(true);
+    } finally {
+      await agent.stop();
+      await server.stop();
+      target.close();
+    }
+  });
+});
