@@ -37,7 +37,8 @@ export const volumePersistent: RestartProbe<Written> = {
         checks.push(`${place.label}: could not write before the restart`);
         continue;
       }
-      const out = await execInWorkspace(ws, `cat ${place.file}`);
+      // Read, then remove: on hosts without isolation these paths are the host's own folders.
+      const out = await execInWorkspace(ws, `cat ${place.file}; status=$?; rm -f ${place.file}; exit $status`);
       const ok = out.stdout.trim() === state.token;
       if (ok) kept++;
       checks.push(`${place.label}: ${ok ? "kept" : "lost"}`);
