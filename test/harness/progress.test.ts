@@ -4,7 +4,9 @@ import { createProgress } from "../../src/harness/progress.ts";
 import { parseScenario } from "../../src/harness/scenario.ts";
 import { cell } from "../report/fixtures.ts";
 
-const planned = expandMatrix([parseScenario("name: demo\ndevfile: d.yaml\n", "/s/demo.yaml")], "sim");
+const planned = expandMatrix([parseScenario("name: demo\ndevfile: d.yaml\n", "/s/demo.yaml")], "sim", {
+  executors: ["shell"],
+});
 const feature = { id: "container.env", status: "supported" as const, evidence: "ok", durationMs: 12 };
 
 afterEach(() => vi.restoreAllMocks());

@@ -7,6 +7,7 @@ import {
 import { execInWorkspace } from "./editor-client.ts";
 import { createdFiles, existsScript } from "./observable-effects.ts";
 import { type Probe, type ProbeOutcome, supported, unsupported } from "./probe.ts";
+import { simJobPodPathsShared } from "./sim-tier.ts";
 
 type Event = "preStart" | "postStart";
 
@@ -54,9 +55,10 @@ function eventProbe(event: Event): Probe {
     id: `event.${event}`,
     notApplicable(ctx) {
       if (ctx.spec.events[event].length === 0) return `the devfile has no ${event} event`;
-      return observable(ctx.spec, event).length === 0
-        ? `no ${event} command creates a file the main container could observe`
-        : undefined;
+      if (observable(ctx.spec, event).length === 0)
+        return `no ${event} command creates a file the main container could observe`;
+      // preStart effects are seen through a volume another container shares.
+      return event === "preStart" ? simJobPodPathsShared(ctx) : undefined;
     },
     async run({ ws, spec, timeoutMs, startedAtMs }): Promise<ProbeOutcome> {
       const checks: string[] = [];

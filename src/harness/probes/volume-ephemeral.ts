@@ -1,6 +1,7 @@
 import { mainVolumeMounts } from "./data-paths.ts";
 import { execInWorkspace } from "./editor-client.ts";
 import { type RestartProbe, supported, unsupported } from "./probe.ts";
+import { simJobPodPathsShared } from "./sim-tier.ts";
 
 interface Written {
   token: string;
@@ -11,8 +12,10 @@ interface Written {
 export const volumeEphemeral: RestartProbe<Written> = {
   id: "volume.ephemeral",
   phase: "restart",
-  notApplicable: ({ spec }) =>
-    mainVolumeMounts(spec, true).length === 0 ? "the main container mounts no ephemeral volume" : undefined,
+  notApplicable: (ctx) =>
+    mainVolumeMounts(ctx.spec, true).length === 0
+      ? "the main container mounts no ephemeral volume"
+      : simJobPodPathsShared(ctx),
   async prepare({ ws, spec }) {
     const token = `ephemeral-${Math.random().toString(36).slice(2, 10)}`;
     const places = [];

@@ -1,6 +1,7 @@
 import { DATA_DIR, mainVolumeMounts } from "./data-paths.ts";
 import { execInWorkspace } from "./editor-client.ts";
 import { degraded, type RestartProbe, supported, unsupported } from "./probe.ts";
+import { simJobPodPathsShared } from "./sim-tier.ts";
 
 interface Written {
   token: string;
@@ -11,6 +12,7 @@ interface Written {
 export const volumePersistent: RestartProbe<Written> = {
   id: "volume.persistent",
   phase: "restart",
+  notApplicable: simJobPodPathsShared,
   async prepare({ ws, spec }) {
     const token = `persist-${Math.random().toString(36).slice(2, 10)}`;
     const targets = [
@@ -38,7 +40,10 @@ export const volumePersistent: RestartProbe<Written> = {
         continue;
       }
       // Read, then remove: on hosts without isolation these paths are the host's own folders.
-      const out = await execInWorkspace(ws, `cat ${place.file}; status=$?; rm -f ${place.file}; exit $status`);
+      const out = await execInWorkspace(
+        ws,
+        `cat ${place.file}; status=$?; rm -f ${place.file}; exit $status`,
+      );
       const ok = out.stdout.trim() === state.token;
       if (ok) kept++;
       checks.push(`${place.label}: ${ok ? "kept" : "lost"}`);

@@ -1,6 +1,7 @@
 import type { WorkspaceSpec } from "../../devfile/spec.ts";
 import { execInWorkspace } from "./editor-client.ts";
 import { type Probe, supported, unsupported } from "./probe.ts";
+import { simJobPodPathsShared } from "./sim-tier.ts";
 
 /**
  * A sidecar endpoint with the attribute `wsparity/serves-volume: <volume>` serves that volume's files
@@ -28,10 +29,10 @@ function pairs(spec: WorkspaceSpec) {
 
 export const volumeShared: Probe = {
   id: "volume.shared",
-  notApplicable: ({ spec }) =>
-    pairs(spec).length === 0
+  notApplicable: (ctx) =>
+    pairs(ctx.spec).length === 0
       ? `no sidecar endpoint has the attribute ${SERVES_VOLUME} for a volume the main container mounts`
-      : undefined,
+      : simJobPodPathsShared(ctx),
   async run({ ws, spec, timeoutMs }) {
     const checks: string[] = [];
     let wrong = 0;
