@@ -11,7 +11,7 @@ const out = mkdtempSync(join(tmpdir(), "wsparity-run-docker-"));
 afterAll(() => rmSync(out, { recursive: true, force: true }));
 
 describe.skipIf(!docker)("wsparity run on the docker tier (through the CLI)", () => {
-  it("runs both paths in real containers on amd64 and arm64 (Kubernetes path, CI docker executor), shows images and architectures, and leaves no container", () => {
+  it("runs both paths in real containers on amd64 and arm64 (Kubernetes path, CI docker and kubernetes executors), shows images and architectures, and leaves no container", () => {
     const r = spawnSync(
       process.execPath,
       [
@@ -21,7 +21,7 @@ describe.skipIf(!docker)("wsparity run on the docker tier (through the CLI)", ()
         "--tier",
         "docker",
         "--executors",
-        "docker",
+        "docker,kubernetes",
         "--arch",
         "amd64,arm64",
         "--out",
@@ -38,7 +38,14 @@ describe.skipIf(!docker)("wsparity run on the docker tier (through the CLI)", ()
       report.cells.map(
         (c: { path: string; executor: string | null; arch: string }) => `${c.path}/${c.executor}/${c.arch}`,
       ),
-    ).toEqual(["kubernetes/null/amd64", "kubernetes/null/arm64", "ci/docker/amd64", "ci/docker/arm64"]);
+    ).toEqual([
+      "kubernetes/null/amd64",
+      "kubernetes/null/arm64",
+      "ci/docker/amd64",
+      "ci/docker/arm64",
+      "ci/kubernetes/amd64",
+      "ci/kubernetes/arm64",
+    ]);
     for (const cell of report.cells) {
       const status = (id: string) => cell.features.find((f: { id: string }) => f.id === id);
       expect(cell.status, cell.reason).toBe("passed");
