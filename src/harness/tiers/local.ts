@@ -1,6 +1,7 @@
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { isAbsolute, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { Gitlab } from "@gitbeaker/rest";
 import { KubeConfig } from "@kubernetes/client-node";
 import { bundleAgent } from "../../agent/bundle.ts";
@@ -9,9 +10,11 @@ import { hostAddressForContainers, installCleanupHandlers } from "../../containe
 import { buildEditorBundle } from "../../editor/bundle.ts";
 import { imageMapRows, resolveImage } from "../../images/image-map.ts";
 import type { Arch, Executor } from "../../report/model.ts";
+import type { KubernetesRunnerConfig } from "../../runner/config.ts";
 import {
   DockerExecutor,
   KubernetesExecutor,
+  loadRunnerConfig,
   prepareShellTools,
   RunnerBuilder,
   runnerTags,
@@ -110,6 +113,8 @@ export async function startLocalTier(tier: "sim" | "docker", options: TierOption
                   namespace: "wsparity-ci",
                   arch: cell.arch,
                   runnerName: name,
+                  // The same limits as the shipped runner config, so resource overwrites are honoured alike.
+                  overwriteMaxAllowed: shippedKubernetesConfig(cell.arch).overwriteMaxAllowed,
                 }),
         )
         .withConcurrency(2)
@@ -181,4 +186,12 @@ function simTierHint(executor: Executor, arch: Arch): string {
   if (executor === "docker") return " (the docker executor runs images: use --tier docker)";
   if (arch !== "amd64") return " (the sim tier's node runs this host's amd64: use --tier docker for arm64)";
   return "";
+}
+
+/** [runners.kubernetes] of runners/kubernetes-<arch>.toml, the config `wsparity runner run` uses. */
+function shippedKubernetesConfig(arch: Arch): KubernetesRunnerConfig {
+  const file = fileURLToPath(new URL(`../../../runners/kubernetes-${arch}.toml`, import.meta.url));
+  const config = loadRunnerConfig(file, process.env, { url: "http://unused.invalid", token: "unused" });
+  if (!config.kubernetes) throw new Error(`${file} has no [runners.kubernetes] section`);
+  return config.kubernetes;
 }
