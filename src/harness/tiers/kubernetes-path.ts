@@ -47,11 +47,14 @@ export class KubernetesPathProvisioner implements PathProvisioner {
       .flatMap((c) => c.endpoints)
       .filter((e) => e.exposure === "public")
       .map((e) => e.targetPort);
-    this.tunnel.routes.register({
+    // A new epoch retires the tunnel's pooled keep-alive streams: after a restart or stop they would still
+    // reach the old pod, which keeps answering while it terminates.
+    const route = {
       workspace: name,
       ports: [...new Set([EDITOR_PORT, SSH_PORT, ...publicPorts])],
       userTokens: [userToken],
-      connect: async (port) => {
+      epoch: 0,
+      connect: async (port: number) => {
         const pods = await this.core.listNamespacedPod({ namespace });
         const pod = pods.items.find((p) => p.status?.phase === "Running" && !p.metadata?.deletionTimestamp);
         if (!pod?.metadata?.name) throw new RouteError(503, `workspace ${name} has no running pod`);
@@ -61,10 +64,12 @@ export class KubernetesPathProvisioner implements PathProvisioner {
           throw new RouteError(502, `pod ${pod.metadata.name} port ${port}: ${(err as Error).message}`);
         }
       },
-    });
+    };
+    this.tunnel.routes.register(route);
     const lifecycle = {
       restart: async () => {
         const state = await reconciler.setDesiredState("RestartRequested", cell.scenario.timeouts.startMs);
+        route.epoch++;
         if (state !== "Running") throw new Error(`after RestartRequested the workspace is ${state}`);
         await waitUntil(
           "the editor to answer after the restart",
@@ -74,6 +79,7 @@ export class KubernetesPathProvisioner implements PathProvisioner {
       },
       stop: async () => {
         const state = await reconciler.setDesiredState("Stopped", cell.scenario.timeouts.startMs);
+        route.epoch++;
         if (state !== "Stopped") throw new Error(`after Stopped the workspace is ${state}`);
       },
       leftovers: async () => {
