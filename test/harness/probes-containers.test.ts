@@ -4,7 +4,7 @@ import { chmod } from "node:fs/promises";
 import { afterEach, describe, expect, it } from "vitest";
 import { archArm64 } from "../../src/harness/probes/arch-arm64.ts";
 import { commandExec } from "../../src/harness/probes/command-exec.ts";
-import { containerCommandArgs } from "../../src/harness/probes/container-command-args.ts";
+import { containerCommandArgs, withoutEmulator } from "../../src/harness/probes/container-command-args.ts";
 import { containerEnv } from "../../src/harness/probes/container-env.ts";
 import { containerImage } from "../../src/harness/probes/container-image.ts";
 import { containerMulti } from "../../src/harness/probes/container-multi.ts";
@@ -35,6 +35,17 @@ describe("container.env", () => {
 });
 
 describe("container.command-args", () => {
+  it("reads a foreign-architecture process's argv from behind QEMU's binfmt interpreter", () => {
+    const qemu = ["/usr/libexec/qemu-binfmt/aarch64-binfmt-P", "/usr/bin/sleep", "sleep", "86399"];
+    expect(withoutEmulator(qemu)).toEqual(["sleep", "86399"]);
+    expect(withoutEmulator(["/usr/bin/qemu-aarch64-static", "/bin/sh", "sh", "-c", "x"])).toEqual([
+      "sh",
+      "-c",
+      "x",
+    ]);
+    expect(withoutEmulator(["sleep", "86399"])).toEqual(["sleep", "86399"]);
+  });
+
   it("finds a process running the declared command, and reports its absence", async () => {
     const marker = String(100_000 + Math.floor(Math.random() * 800_000));
     const s = spec({

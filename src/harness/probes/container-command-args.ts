@@ -17,7 +17,9 @@ export const containerCommandArgs: Probe = {
     if (out.exitCode !== 0) return unsupported(describeExec("list /proc/*/cmdline", out));
     const processes = out.stdout
       .split("\n")
-      .map((line) => line.split("\u0001").filter((a, i, all) => a !== "" || i < all.length - 1));
+      .map((line) =>
+        withoutEmulator(line.split("\u0001").filter((a, i, all) => a !== "" || i < all.length - 1)),
+      );
     // With only args, the image's entrypoint comes first: match the declared argv as a suffix.
     const match = processes.find((argv) =>
       main.command
@@ -32,3 +34,11 @@ export const containerCommandArgs: Probe = {
       : unsupported(`no process in the main container runs ${shown} (${processes.length} processes seen)`);
   },
 };
+
+/**
+ * A foreign-architecture process runs under QEMU's binfmt interpreter, whose /proc cmdline is
+ * [interpreter, program path, the program's own argv…] (binfmt flag P): the program's argv is what ran.
+ */
+export function withoutEmulator(argv: string[]): string[] {
+  return /\/qemu-[\w-]*(binfmt|static)/.test(argv[0] ?? "") && argv.length >= 3 ? argv.slice(2) : argv;
+}
