@@ -42,7 +42,8 @@ export const volumeShared: Probe = {
       const read = `"$WSPARITY_NODE" -e 'require("http").get("http://127.0.0.1:${p.port}/${file}", r => { let b = ""; r.on("data", c => b += c); r.on("end", () => { process.stdout.write(b); process.exit(r.statusCode === 200 ? 0 : 1); }); }).on("error", e => { console.error(e.message); process.exit(2); })'`;
       const out = await execInWorkspace(
         ws,
-        `echo ${token} > '${p.mainPath}/${file}' && for i in $(seq 1 ${Math.max(1, Math.floor(timeoutMs / 2 / 500))}); do ${read} && exit 0; sleep 0.25; done; exit 1`,
+        // Retry for half the probe's time by the clock, not by count: under QEMU each node start takes seconds.
+        `echo ${token} > '${p.mainPath}/${file}' && end=$(( $(date +%s) + ${Math.max(1, Math.floor(timeoutMs / 2 / 1000))} )); while :; do ${read} && exit 0; [ "$(date +%s)" -lt "$end" ] || exit 1; sleep 0.25; done`,
         { timeoutMs },
       );
       const ok = out.exitCode === 0 && out.stdout.trim() === token;
