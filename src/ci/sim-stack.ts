@@ -8,20 +8,20 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Gitlab } from "@gitbeaker/rest";
-import { KubeConfig } from "@kubernetes/client-node";
 import { hostAddressForContainers } from "../containers/index.ts";
 import type { WorkspaceSpec } from "../devfile/spec.ts";
 import {
   DockerExecutor,
-  KubernetesExecutor,
+  kubernetesExecutorFrom,
   prepareShellTools,
   type Runner,
   RunnerBuilder,
   runnerTags,
   ShellExecutor,
+  shippedRunnerConfig,
 } from "../runner/index.ts";
 import { GitLabSimulator } from "../sim/gitlab/index.ts";
-import { type KubernetesSim, startKubernetesSim } from "../sim/kubernetes/index.ts";
+import { startKubernetesSim } from "../sim/kubernetes/index.ts";
 import { type StartedTunnelServer, TunnelServerBuilder } from "../tunnel/index.ts";
 import { type LaunchedWorkspace, WorkspaceLauncher } from "./launcher.ts";
 
@@ -41,12 +41,6 @@ export interface CiSimStack {
   launcher: WorkspaceLauncher;
   launch(spec: WorkspaceSpec, workspace: string): Promise<SimWorkspace>;
   stop(): Promise<void>;
-}
-
-function kubeConfigOf(cluster: KubernetesSim): KubeConfig {
-  const kc = new KubeConfig();
-  kc.loadFromFile(cluster.kubeconfigPath);
-  return kc;
 }
 
 export function freePort(): Promise<number> {
@@ -102,11 +96,7 @@ export async function startCiSimStack(options: CiSimStackOptions = {}): Promise<
       executor === "docker"
         ? new DockerExecutor(arch)
         : cluster
-          ? new KubernetesExecutor(kubeConfigOf(cluster), {
-              namespace: "wsparity-ci",
-              arch,
-              runnerName: name,
-            })
+          ? kubernetesExecutorFrom(cluster.kubeConfig(), shippedRunnerConfig("kubernetes", arch), name)
           : new ShellExecutor(),
     )
     .withConcurrency(4)

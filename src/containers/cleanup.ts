@@ -1,4 +1,5 @@
 import { spawnSync } from "node:child_process";
+import { processIsAlive } from "../util/process-alive.ts";
 import { dockerEngine, isNotFound } from "./engine.ts";
 import { MANAGED_LABEL, OWNER_PID_LABEL, ownLabelFilters } from "./labels.ts";
 
@@ -14,16 +15,6 @@ export interface CleanupResult {
   containers: number;
   networks: number;
   volumes: number;
-}
-
-function processIsAlive(pid: number): boolean {
-  if (!Number.isInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
-  }
 }
 
 function inScope(scope: CleanupScope, labels: Record<string, string> | null | undefined): boolean {

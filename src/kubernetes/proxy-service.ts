@@ -1,5 +1,4 @@
 // The Kubernetes path's workspace proxy as a `wsparity sim up` service: routes on the tunnel server's user listener.
-import { KubeConfig } from "@kubernetes/client-node";
 import type { KubernetesSim } from "../sim/kubernetes/index.ts";
 import type { SimService } from "../sim/up.ts";
 import type { StartedTunnelServer } from "../tunnel/index.ts";
@@ -13,8 +12,7 @@ export const kubernetesProxyService: SimService<KubernetesWorkspaceProxy> = {
     const token = ctx.env.WORKSPACE_TOKEN;
     if (!token)
       throw new Error("the tunnel service must set WORKSPACE_TOKEN before the workspace proxy starts");
-    const kc = new KubeConfig();
-    kc.loadFromFile(sim.kubeconfigPath);
+    const kc = sim.kubeConfig();
     const proxy = new KubernetesWorkspaceProxy({
       kc,
       routes: tunnel.routes,

@@ -9,7 +9,7 @@ import { UsageError } from "../util/errors.ts";
 import { loadRunnerConfig, RunnerConfigError, type RunnerFileConfig } from "./config.ts";
 import type { Executor } from "./executor.ts";
 import { DockerExecutor } from "./executors/docker.ts";
-import { KubernetesExecutor } from "./executors/kubernetes.ts";
+import { kubernetesExecutorFrom } from "./executors/kubernetes.ts";
 import { ShellExecutor } from "./executors/shell.ts";
 import { RunnerBuilder } from "./runner.ts";
 import { prepareShellTools } from "./tools.ts";
@@ -23,17 +23,7 @@ interface RunOptions {
 export function executorFor(config: RunnerFileConfig): Executor {
   if (config.executor === "shell") return new ShellExecutor();
   if (config.executor === "docker") return new DockerExecutor(config.arch, config.docker?.image);
-  const k8s = config.kubernetes;
-  return new KubernetesExecutor(kubeConfigFor(config), {
-    namespace: k8s?.namespace ?? "default",
-    arch: config.arch,
-    runnerName: config.name,
-    ...(k8s?.image ? { image: k8s.image } : {}),
-    ...(k8s?.helperImage ? { helperImage: k8s.helperImage } : {}),
-    ...(k8s?.nodeSelector ? { nodeSelector: k8s.nodeSelector } : {}),
-    ...(k8s?.pollTimeoutSeconds ? { pollTimeoutMs: k8s.pollTimeoutSeconds * 1000 } : {}),
-    overwriteMaxAllowed: k8s?.overwriteMaxAllowed ?? {},
-  });
+  return kubernetesExecutorFrom(kubeConfigFor(config), config);
 }
 
 /** The cluster from [runners.kubernetes] host/bearer_token/ca_file, else KUBECONFIG, ~/.kube/config or in-cluster. */

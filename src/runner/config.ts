@@ -2,6 +2,7 @@
 // ${VAR:-default} taken from the environment so one file serves every machine.
 
 import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import { parse } from "smol-toml";
 import type { ExecutorName } from "./executor.ts";
 import type { OverwriteKey } from "./executors/kubernetes-pod.ts";
@@ -161,4 +162,10 @@ function kubernetesSection(
 /** The tags `sim up` registers a runner of this config with, matching the generator's job tags. */
 export function runnerTags(config: Pick<RunnerFileConfig, "executor" | "arch">): string[] {
   return ["wsparity", `executor-${config.executor}`, `arch-${config.arch}`];
+}
+
+/** The project's own config for an executor and architecture, `runners/<executor>-<arch>.toml`, for in-process runners. */
+export function shippedRunnerConfig(executor: ExecutorName, arch: "amd64" | "arm64"): RunnerFileConfig {
+  const file = fileURLToPath(new URL(`../../runners/${executor}-${arch}.toml`, import.meta.url));
+  return loadRunnerConfig(file, process.env, { url: "http://in-process.invalid", token: "in-process" });
 }

@@ -47,3 +47,15 @@ export interface Executor {
 export class JobContainerDied extends Error {
   readonly failureReason = "runner_system_failure";
 }
+
+/** A stage that stops with TERM to its process group, then KILL once the grace period is over. */
+export function signalledStage(done: Promise<number>, signal: (name: "TERM" | "KILL") => unknown): StageRun {
+  return {
+    done,
+    stop(graceMs: number) {
+      void signal("TERM");
+      const timer = setTimeout(() => void signal("KILL"), graceMs);
+      void done.finally(() => clearTimeout(timer)).catch(() => undefined);
+    },
+  };
+}

@@ -5,7 +5,15 @@ import { execFileSync } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DockerExecutor } from "../../src/runner/index.ts";
 import { dockerForTests } from "../containers/docker-available.ts";
-import { firstJob, type SimTier, startSimTier, waitFor, waitForJobStatus, waitForLog } from "./helpers.ts";
+import {
+  firstJob,
+  type SimTier,
+  spawnRunner,
+  startSimTier,
+  waitFor,
+  waitForJobStatus,
+  waitForLog,
+} from "./helpers.ts";
 
 const docker = await dockerForTests();
 let tier: SimTier;
@@ -116,35 +124,15 @@ describe.skipIf(!docker)("docker executor", () => {
 
 describe.skipIf(!docker)("a killed docker runner", () => {
   it("leaves containers that the next runner removes when it starts", async () => {
-    const { spawn } = await import("node:child_process");
     const { mkdtempSync } = await import("node:fs");
     const { tmpdir } = await import("node:os");
     const { join } = await import("node:path");
     const registered = await tier.api.Users.createCIRunner("instance_type", { tagList: ["docker-test"] });
     const stateDir = mkdtempSync(join(tmpdir(), "wsparity-docker-runner-"));
-    const startRunner = () => {
-      const child = spawn(
-        process.execPath,
-        [
-          "bin/wsparity.js",
-          "runner",
-          "run",
-          "--config",
-          "runners/docker-amd64.toml",
-          "--url",
-          tier.sim.url,
-          "--token",
-          registered.token as string,
-        ],
-        {
-          env: { ...process.env, WSPARITY_STATE_DIR: stateDir },
-          stdio: ["ignore", "pipe", "pipe"],
-        },
-      );
-      let output = "";
-      child.stderr.on("data", (c: Buffer) => (output += c));
-      return { child, output: () => output };
-    };
+    const startRunner = () =>
+      spawnRunner("runners/docker-amd64.toml", tier.sim.url, registered.token as string, {
+        WSPARITY_STATE_DIR: stateDir,
+      });
     // Only the process runner may take this job.
     await tier.runner.stop();
     const first = startRunner();

@@ -1,4 +1,5 @@
 // A GitLab simulator, a registered runner and a project, for end-to-end runner tests on the sim tier.
+import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -111,4 +112,28 @@ export async function waitForLog(
   ).catch((err) => {
     throw new Error(`${(err as Error).message}; ${last}`);
   });
+}
+
+export interface RunnerProcess {
+  child: ChildProcess;
+  /** Everything it printed so far (stdout and stderr). */
+  output(): string;
+}
+
+/** `wsparity runner run --config CONFIG` as a child process, for tests of a runner that is killed or stopped. */
+export function spawnRunner(
+  config: string,
+  url: string,
+  token: string,
+  env: Record<string, string>,
+): RunnerProcess {
+  const child = spawn(
+    process.execPath,
+    ["bin/wsparity.js", "runner", "run", "--config", config, "--url", url, "--token", token],
+    { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] },
+  );
+  let output = "";
+  child.stdout!.on("data", (c: Buffer) => (output += c));
+  child.stderr!.on("data", (c: Buffer) => (output += c));
+  return { child, output: () => output };
 }

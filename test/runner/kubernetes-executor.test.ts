@@ -1,7 +1,6 @@
 // The kubernetes executor against the Kubernetes simulator's process kubelet (sim tier): one pod per job
 // with build, helper and service containers, sources and file variables copied in, services on localhost,
 // the cache carried out and back, failure reasons, cancel, overwrite limits, and no pod left behind.
-import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -10,7 +9,15 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { KubernetesExecutor } from "../../src/runner/index.ts";
 import { RESOURCE_TYPES } from "../../src/sim/kubernetes/resources.ts";
 import { type SimHandle, startSim } from "../sim-kubernetes/sim-fixture.ts";
-import { firstJob, type SimTier, startSimTier, waitFor, waitForJobStatus, waitForLog } from "./helpers.ts";
+import {
+  firstJob,
+  type SimTier,
+  spawnRunner,
+  startSimTier,
+  waitFor,
+  waitForJobStatus,
+  waitForLog,
+} from "./helpers.ts";
 
 const NAMESPACE = "ci-test";
 const POD = RESOURCE_TYPES.find((r) => r.kind === "Pod")!;
@@ -173,29 +180,11 @@ describe("a killed kubernetes runner process", () => {
   it("leaves a pod that the next runner from the same config removes when it starts", async () => {
     const registered = await tier.api.Users.createCIRunner("instance_type", { tagList: ["k8s-test"] });
     const stateDir = mkdtempSync(join(tmpdir(), "wsparity-k8s-runner-"));
-    const startRunner = () => {
-      const child = spawn(
-        process.execPath,
-        [
-          "bin/wsparity.js",
-          "runner",
-          "run",
-          "--config",
-          "runners/kubernetes-amd64.toml",
-          "--url",
-          tier.sim.url,
-          "--token",
-          registered.token as string,
-        ],
-        {
-          env: { ...process.env, WSPARITY_STATE_DIR: stateDir, KUBECONFIG: cluster.sim.kubeconfigPath },
-          stdio: ["ignore", "pipe", "pipe"],
-        },
-      );
-      let output = "";
-      child.stderr.on("data", (c: Buffer) => (output += c));
-      return { child, output: () => output };
-    };
+    const startRunner = () =>
+      spawnRunner("runners/kubernetes-amd64.toml", tier.sim.url, registered.token as string, {
+        WSPARITY_STATE_DIR: stateDir,
+        KUBECONFIG: cluster.sim.kubeconfigPath,
+      });
     // Only the process runner may take this job.
     await tier.runner.stop();
     const first = startRunner();

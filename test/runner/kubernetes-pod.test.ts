@@ -2,13 +2,9 @@
 // a container with its variables, aliases as hostAliases, and resource overwrites within the runner's limits.
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { dnsLabel } from "../../src/ci/pipeline.ts";
 import type { JobPayload } from "../../src/runner/api-client.ts";
-import {
-  jobPod,
-  labelValue,
-  OverwriteNotAllowed,
-  type PodSettings,
-} from "../../src/runner/executors/kubernetes-pod.ts";
+import { jobPod, OverwriteNotAllowed, type PodSettings } from "../../src/runner/executors/kubernetes-pod.ts";
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
@@ -105,10 +101,10 @@ describe("the kubernetes executor's job pod", () => {
     );
   });
 
-  it("labelValue always gives a DNS label (property)", () => {
+  it("dnsLabel (the pod's names and label values) always gives a DNS label (property)", () => {
     fc.assert(
       fc.property(fc.string(), (text) => {
-        expect(labelValue(text)).toMatch(DNS_LABEL);
+        expect(dnsLabel(text)).toMatch(DNS_LABEL);
       }),
     );
   });

@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { Gitlab } from "@gitbeaker/rest";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { GitLabSimulator } from "../../src/sim/gitlab/index.ts";
-import { waitFor } from "./helpers.ts";
+import { type RunnerProcess, spawnRunner, waitFor } from "./helpers.ts";
 
 let sim: GitLabSimulator;
 let api: InstanceType<typeof Gitlab>;
@@ -18,30 +18,10 @@ const buildsDir = join(stateDir, "runner-shell-amd64", "builds");
 const marker = `sleep ${3000 + Math.floor(Math.random() * 900)}`;
 const children: ChildProcess[] = [];
 
-function startRunner(): { child: ChildProcess; output: () => string } {
-  const child = spawn(
-    process.execPath,
-    [
-      "bin/wsparity.js",
-      "runner",
-      "run",
-      "--config",
-      "runners/shell-amd64.toml",
-      "--url",
-      sim.url,
-      "--token",
-      token,
-    ],
-    {
-      env: { ...process.env, WSPARITY_STATE_DIR: stateDir },
-      stdio: ["ignore", "pipe", "pipe"],
-    },
-  );
-  children.push(child);
-  let output = "";
-  child.stdout!.on("data", (c: Buffer) => (output += c));
-  child.stderr!.on("data", (c: Buffer) => (output += c));
-  return { child, output: () => output };
+function startRunner(): RunnerProcess {
+  const runner = spawnRunner("runners/shell-amd64.toml", sim.url, token, { WSPARITY_STATE_DIR: stateDir });
+  children.push(runner.child);
+  return runner;
 }
 
 function markerRunning(): Promise<boolean> {

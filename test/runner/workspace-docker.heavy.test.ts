@@ -8,7 +8,7 @@ import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { CoreV1Api, KubeConfig } from "@kubernetes/client-node";
+import { CoreV1Api } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type LaunchOptions, WorkspaceLauncher } from "../../src/ci/index.ts";
 import { hostAddressForContainers } from "../../src/containers/index.ts";
@@ -89,8 +89,7 @@ async function kubernetesCell(arch: Arch): Promise<Cell> {
     await cluster.stop();
     rmSync(stateDir, { recursive: true, force: true });
   });
-  const kc = new KubeConfig();
-  kc.loadFromFile(cluster.kubeconfigPath);
+  const kc = cluster.kubeConfig();
   const core = kc.makeApiClient(CoreV1Api);
   return {
     executor: new KubernetesExecutor(kc, { namespace: "wsparity-ci", arch, runnerName: `e2e-${arch}` }),

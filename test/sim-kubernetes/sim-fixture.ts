@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { KubeConfig } from "@kubernetes/client-node";
+import type { KubeConfig } from "@kubernetes/client-node";
 import {
   type KubernetesSim,
   type KubernetesSimOptions,
@@ -18,8 +18,7 @@ export interface SimHandle {
 export async function startSim(opts: Partial<KubernetesSimOptions> = {}): Promise<SimHandle> {
   const stateDir = mkdtempSync(join(tmpdir(), "wsparity-k8s-test-"));
   const sim = await startKubernetesSim({ stateDir, ...opts });
-  const kc = new KubeConfig();
-  kc.loadFromFile(sim.kubeconfigPath);
+  const kc = sim.kubeConfig();
   return {
     sim,
     kc,

@@ -1,24 +1,20 @@
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { isAbsolute, join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { Gitlab } from "@gitbeaker/rest";
-import { KubeConfig } from "@kubernetes/client-node";
-import { bundleAgent } from "../../agent/bundle.ts";
+import type { KubeConfig } from "@kubernetes/client-node";
 import { WorkspaceLauncher } from "../../ci/launcher.ts";
 import { hostAddressForContainers, installCleanupHandlers } from "../../containers/index.ts";
-import { buildEditorBundle } from "../../editor/bundle.ts";
 import { imageMapRows, resolveImage } from "../../images/image-map.ts";
 import type { Arch, Executor } from "../../report/model.ts";
-import type { KubernetesRunnerConfig } from "../../runner/config.ts";
 import {
   DockerExecutor,
-  KubernetesExecutor,
-  loadRunnerConfig,
+  kubernetesExecutorFrom,
   prepareShellTools,
   RunnerBuilder,
   runnerTags,
   ShellExecutor,
+  shippedRunnerConfig,
 } from "../../runner/index.ts";
 import { GitLabSimulator } from "../../sim/gitlab/index.ts";
 import { type KubernetesSim, startKubernetesSim } from "../../sim/kubernetes/index.ts";
@@ -64,8 +60,8 @@ export async function startLocalTier(tier: "sim" | "docker", options: TierOption
       throw new Error(`the tier's state folder must be absolute, got ${options.stateDir}`);
     mkdirSync(options.stateDir, { recursive: true });
     if (tier === "docker") installCleanupHandlers();
-    // Fresh bundles of the agent and the editor from the current sources, then the shell runner's copy.
-    await Promise.all([bundleAgent(), buildEditorBundle()]);
+    // The shell runner's agent and editor, bundled from the current sources (each simulated cluster
+    // bundles what its pods get when it starts).
     const tools = await prepareShellTools(join(options.stateDir, "tools"), options.log);
     // Job containers dial the tunnel on the host's bridge address; local processes reach it there too.
     const agentHost = tier === "docker" ? await hostAddressForContainers() : "127.0.0.1";
@@ -89,9 +85,7 @@ export async function startLocalTier(tier: "sim" | "docker", options: TierOption
         ...(socketDir ? { sharedHostPaths: [socketDir] } : {}),
       });
       stops.push(() => sim.stop());
-      const kc = new KubeConfig();
-      kc.loadFromFile(sim.kubeconfigPath);
-      clusters.set(arch, { sim, kc });
+      clusters.set(arch, { sim, kc: sim.kubeConfig() });
     }
     const gitlab = await new GitLabSimulator({ longPollMs: 1000, traceUpdateIntervalSeconds: 1 }).start();
     stops.push(() => gitlab.stop());
@@ -109,13 +103,12 @@ export async function startLocalTier(tier: "sim" | "docker", options: TierOption
             : cell.executor === "docker"
               ? new DockerExecutor(cell.arch)
               : // Job pods go to the cluster of their architecture, beside the Kubernetes path's workspaces.
-                new KubernetesExecutor(clusters.get(cell.arch)!.kc, {
-                  namespace: "wsparity-ci",
-                  arch: cell.arch,
-                  runnerName: name,
-                  // The same limits as the shipped runner config, so resource overwrites are honoured alike.
-                  overwriteMaxAllowed: shippedKubernetesConfig(cell.arch).overwriteMaxAllowed,
-                }),
+                // as runners/kubernetes-<arch>.toml configures it.
+                kubernetesExecutorFrom(
+                  clusters.get(cell.arch)!.kc,
+                  shippedRunnerConfig("kubernetes", cell.arch),
+                  name,
+                ),
         )
         .withConcurrency(2)
         .withDirectories(join(dir, "builds"), join(dir, "cache"))
@@ -159,7 +152,7 @@ export async function startLocalTier(tier: "sim" | "docker", options: TierOption
           return clusters.has(arch) ? undefined : `no ${arch} cluster on the ${tier} tier`;
         return runnerCells.some((c) => c.executor === executor && c.arch === arch)
           ? undefined
-          : `no ${executor} runner for ${arch} on the ${tier} tier${tier === "sim" && executor ? simTierHint(executor, arch) : ""}`;
+          : `no ${executor} runner for ${arch} on the ${tier} tier`;
       },
       environment: () => ({
         kubernetes: {
@@ -180,18 +173,4 @@ export async function startLocalTier(tier: "sim" | "docker", options: TierOption
     await close();
     throw err;
   }
-}
-
-function simTierHint(executor: Executor, arch: Arch): string {
-  if (executor === "docker") return " (the docker executor runs images: use --tier docker)";
-  if (arch !== "amd64") return " (the sim tier's node runs this host's amd64: use --tier docker for arm64)";
-  return "";
-}
-
-/** [runners.kubernetes] of runners/kubernetes-<arch>.toml, the config `wsparity runner run` uses. */
-function shippedKubernetesConfig(arch: Arch): KubernetesRunnerConfig {
-  const file = fileURLToPath(new URL(`../../../runners/kubernetes-${arch}.toml`, import.meta.url));
-  const config = loadRunnerConfig(file, process.env, { url: "http://unused.invalid", token: "unused" });
-  if (!config.kubernetes) throw new Error(`${file} has no [runners.kubernetes] section`);
-  return config.kubernetes;
 }

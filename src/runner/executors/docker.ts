@@ -16,7 +16,13 @@ import {
 } from "../../containers/index.ts";
 import { resolveImage } from "../../images/image-map.ts";
 import type { JobImage } from "../api-client.ts";
-import { type Executor, JobContainerDied, type JobContext, type StageRun } from "../executor.ts";
+import {
+  type Executor,
+  JobContainerDied,
+  type JobContext,
+  type StageRun,
+  signalledStage,
+} from "../executor.ts";
 import { expandValue } from "../variables.ts";
 
 type Arch = "amd64" | "arm64";
@@ -143,14 +149,7 @@ export class DockerExecutor implements Executor {
         if (containers.died) throw new JobContainerDied(containers.died);
         return code;
       });
-    return {
-      done,
-      stop(graceMs: number) {
-        void stopGroup("TERM");
-        const timer = setTimeout(() => void stopGroup("KILL"), graceMs);
-        void done.finally(() => clearTimeout(timer)).catch(() => undefined);
-      },
-    };
+    return signalledStage(done, stopGroup);
   }
 
   async cleanup(ctx: JobContext): Promise<void> {

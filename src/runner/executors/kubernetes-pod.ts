@@ -4,8 +4,9 @@
 // hostAliases, on their aliases). Resources come from the KUBERNETES_* overwrite variables, within the
 // limits the runner's config allows.
 
+import { hostname } from "node:os";
 import type { V1Container, V1Pod, V1ResourceRequirements } from "@kubernetes/client-node";
-import { quantity } from "../../ci/pipeline.ts";
+import { dnsLabel, quantity } from "../../ci/pipeline.ts";
 import type { JobPayload } from "../api-client.ts";
 import { expandValue } from "../variables.ts";
 
@@ -13,6 +14,7 @@ export const BUILDS = "/builds";
 export const JOB_LABEL = "io.wsparity.ci-job";
 export const RUNNER_LABEL = "io.wsparity.ci-runner";
 export const RUNNER_PID_LABEL = "io.wsparity.ci-runner-pid";
+export const RUNNER_HOST_LABEL = "io.wsparity.ci-runner-host";
 const VOLUME = "repo";
 
 /** Stays up until the pod is deleted, and exits at once on SIGTERM (PID 1 ignores it otherwise). */
@@ -41,18 +43,6 @@ export type OverwriteKey =
 
 export class OverwriteNotAllowed extends Error {
   readonly failureReason = "script_failure";
-}
-
-/** A DNS-1123 label for a label value or name part. */
-export function labelValue(text: string): string {
-  return (
-    text
-      .toLowerCase()
-      .replace(/[^a-z0-9-]+/g, "-")
-      .replace(/^-+|-+$/g, "")
-      .slice(0, 63)
-      .replace(/-+$/, "") || "x"
-  );
 }
 
 export interface JobPodPlan {
@@ -115,7 +105,8 @@ export function jobPod(
       namespace: settings.namespace,
       labels: {
         [JOB_LABEL]: String(job.id),
-        [RUNNER_LABEL]: labelValue(settings.runnerName),
+        [RUNNER_LABEL]: dnsLabel(settings.runnerName),
+        [RUNNER_HOST_LABEL]: dnsLabel(hostname()),
         [RUNNER_PID_LABEL]: String(process.pid),
         "project.runner.gitlab.com/id": String(job.job_info.project_id),
       },

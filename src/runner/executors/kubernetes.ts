@@ -11,21 +11,29 @@ import { mkdirSync, rmSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { CoreV1Api, type KubeConfig, type V1ContainerStatus, type V1Pod } from "@kubernetes/client-node";
-import { type Executor, JobContainerDied, type JobContext, type StageRun } from "../executor.ts";
+import { dnsLabel } from "../../ci/pipeline.ts";
+import { processIsAlive } from "../../util/process-alive.ts";
+import type { RunnerFileConfig } from "../config.ts";
+import {
+  type Executor,
+  JobContainerDied,
+  type JobContext,
+  type StageRun,
+  signalledStage,
+} from "../executor.ts";
 import {
   BUILDS,
   JOB_LABEL,
   jobPod,
-  labelValue,
   type OverwriteKey,
   type PodSettings,
+  RUNNER_HOST_LABEL,
   RUNNER_LABEL,
   RUNNER_PID_LABEL,
 } from "./kubernetes-pod.ts";
 import { PodExec } from "./pod-exec.ts";
 
 type Arch = "amd64" | "arm64";
-const RUNNER_HOST_LABEL = "io.wsparity.ci-runner-host";
 /** Waiting reasons after which a container will not start without someone changing something. */
 const STUCK = new Set([
   "ErrImagePull",
@@ -91,10 +99,9 @@ export class KubernetesExecutor implements Executor {
   async prepare(ctx: JobContext): Promise<void> {
     const { job } = ctx;
     const { namespace } = this.settings;
-    const name = `runner-${labelValue(this.options.runnerName).slice(0, 24)}-job-${job.id}-${randomBytes(3).toString("hex")}`;
+    const name = `runner-${dnsLabel(this.options.runnerName).slice(0, 24)}-job-${job.id}-${randomBytes(3).toString("hex")}`;
     ctx.output(`Preparing the "kubernetes" executor\nUsing Kubernetes namespace: ${namespace}\n`);
     const plan = jobPod(job, ctx.env, this.settings, name);
-    plan.pod.metadata!.labels![RUNNER_HOST_LABEL] = labelValue(hostname());
     for (const note of plan.notes) ctx.output(`${note}\n`);
     const state: JobPodState = { exec: new PodExec(this.kc, namespace, name), name };
     this.pods.set(job.id, state);
@@ -272,14 +279,7 @@ export class KubernetesExecutor implements Executor {
         ctx.output(`wsparity-runner: the stage's exec in pod ${exec.pod} ended: ${result.error}\n`);
       return result.exitCode;
     })();
-    return {
-      done,
-      stop(graceMs: number) {
-        void signalGroup("TERM");
-        const timer = setTimeout(() => void signalGroup("KILL"), graceMs);
-        void done.finally(() => clearTimeout(timer)).catch(() => undefined);
-      },
-    };
+    return signalledStage(done, signalGroup);
   }
 
   async cleanup(ctx: JobContext): Promise<void> {
@@ -316,7 +316,7 @@ export class KubernetesExecutor implements Executor {
   async recover(buildsRoot: string): Promise<string[]> {
     const cleaned: string[] = [];
     const { namespace } = this.settings;
-    const selector = `${RUNNER_LABEL}=${labelValue(this.options.runnerName)},${RUNNER_HOST_LABEL}=${labelValue(hostname())}`;
+    const selector = `${RUNNER_LABEL}=${dnsLabel(this.options.runnerName)},${RUNNER_HOST_LABEL}=${dnsLabel(hostname())}`;
     const pods = await this.core
       .listNamespacedPod({ namespace, labelSelector: selector })
       .catch((err: unknown) => {
@@ -325,22 +325,12 @@ export class KubernetesExecutor implements Executor {
       });
     for (const pod of pods.items) {
       const pid = Number(pod.metadata?.labels?.[RUNNER_PID_LABEL]);
-      if (pid === process.pid || processAlive(pid)) continue;
+      if (pid === process.pid || processIsAlive(pid)) continue;
       await this.deletePod(pod.metadata!.name!);
       cleaned.push(`pod ${namespace}/${pod.metadata!.name} (job ${pod.metadata?.labels?.[JOB_LABEL]})`);
     }
     rmSync(buildsRoot, { recursive: true, force: true });
     return cleaned;
-  }
-}
-
-function processAlive(pid: number): boolean {
-  if (!Number.isInteger(pid) || pid <= 1) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
   }
 }
 
@@ -352,4 +342,23 @@ function describeTerminated(s: V1ContainerStatus): string {
 
 function statusOf(err: unknown): number | undefined {
   return (err as { code?: number }).code;
+}
+
+/** The executor a runner config describes, on the cluster `kc`; `runnerName` labels its pods. */
+export function kubernetesExecutorFrom(
+  kc: KubeConfig,
+  config: RunnerFileConfig,
+  runnerName = config.name,
+): KubernetesExecutor {
+  const k8s = config.kubernetes;
+  return new KubernetesExecutor(kc, {
+    namespace: k8s?.namespace ?? "default",
+    arch: config.arch,
+    runnerName,
+    ...(k8s?.image ? { image: k8s.image } : {}),
+    ...(k8s?.helperImage ? { helperImage: k8s.helperImage } : {}),
+    ...(k8s?.nodeSelector ? { nodeSelector: k8s.nodeSelector } : {}),
+    ...(k8s?.pollTimeoutSeconds ? { pollTimeoutMs: k8s.pollTimeoutSeconds * 1000 } : {}),
+    overwriteMaxAllowed: k8s?.overwriteMaxAllowed ?? {},
+  });
 }

@@ -4,7 +4,7 @@
 import { spawn } from "node:child_process";
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import type { Executor, JobContext, StageRun } from "../executor.ts";
+import { type Executor, type JobContext, type StageRun, signalledStage } from "../executor.ts";
 
 const PGID_FILE = ".wsparity-pgids";
 
@@ -56,14 +56,7 @@ export class ShellExecutor implements Executor {
       child.on("exit", () => killGroup("SIGKILL"));
       child.on("close", (code, signal) => resolve(code ?? (signal ? 128 + (signalNumber[signal] ?? 15) : 1)));
     });
-    return {
-      done,
-      stop(graceMs: number) {
-        killGroup("SIGTERM");
-        const timer = setTimeout(() => killGroup("SIGKILL"), graceMs);
-        void done.then(() => clearTimeout(timer));
-      },
-    };
+    return signalledStage(done, (name) => killGroup(`SIG${name}`));
   }
 
   async cleanup(ctx: JobContext): Promise<void> {

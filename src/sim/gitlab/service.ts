@@ -4,17 +4,19 @@
 // hands out GITLAB_URL, GITLAB_TOKEN and the runner tokens.
 
 import { join } from "node:path";
-import { KubeConfig } from "@kubernetes/client-node";
+import { hostArch } from "../../images/index.ts";
 import {
   DockerExecutor,
   type Executor,
-  KubernetesExecutor,
+  kubernetesExecutorFrom,
   prepareShellTools,
   type Runner,
   RunnerBuilder,
   runnerTags,
   ShellExecutor,
+  shippedRunnerConfig,
 } from "../../runner/index.ts";
+import type { KubernetesSim } from "../kubernetes/index.ts";
 import type { SimContext, SimService, StartedService } from "../up.ts";
 import { GitLabSimulator } from "./server.ts";
 
@@ -25,8 +27,6 @@ const CELLS = [
   { executor: "kubernetes", arch: "amd64" },
   { executor: "kubernetes", arch: "arm64" },
 ] as const;
-
-const hostArch = process.arch === "arm64" ? "arm64" : "amd64";
 
 export const gitlabService: SimService<GitLabSimulator> = {
   name: "gitlab",
@@ -58,19 +58,11 @@ export const gitlabService: SimService<GitLabSimulator> = {
         } else if (cell.executor === "docker" && ctx.kubelet === "docker")
           executor = new DockerExecutor(cell.arch);
         // The simulator's one cluster has nodes of this host's architecture.
-        else if (
-          cell.executor === "kubernetes" &&
-          ctx.kubelet === "docker" &&
-          cell.arch === hostArch &&
-          ctx.env.KUBECONFIG
-        ) {
-          const kc = new KubeConfig();
-          kc.loadFromFile(ctx.env.KUBECONFIG);
-          executor = new KubernetesExecutor(kc, {
-            namespace: "wsparity-ci",
-            arch: cell.arch,
-            runnerName: `wsparity-${cell.executor}-${cell.arch}`,
-          });
+        else if (cell.executor === "kubernetes" && ctx.kubelet === "docker" && cell.arch === hostArch()) {
+          executor = kubernetesExecutorFrom(
+            ctx.handle<KubernetesSim>("kubernetes").kubeConfig(),
+            shippedRunnerConfig("kubernetes", cell.arch),
+          );
         }
         if (!executor) {
           usage.push(

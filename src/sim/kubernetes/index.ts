@@ -3,6 +3,7 @@ import { randomBytes } from "node:crypto";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Duplex } from "node:stream";
+import { KubeConfig } from "@kubernetes/client-node";
 import { bundleAgent } from "../../agent/bundle.ts";
 import { buildEditorBundle } from "../../editor/bundle.ts";
 import type { Arch } from "../../images/index.ts";
@@ -32,6 +33,8 @@ export interface KubernetesSim {
   token: string;
   caCert: string;
   kubeconfigPath: string;
+  /** A client configuration for this simulator (what kubeconfigPath holds). */
+  kubeConfig(): KubeConfig;
   store: ObjectStore;
   /** A connection to a port on a pod's localhost (what a Service or the workspace proxy reaches). */
   connect(namespace: string, pod: string, port: number): Promise<Duplex>;
@@ -71,6 +74,11 @@ export async function startKubernetesSim(opts: KubernetesSimOptions): Promise<Ku
     token,
     caCert: tls.cert,
     kubeconfigPath,
+    kubeConfig() {
+      const kc = new KubeConfig();
+      kc.loadFromFile(kubeconfigPath);
+      return kc;
+    },
     store,
     connect(namespace, pod, port) {
       if (!kubelet) return Promise.reject(new Error("no kubelet runs pods in this simulator"));
