@@ -1,3 +1,5 @@
+import { realpathSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import { Command, CommanderError } from "commander";
 import { CheckFailed, EXIT_FAILED, EXIT_USAGE, UsageError } from "./util/errors.ts";
 
@@ -77,7 +79,18 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-if (import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith("/bin/wsparity.js")) {
+/** Whether this module is the program node started (`tsx src/cli.ts`, as `npm start` does), through any symlink. */
+function isEntryModule(): boolean {
+  const started = process.argv[1];
+  if (!started) return false;
+  try {
+    return realpathSync(started) === realpathSync(fileURLToPath(import.meta.url));
+  } catch {
+    return false;
+  }
+}
+
+if (isEntryModule()) {
   main(process.argv.slice(2)).then((code) => {
     process.exitCode = code;
   });
