@@ -188,8 +188,8 @@ describe("GitLab simulator REST API through @gitbeaker/rest", () => {
       "{not json",
       `${sim.url}/api/v4/projects`,
     );
-    expect(badJson.status).toBe(400);
-    expect(JSON.parse(badJson.body)).toHaveProperty("error");
+    // GitLab's HandleMalformedStrings middleware answers before the API sees the body.
+    expect([badJson.status, badJson.body]).toEqual([400, "Bad Request"]);
     const noProject = await curl(...token, `${sim.url}/api/v4/projects/999`);
     expect([noProject.status, JSON.parse(noProject.body)]).toEqual([
       404,

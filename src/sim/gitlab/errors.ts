@@ -6,6 +6,8 @@ export class ApiError extends Error {
     readonly status: number,
     readonly body: Record<string, unknown>,
     readonly headers: Record<string, string> = {},
+    /** A plain-text answer instead of the JSON body (GitLab's Rack middleware answers this way). */
+    readonly raw?: string,
   ) {
     super(typeof body.message === "string" ? body.message : JSON.stringify(body));
   }

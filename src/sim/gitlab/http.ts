@@ -1,5 +1,7 @@
 // A small router for the simulator: matches method + path, merges query and body parameters the way
-// Grape does (JSON or form-encoded), and turns ApiError into GitLab-shaped JSON answers.
+// Grape does (JSON or form-encoded), and turns ApiError into GitLab-shaped JSON answers. Parameters are
+// parsed into prototype-free objects, so a key such as `__proto__` is an ordinary key and never reaches
+// Object.prototype. Malformed requests get what GitLab's HandleMalformedStrings middleware answers.
 
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { ApiError } from "./errors.ts";
@@ -26,7 +28,13 @@ export interface RequestContext {
 
 type Handler = (ctx: RequestContext) => Promise<Reply> | Reply;
 
-const MAX_BODY = 32 * 1024 * 1024;
+/** Larger bodies are refused with 413 (GitLab's NGINX refuses well before its Rails sees them). */
+export const MAX_BODY = 32 * 1024 * 1024;
+/** How long a refused body is still read (and discarded) so the client sees the 413 instead of a reset. */
+const LINGER_MS = 30_000;
+
+/** GitLab's answer to an unparseable path, query or body (Gitlab::Middleware::HandleMalformedStrings). */
+const malformed = () => new ApiError(400, {}, {}, "Bad Request");
 
 export class Router {
   private readonly routes: { method: string; pattern: RegExp; keys: string[]; handler: Handler }[] = [];
@@ -48,6 +56,7 @@ export class Router {
     try {
       const url = new URL(req.url ?? "/", baseUrl);
       const path = url.pathname;
+      if (!wellFormed(path) || !wellFormed(url.search.replace(/\+/g, " "))) throw malformed();
       const candidates = this.routes.filter((r) => r.pattern.test(path));
       const route = candidates.find((r) => r.method === req.method);
       if (!route) {
@@ -57,13 +66,24 @@ export class Router {
             : { status: 404, body: { error: "404 Not Found" } };
       } else {
         const match = route.pattern.exec(path)!;
-        const params = Object.fromEntries(route.keys.map((k, i) => [k, decodeURIComponent(match[i + 1]!)]));
+        const params: Record<string, string> = Object.create(null);
+        route.keys.forEach((k, i) => {
+          params[k] = decodeURIComponent(match[i + 1]!);
+        });
         const rawBody = await readBody(req);
-        const input = { ...queryObject(url.searchParams), ...parseBody(req, rawBody) };
+        const input = Object.assign(
+          Object.create(null),
+          queryObject(url.searchParams),
+          parseBody(req, rawBody),
+        );
         reply = await route.handler({ req, res, params, input, rawBody, url, baseUrl });
       }
     } catch (err) {
-      if (err instanceof ApiError) reply = { status: err.status, body: err.body, headers: err.headers };
+      if (err instanceof ApiError)
+        reply =
+          err.raw === undefined
+            ? { status: err.status, body: err.body, headers: err.headers }
+            : { status: err.status, raw: err.raw, headers: err.headers };
       else {
         process.stderr.write(
           `gitlab-sim: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
@@ -86,25 +106,43 @@ export class Router {
   }
 }
 
+/**
+ * The whole body, or a 413 once it passes MAX_BODY. The rest of a refused body is read and dropped for a
+ * while (as NGINX's lingering close does) so the client reads the 413 rather than a connection reset.
+ */
 function readBody(req: IncomingMessage): Promise<Buffer> {
+  const tooLarge = () => {
+    req.removeAllListeners("data");
+    req.on("data", () => {});
+    setTimeout(() => req.destroy(), LINGER_MS).unref();
+    return new ApiError(413, { message: "413 Request Entity Too Large" }, { Connection: "close" });
+  };
   return new Promise((resolve, reject) => {
+    if (Number(req.headers["content-length"] ?? 0) > MAX_BODY) return reject(tooLarge());
     const chunks: Buffer[] = [];
     let size = 0;
     req.on("data", (chunk: Buffer) => {
       size += chunk.length;
-      if (size > MAX_BODY) {
-        reject(new ApiError(413, { message: "413 Request Entity Too Large" }));
-        req.destroy();
-      } else chunks.push(chunk);
+      if (size > MAX_BODY) reject(tooLarge());
+      else chunks.push(chunk);
     });
     req.on("end", () => resolve(Buffer.concat(chunks)));
     req.on("error", reject);
   });
 }
 
-/** Rails-style query parameters: `a[]=1&a[]=2` → array, `v[0][key]=x` → nested. */
+/** Percent-encoding that decodes to UTF-8 without NUL bytes, as GitLab requires of paths and parameters. */
+function wellFormed(text: string): boolean {
+  try {
+    return !decodeURIComponent(text).includes("\0");
+  } catch {
+    return false;
+  }
+}
+
+/** Rails-style query parameters: `a[]=1&a[]=2` → array, `v[0][key]=x` → nested; objects without prototype. */
 function queryObject(params: URLSearchParams): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
+  const out: Record<string, unknown> = Object.create(null);
   for (const [name, value] of params) assignPath(out, name, value);
   return out;
 }
@@ -120,18 +158,23 @@ function assignPath(target: Record<string, unknown>, name: string, value: string
       if (key === "") {
         if (last) node.push(value);
         else {
-          const child: Record<string, unknown> | unknown[] = nextIsArray ? [] : {};
+          const child: Record<string, unknown> | unknown[] = nextIsArray ? [] : Object.create(null);
           node.push(child);
           node = child;
         }
         continue;
       }
+      // Rack refuses `a[]=1&a[x]=2` (ParameterTypeError), which GitLab answers with 400.
+      throw malformed();
     }
     const holder = node as Record<string, unknown>;
     if (last) holder[key] = value;
     else {
-      holder[key] ??= nextIsArray ? [] : {};
-      node = holder[key] as Record<string, unknown>;
+      holder[key] ??= nextIsArray ? [] : Object.create(null);
+      const child = holder[key];
+      if (typeof child !== "object" || child === null || Array.isArray(child) !== nextIsArray)
+        throw malformed();
+      node = child as Record<string, unknown>;
     }
   }
 }
@@ -142,15 +185,25 @@ function parseBody(req: IncomingMessage, raw: Buffer): Record<string, unknown> {
   if (type.includes("application/json")) {
     let parsed: unknown;
     try {
-      parsed = JSON.parse(raw.toString("utf8"));
+      parsed = JSON.parse(raw.toString("utf8"), withoutPrototype);
     } catch {
-      throw new ApiError(400, { error: "The provided content-type 'application/json' is not supported." });
+      throw malformed();
     }
-    if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed))
-      throw new ApiError(400, { error: "body must be a JSON object" });
+    // Rails keeps a JSON body that is not an object under `_json`; no endpoint here reads it.
+    if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) return Object.create(null);
     return parsed as Record<string, unknown>;
   }
-  if (type.includes("application/x-www-form-urlencoded"))
-    return queryObject(new URLSearchParams(raw.toString("utf8")));
-  return {};
+  if (type.includes("application/x-www-form-urlencoded")) {
+    const text = raw.toString("utf8");
+    if (!wellFormed(text.replace(/\+/g, " "))) throw malformed();
+    return queryObject(new URLSearchParams(text));
+  }
+  return Object.create(null);
+}
+
+/** JSON.parse reviver: every object comes out without a prototype, so `__proto__` is an ordinary key. */
+function withoutPrototype(_key: string, value: unknown): unknown {
+  if (typeof value === "object" && value !== null && !Array.isArray(value))
+    Object.setPrototypeOf(value, null);
+  return value;
 }

@@ -446,7 +446,11 @@ function pipelineVariables(value: unknown): PipelineVariable[] {
   if (value === undefined) return [];
   if (!Array.isArray(value)) throw badRequest("variables is invalid");
   return value.map((v, i) => {
+    // Grape validates each element against the declared hash before GitLab sees it.
+    if (typeof v !== "object" || v === null || Array.isArray(v)) throw badRequest("variables is invalid");
     const item = v as Record<string, unknown>;
+    if (item.value !== undefined && typeof item.value === "object")
+      throw badRequest(`variables[${i}][value] is invalid`);
     if (typeof item.key !== "string" || !/^[A-Za-z0-9_]+$/.test(item.key)) {
       throw new ApiError(400, {
         message: { base: [`variables[${i}] key can contain only letters, digits and '_'.`] },
