@@ -93,10 +93,11 @@ async function measureCell(
 export async function benchCiPath(options: {
   runs: number;
   devfile: string;
+  variables?: Record<string, string>;
   executors: Executor[];
   progress: (line: string) => void;
 }): Promise<CiBenchResult> {
-  const loaded = await loadDevfile(options.devfile);
+  const loaded = await loadDevfile(options.devfile, { variables: options.variables ?? {} });
   if (!loaded.ok) throw new Error(`${options.devfile}: ${loaded.errors.map((e) => e.message).join("; ")}`);
   const hostArch: Arch = process.arch === "arm64" ? "arm64" : "amd64";
   const engine = options.executors.some((e) => e !== "shell") && (await engineAnswers());

@@ -2,7 +2,7 @@ import { readdir, stat } from "node:fs/promises";
 import { join, relative } from "node:path";
 import type { Command } from "commander";
 import { CheckFailed, UsageError } from "../util/errors.ts";
-import { devfileCommand } from "./cli.ts";
+import { devfileCommand, withVarOption } from "./cli.ts";
 import { type DevfileResult, loadDevfile, UNREADABLE_RULE } from "./load.ts";
 
 export const DEFAULT_DEVFILE_DIR = "scenarios/devfiles";
@@ -45,8 +45,11 @@ function verdict(result: DevfileResult): string {
   return `invalid: ${first.line}:${first.column} ${first.message}${more}`;
 }
 
-export async function summarise(file: string): Promise<SummaryRow> {
-  const [byDefault, byGitlab] = [await loadDevfile(file), await loadDevfile(file, { rules: "gitlab" })];
+export async function summarise(file: string, variables: Record<string, string> = {}): Promise<SummaryRow> {
+  const [byDefault, byGitlab] = [
+    await loadDevfile(file, { variables }),
+    await loadDevfile(file, { rules: "gitlab", variables }),
+  ];
   const spec = byDefault.ok ? byDefault.spec : byGitlab.ok ? byGitlab.spec : undefined;
   return {
     file: relative(process.cwd(), file) || file,
@@ -79,35 +82,35 @@ export function formatSummary(rows: SummaryRow[]): string {
 }
 
 export function registerDevfileSummaryCommand(program: Command): void {
-  devfileCommand(program)
+  const summary = devfileCommand(program)
     .command("summary")
     .description(
       `Validates every devfile under ${DEFAULT_DEVFILE_DIR}/ (or the files and folders given) with the default and the GitLab rules, and prints a summary table. Exits 1 when a devfile is invalid under the default rules (GitLab rejections are reported, not failures).`,
     )
-    .argument("[paths...]", `devfiles or folders of devfiles (default: ${DEFAULT_DEVFILE_DIR})`)
-    .action(async (paths: string[]) => {
-      const roots = paths.length > 0 ? paths : [DEFAULT_DEVFILE_DIR];
-      const files = (await Promise.all(roots.map(findDevfiles))).flat();
-      if (files.length === 0) throw new UsageError(`no devfiles (*.yaml, *.yml) under ${roots.join(", ")}`);
-      const rows: SummaryRow[] = [];
-      for (const [i, file] of files.entries()) {
-        process.stderr.write(`[${i + 1}/${files.length}] ${file}\n`);
-        rows.push(await summarise(file));
-      }
-      process.stdout.write(`${formatSummary(rows)}\n`);
-      const gitlabOk = rows.filter((r) => r.gitlabRules === "valid").length;
-      const defaultOk = rows.filter((r) => r.validByDefault).length;
-      process.stdout.write(
-        `\n${rows.length} devfile(s): ${defaultOk} valid under the default rules, ${gitlabOk} accepted by GitLab's rules.\n`,
+    .argument("[paths...]", `devfiles or folders of devfiles (default: ${DEFAULT_DEVFILE_DIR})`);
+  withVarOption(summary).action(async (paths: string[], opts: { var: Record<string, string> }) => {
+    const roots = paths.length > 0 ? paths : [DEFAULT_DEVFILE_DIR];
+    const files = (await Promise.all(roots.map(findDevfiles))).flat();
+    if (files.length === 0) throw new UsageError(`no devfiles (*.yaml, *.yml) under ${roots.join(", ")}`);
+    const rows: SummaryRow[] = [];
+    for (const [i, file] of files.entries()) {
+      process.stderr.write(`[${i + 1}/${files.length}] ${file}\n`);
+      rows.push(await summarise(file, opts.var));
+    }
+    process.stdout.write(`${formatSummary(rows)}\n`);
+    const gitlabOk = rows.filter((r) => r.gitlabRules === "valid").length;
+    const defaultOk = rows.filter((r) => r.validByDefault).length;
+    process.stdout.write(
+      `\n${rows.length} devfile(s): ${defaultOk} valid under the default rules, ${gitlabOk} accepted by GitLab's rules.\n`,
+    );
+    const unreadable = rows.filter((r) => r.unreadable);
+    if (unreadable.length > 0)
+      throw new UsageError(`cannot read ${unreadable.map((r) => r.file).join(", ")}`);
+    const invalid = rows.filter((r) => !r.validByDefault);
+    if (invalid.length > 0) {
+      throw new CheckFailed(
+        `${invalid.length} devfile(s) invalid under the default rules: ${invalid.map((r) => r.file).join(", ")}`,
       );
-      const unreadable = rows.filter((r) => r.unreadable);
-      if (unreadable.length > 0)
-        throw new UsageError(`cannot read ${unreadable.map((r) => r.file).join(", ")}`);
-      const invalid = rows.filter((r) => !r.validByDefault);
-      if (invalid.length > 0) {
-        throw new CheckFailed(
-          `${invalid.length} devfile(s) invalid under the default rules: ${invalid.map((r) => r.file).join(", ")}`,
-        );
-      }
-    });
+    }
+  });
 }

@@ -1,6 +1,7 @@
 import { mkdir } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import type { Command } from "commander";
+import { withVarOption } from "../devfile/cli.ts";
 import { compareReports, comparisonFailed, formatComparison } from "../report/compare.ts";
 import { evaluateGate, formatVerdict } from "../report/gate.ts";
 import { renderMarkdown } from "../report/markdown.ts";
@@ -35,6 +36,7 @@ interface RunFlags {
   baseline?: string;
   gate?: string;
   progress: ProgressMode;
+  var: Record<string, string>;
 }
 
 function timestamp(d: Date): string {
@@ -42,7 +44,7 @@ function timestamp(d: Date): string {
 }
 
 export function registerRunCommand(program: Command): void {
-  program
+  const run = program
     .command("run")
     .description(
       "Launch each scenario's devfile through the Kubernetes path and the CI path on every executor and architecture of the tier, probe every feature live, and write report.json, report.md, report.html and junit.xml.",
@@ -79,72 +81,72 @@ export function registerRunCommand(program: Command): void {
         return v as ProgressMode;
       },
       "human" as ProgressMode,
-    )
-    .action(async (files: string[], flags: RunFlags) => {
-      const runId = timestamp(new Date());
-      const outDir = flags.out ?? join("reports", runId);
-      const scenarioFiles = files.length > 0 ? files : await defaultScenarioFiles();
-      if (scenarioFiles.length === 0)
-        throw new UsageError("no scenarios to run: add scenarios/*.yaml or pass a devfile");
-      const scenarios = await loadScenarios(scenarioFiles);
-      const policy = flags.gate ? await loadPolicy(flags.gate) : undefined;
-      const baseline = flags.baseline ? await readReport(flags.baseline) : undefined;
-      const tier = flags.tier ?? (await detectTier());
-      const progress = createProgress(flags.progress);
-      await mkdir(outDir, { recursive: true });
+    );
+  withVarOption(run).action(async (files: string[], flags: RunFlags) => {
+    const runId = timestamp(new Date());
+    const outDir = flags.out ?? join("reports", runId);
+    const scenarioFiles = files.length > 0 ? files : await defaultScenarioFiles();
+    if (scenarioFiles.length === 0)
+      throw new UsageError("no scenarios to run: add scenarios/*.yaml or pass a devfile");
+    const scenarios = await loadScenarios(scenarioFiles, flags.var);
+    const policy = flags.gate ? await loadPolicy(flags.gate) : undefined;
+    const baseline = flags.baseline ? await readReport(flags.baseline) : undefined;
+    const tier = flags.tier ?? (await detectTier());
+    const progress = createProgress(flags.progress);
+    await mkdir(outDir, { recursive: true });
 
-      const controller = new AbortController();
-      let interrupts = 0;
-      const onSignal = (signal: NodeJS.Signals) => {
-        interrupts++;
-        if (interrupts === 1) {
-          progress.note(
-            `${signal}: finishing the current step, cleaning up and writing the report (again to force)`,
-          );
-          controller.abort();
-        } else process.exit(130);
-      };
-      process.on("SIGINT", onSignal);
-      process.on("SIGTERM", onSignal);
-      // Absolute: runners and kubelets run commands from folders of their own.
-      const stateDir = resolve(outDir, ".state");
-      let report: Awaited<ReturnType<typeof runScenarios>>;
-      const setup = await createTierSetup(tier, { stateDir, log: (l) => progress.note(l) });
-      try {
-        report = await runScenarios({
-          scenarios,
-          setup,
-          overrides: { paths: flags.paths, executors: flags.executors, arch: flags.arch },
-          outDir,
-          progress,
-          signal: controller.signal,
-          runId,
-        });
-      } finally {
-        await setup.close();
-        process.off("SIGINT", onSignal);
-        process.off("SIGTERM", onSignal);
-      }
-      if (flags.progress !== "jsonl") process.stdout.write(renderMarkdown(report));
-      progress.note(`reports in ${outDir}: report.json, report.md, report.html, junit.xml`);
-      const failures: string[] = [];
-      if (baseline) {
-        const comparison = compareReports(baseline, report);
-        process.stderr.write(formatComparison(comparison));
-        if (comparisonFailed(comparison)) failures.push(`worse than the baseline ${flags.baseline}`);
-      }
-      if (policy) {
-        const verdict = evaluateGate(report, policy);
-        process.stderr.write(formatVerdict(verdict));
-        if (!verdict.passed)
-          failures.push(
-            `the gate needs stage ${verdict.required}, the report reaches ${verdict.reached ?? "none"}`,
-          );
-      }
-      if (controller.signal.aborted) {
-        process.exitCode = 130;
-        return;
-      }
-      if (failures.length > 0) throw new CheckFailed(failures.join("; "));
-    });
+    const controller = new AbortController();
+    let interrupts = 0;
+    const onSignal = (signal: NodeJS.Signals) => {
+      interrupts++;
+      if (interrupts === 1) {
+        progress.note(
+          `${signal}: finishing the current step, cleaning up and writing the report (again to force)`,
+        );
+        controller.abort();
+      } else process.exit(130);
+    };
+    process.on("SIGINT", onSignal);
+    process.on("SIGTERM", onSignal);
+    // Absolute: runners and kubelets run commands from folders of their own.
+    const stateDir = resolve(outDir, ".state");
+    let report: Awaited<ReturnType<typeof runScenarios>>;
+    const setup = await createTierSetup(tier, { stateDir, log: (l) => progress.note(l) });
+    try {
+      report = await runScenarios({
+        scenarios,
+        setup,
+        overrides: { paths: flags.paths, executors: flags.executors, arch: flags.arch },
+        outDir,
+        progress,
+        signal: controller.signal,
+        runId,
+      });
+    } finally {
+      await setup.close();
+      process.off("SIGINT", onSignal);
+      process.off("SIGTERM", onSignal);
+    }
+    if (flags.progress !== "jsonl") process.stdout.write(renderMarkdown(report));
+    progress.note(`reports in ${outDir}: report.json, report.md, report.html, junit.xml`);
+    const failures: string[] = [];
+    if (baseline) {
+      const comparison = compareReports(baseline, report);
+      process.stderr.write(formatComparison(comparison));
+      if (comparisonFailed(comparison)) failures.push(`worse than the baseline ${flags.baseline}`);
+    }
+    if (policy) {
+      const verdict = evaluateGate(report, policy);
+      process.stderr.write(formatVerdict(verdict));
+      if (!verdict.passed)
+        failures.push(
+          `the gate needs stage ${verdict.required}, the report reaches ${verdict.reached ?? "none"}`,
+        );
+    }
+    if (controller.signal.aborted) {
+      process.exitCode = 130;
+      return;
+    }
+    if (failures.length > 0) throw new CheckFailed(failures.join("; "));
+  });
 }

@@ -27,7 +27,10 @@ function firstErrors(errors: Parameters<typeof formatError>[0][], max = 3): stri
  * Loads each scenario and its devfile. The devfile must pass the devfile specification's rules to run
  * at all; the Kubernetes path also applies GitLab's rules, as GitLab does before it creates a workspace.
  */
-export async function loadScenarios(files: string[]): Promise<LoadedScenario[]> {
+export async function loadScenarios(
+  files: string[],
+  variables: Record<string, string> = {},
+): Promise<LoadedScenario[]> {
   const loaded: LoadedScenario[] = [];
   const names = new Set<string>();
   for (const file of files) {
@@ -37,13 +40,13 @@ export async function loadScenarios(files: string[]): Promise<LoadedScenario[]> 
         `${file}: a scenario named "${scenario.name}" is already loaded; names must be unique`,
       );
     names.add(scenario.name);
-    const byDefault = await loadDevfile(scenario.devfile);
+    const byDefault = await loadDevfile(scenario.devfile, { variables });
     if (!byDefault.ok) {
       const reason = `the devfile is invalid: ${firstErrors(byDefault.errors)}`;
       loaded.push({ scenario, rejected: { kubernetes: reason, ci: reason } });
       continue;
     }
-    const byGitlab = await loadDevfile(scenario.devfile, { rules: "gitlab" });
+    const byGitlab = await loadDevfile(scenario.devfile, { rules: "gitlab", variables });
     loaded.push({
       scenario,
       spec: byDefault.spec,

@@ -24,7 +24,7 @@ describe("the project's own devfiles (scenarios/devfiles)", async () => {
   }
 
   it("prints one table row per devfile", async () => {
-    const rows = await Promise.all(files.slice(0, 2).map(summarise));
+    const rows = await Promise.all(files.slice(0, 2).map((file) => summarise(file)));
     const table = formatSummary(rows).split("\n");
     expect(table[0]).toBe(
       "| file | schemaVersion | containers | endpoints | default rules | gitlab rules (first error) |",
