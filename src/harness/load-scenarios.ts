@@ -43,7 +43,12 @@ export async function loadScenarios(
     const byDefault = await loadDevfile(scenario.devfile, { variables });
     if (!byDefault.ok) {
       const reason = `the devfile is invalid: ${firstErrors(byDefault.errors)}`;
-      loaded.push({ scenario, rejected: { kubernetes: reason, ci: reason } });
+      loaded.push({
+        scenario,
+        rejected: { kubernetes: reason, ci: reason },
+        gitlabRejects: [],
+        adaptations: [],
+      });
       continue;
     }
     const byGitlab = await loadDevfile(scenario.devfile, { rules: "gitlab", variables });
@@ -53,6 +58,8 @@ export async function loadScenarios(
       rejected: byGitlab.ok
         ? {}
         : { kubernetes: `GitLab rejects this devfile: ${firstErrors(byGitlab.errors)}` },
+      gitlabRejects: byGitlab.ok ? [] : byGitlab.errors.map(formatError),
+      adaptations: [],
     });
   }
   return loaded;

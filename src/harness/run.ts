@@ -1,7 +1,16 @@
 import { cpus, arch as hostArch, hostname, release, totalmem } from "node:os";
 import type { WorkspaceSpec } from "../devfile/spec.ts";
 import { buildReport } from "../report/build.ts";
-import type { Arch, Cell, Executor, Report, Tier, TunnelFigures } from "../report/model.ts";
+import type {
+  Adaptation,
+  Arch,
+  Cell,
+  Executor,
+  Report,
+  ScenarioSummary,
+  Tier,
+  TunnelFigures,
+} from "../report/model.ts";
 import { writeReports } from "../report/write.ts";
 import { expandMatrix, type MatrixOverrides, type PlannedCell } from "./matrix.ts";
 import { PROBES } from "./probes/index.ts";
@@ -26,6 +35,10 @@ export interface LoadedScenario {
   spec?: WorkspaceSpec;
   /** Why the devfile cannot be run on a path (e.g. GitLab's rules reject it), per path. */
   rejected: Partial<Record<"kubernetes" | "ci", string>>;
+  /** GitLab's messages for the devfile as run (empty when GitLab accepts it). */
+  gitlabRejects: string[];
+  /** What `--adapt gitlab` changed before the run. */
+  adaptations: Adaptation[];
 }
 
 export interface RunOptions {
@@ -56,6 +69,27 @@ function unrunnable(planned: PlannedCell, status: "skipped" | "error", reason: s
             durationMs: 0,
           }))
         : [],
+  };
+}
+
+/** GitLab's verdict on the devfile, the adaptations, and a CI path that ran what GitLab refuses. */
+function scenarioSummary(loaded: LoadedScenario, cells: readonly Cell[]): ScenarioSummary {
+  const name = loaded.scenario.name;
+  const ranOnCi = cells.filter(
+    (c) => c.scenario === name && c.path === "ci" && c.startupMs !== null && c.status !== "skipped",
+  );
+  const findings =
+    loaded.gitlabRejects.length > 0 && ranOnCi.length > 0
+      ? [
+          `the CI path started this devfile on ${ranOnCi.length} cell(s) although GitLab rejects it (${loaded.gitlabRejects.length} rule(s) broken): it does not apply GitLab's devfile rules`,
+        ]
+      : [];
+  return {
+    name,
+    devfile: loaded.scenario.devfile,
+    gitlabRejects: loaded.gitlabRejects,
+    adaptations: loaded.adaptations,
+    findings,
   };
 }
 
@@ -94,6 +128,7 @@ export async function runScenarios(options: RunOptions): Promise<Report> {
       tier: setup.tier,
       environment: environment(),
       cells: [...cells],
+      scenarios: options.scenarios.map((s) => scenarioSummary(s, cells)),
     });
 
   for (const [index, cell] of planned.entries()) {

@@ -1,5 +1,5 @@
 import { computeGaps, summarize } from "./derive.ts";
-import { type Cell, REPORT_SCHEMA_VERSION, type Report, type Tier } from "./model.ts";
+import { type Cell, REPORT_SCHEMA_VERSION, type Report, type ScenarioSummary, type Tier } from "./model.ts";
 
 export interface ReportInput {
   runId: string;
@@ -8,6 +8,7 @@ export interface ReportInput {
   tier: Tier;
   environment: Record<string, unknown>;
   cells: Cell[];
+  scenarios?: ScenarioSummary[];
 }
 
 export function buildReport(input: ReportInput): Report {
@@ -21,6 +22,7 @@ export function buildReport(input: ReportInput): Report {
     environment: input.environment,
     cells: input.cells,
     gaps,
-    summary: summarize(input.cells, gaps),
+    scenarios: input.scenarios ?? [],
+    summary: summarize(input.cells, gaps, input.scenarios ?? []),
   };
 }

@@ -1,3 +1,4 @@
+import { judgePair, referenceCell } from "./derive.ts";
 import { type Cell, cellKey, cellLabel, type Report } from "./model.ts";
 
 export interface CompareOptions {
@@ -32,6 +33,10 @@ export interface Regression {
 export interface Comparison {
   newGaps: GapChange[];
   closedGaps: GapChange[];
+  /** Old gaps the new report could not check (inconclusive, not-applicable or no reference): not closed. */
+  uncheckedGaps: GapChange[];
+  /** Comparable checks in each report: a parity change over far fewer checks says little. */
+  comparable: { old: number; new: number };
   regressions: Regression[];
   improvements: Regression[];
   parity: { old: number; new: number };
@@ -52,6 +57,15 @@ function gapEntries(report: Report): Map<string, GapChange> {
     }
   }
   return out;
+}
+
+/** Whether the report reached a comparable verdict for the gap's feature on the gap's CI cell. */
+function checkedIn(report: Report, g: GapChange): boolean {
+  const ci = report.cells.find((c) => c.path === "ci" && c.scenario === g.scenario && cellKey(c) === g.cell);
+  const result = ci?.features.find((f) => f.id === g.feature);
+  if (!ci || !result) return false;
+  const reference = referenceCell(report.cells, ci)?.features.find((f) => f.id === g.feature);
+  return judgePair(reference, result).kind !== "not-comparable";
 }
 
 const identity = (c: Cell) => `${c.scenario}\u0000${c.path}\u0000${cellKey(c)}`;
@@ -98,9 +112,13 @@ export function compareReports(
 ): Comparison {
   const oldGaps = gapEntries(oldReport);
   const newGaps = gapEntries(newReport);
+  const gone = [...oldGaps].filter(([k]) => !newGaps.has(k)).map(([, v]) => v);
+  const stillChecked = (g: GapChange) => checkedIn(newReport, g);
   const comparison: Comparison = {
     newGaps: [...newGaps].filter(([k]) => !oldGaps.has(k)).map(([, v]) => v),
-    closedGaps: [...oldGaps].filter(([k]) => !newGaps.has(k)).map(([, v]) => v),
+    closedGaps: gone.filter(stillChecked),
+    uncheckedGaps: gone.filter((g) => !stillChecked(g)),
+    comparable: { old: oldReport.summary.comparable, new: newReport.summary.comparable },
     regressions: [],
     improvements: [],
     parity: { old: oldReport.summary.parityPct, new: newReport.summary.parityPct },
@@ -158,7 +176,9 @@ export function comparisonFailed(c: Comparison): boolean {
 }
 
 export function formatComparison(c: Comparison): string {
-  const lines = [`parity: ${c.parity.old}% → ${c.parity.new}%`];
+  const lines = [
+    `parity: ${c.parity.old}% → ${c.parity.new}% (comparable checks: ${c.comparable.old} → ${c.comparable.new})`,
+  ];
   const section = (title: string, items: string[]) => {
     lines.push(`${title}: ${items.length === 0 ? "none" : ""}`);
     for (const item of items) lines.push(`  ${item}`);
@@ -171,6 +191,11 @@ export function formatComparison(c: Comparison): string {
     "closed gaps",
     c.closedGaps.map((g) => `${g.scenario} ${g.feature} on ${g.cell} (was ${g.status})`),
   );
+  if (c.uncheckedGaps.length > 0)
+    section(
+      "gaps no longer checked (not closed)",
+      c.uncheckedGaps.map((g) => `${g.scenario} ${g.feature} on ${g.cell} (was ${g.status})`),
+    );
   section(
     "regressions beyond noise",
     c.regressions.map((r) => `${r.cell} ${r.metric}: ${r.old} → ${r.new} (${r.change})`),

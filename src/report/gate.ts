@@ -22,7 +22,7 @@ export interface GateVerdict {
   passed: boolean;
 }
 
-const SUMMARY_METRICS = ["parityPct", "gaps", "cells", "features", "compared"];
+const SUMMARY_METRICS = ["parityPct", "gaps", "cells", "features", "compared", "comparable", "inconclusive"];
 const GAP_SEVERITY = /^gaps\.(critical|major|minor)$/;
 
 function matches(cell: Cell, selector: CellSelector, defaultPath: "ci" | undefined): boolean {
@@ -50,7 +50,7 @@ function reportMetric(report: Report, rule: MetricRule): number | undefined {
   const severity = GAP_SEVERITY.exec(rule.metric);
   if (severity) return gaps.filter((g) => g.severity === severity[1]).length;
   if (SUMMARY_METRICS.includes(rule.metric)) {
-    const summary = summarize(selected, gaps) as unknown as Record<string, number>;
+    const summary = summarize(selected, gaps, report.scenarios) as unknown as Record<string, number>;
     return summary[rule.metric];
   }
   return undefined;

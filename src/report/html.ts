@@ -1,3 +1,4 @@
+import { headline } from "./headline.ts";
 import { columnLabel, scenarioMatrices } from "./matrix.ts";
 import { cellLabel, type Report } from "./model.ts";
 import { groupedBarChart } from "./svg-chart.ts";
@@ -10,7 +11,7 @@ table{border-collapse:collapse;margin:8px 0}
 th,td{border:1px solid #ccc;padding:4px 8px;text-align:left}
 td.status{position:relative;cursor:help;font-weight:600}
 td.supported{background:#d8f5d0}td.degraded{background:#fff1c2}td.unsupported{background:#fbd3d0}
-td.error{background:#f4b6ff}td.not-applicable{background:#eee;color:#777}
+td.error{background:#f4b6ff}td.inconclusive{background:#dde7f5}td.not-applicable{background:#eee;color:#777}
 td.status:hover::after{content:attr(data-evidence);position:absolute;left:0;top:100%;z-index:2;
   width:360px;white-space:pre-wrap;font-weight:400;background:#222;color:#fff;padding:6px;border-radius:4px}
 .summary span{margin-right:18px}.chart-title{font-weight:600;font-size:13px}.axis{font-size:11px;fill:#444}
@@ -26,7 +27,8 @@ function matrixTables(report: Report): string {
             .map((cell) => {
               const r = m.result(cell, feature);
               if (!r) return "<td></td>";
-              return `<td class="status ${esc(r.status)}" data-feature="${esc(feature)}" data-evidence="${esc(r.evidence)}" title="${esc(r.evidence)}">${esc(r.status)}</td>`;
+              const seen = r.reason ? `${r.reason} (observed: ${r.evidence})` : r.evidence;
+              return `<td class="status ${esc(r.status)}" data-feature="${esc(feature)}" data-evidence="${esc(seen)}" title="${esc(seen)}">${esc(r.status)}</td>`;
             })
             .join("");
           return `<tr><th>${esc(feature)}</th>${tds}</tr>`;
@@ -38,7 +40,7 @@ function matrixTables(report: Report): string {
 }
 
 function gapTable(report: Report): string {
-  if (report.gaps.length === 0) return "<p>No gaps: every CI cell matches the Kubernetes reference.</p>";
+  if (report.gaps.length === 0) return `<p id="no-gaps">${esc(headline(report).noGaps)}</p>`;
   const rows = report.gaps
     .map(
       (g) =>
@@ -50,6 +52,20 @@ function gapTable(report: Report): string {
     )
     .join("");
   return `<table class="gaps"><tr><th>severity</th><th>scenario</th><th>feature</th><th>kubernetes</th><th>CI observed</th></tr>${rows}</table>`;
+}
+
+function devfiles(report: Report): string {
+  const items = report.scenarios
+    .filter((sc) => sc.gitlabRejects.length + sc.adaptations.length + sc.findings.length > 0)
+    .map((sc) => {
+      const lines = [
+        ...sc.gitlabRejects.map((m) => `GitLab rejects it: ${m}`),
+        ...sc.adaptations.map((a) => `adapted ${a.pointer}: ${a.change} (${a.rule})`),
+        ...sc.findings.map((f) => `finding: ${f}`),
+      ];
+      return `<li data-scenario="${esc(sc.name)}"><b>${esc(sc.name)}</b> <code>${esc(sc.devfile)}</code><ul>${lines.map((l) => `<li>${esc(l)}</li>`).join("")}</ul></li>`;
+    });
+  return items.length === 0 ? "" : `<h2>Devfiles</h2><ul class="devfiles">${items.join("")}</ul>`;
 }
 
 function charts(report: Report): string {
@@ -88,8 +104,10 @@ export function renderHtml(report: Report): string {
 <title>wsparity ${esc(report.tier)} ${esc(report.runId)}</title><style>${STYLE}</style></head>
 <body>
 <h1>wsparity gap report — tier ${esc(report.tier)}</h1>
-<p class="summary"><span id="parity">Parity <b>${s.parityPct}%</b></span><span>${s.compared} comparable checks</span><span>${s.cells} cells</span><span id="gap-count">${s.gaps} gaps</span><span>${esc(report.startedAt)} → ${esc(report.finishedAt)}</span></p>
+<p class="summary"><span id="parity">Parity <b>${s.parityPct}%</b></span><span id="comparable-count">${s.comparable} comparable checks</span><span id="gap-count">${s.gaps} gaps</span><span id="inconclusive-count">${s.inconclusive} inconclusive</span><span>${s.cells} cells</span><span>${esc(report.startedAt)} → ${esc(report.finishedAt)}</span></p>
+${s.notComparable.length > 0 ? `<ul id="not-comparable">${s.notComparable.map((w) => `<li>${esc(w)}</li>`).join("")}</ul>` : ""}
 <h2>Gaps</h2>${gapTable(report)}
+${devfiles(report)}
 ${matrixTables(report)}
 <h2>Tunnel</h2>${charts(report)}
 </body></html>

@@ -1,4 +1,4 @@
-import { referenceCell } from "./derive.ts";
+import { judgePair, referenceCell } from "./derive.ts";
 import type { Cell, FeatureResult, Report } from "./model.ts";
 import { cellLabel } from "./model.ts";
 import { escapeXml } from "./xml.ts";
@@ -13,12 +13,19 @@ function outcome(report: Report, cell: Cell, result: FeatureResult): Outcome {
   if (result.status === "error") return { kind: "error", message: `probe error: ${result.evidence}` };
   if (result.status === "not-applicable")
     return { kind: "skipped", message: `not-applicable: ${result.evidence}` };
-  if (result.status === "supported") return { kind: "passed" };
+  if (result.status === "inconclusive")
+    return { kind: "skipped", message: `inconclusive: ${result.reason ?? result.evidence}` };
   if (cell.path === "kubernetes")
-    return { kind: "failure", message: `${result.status} on the reference path` };
-  const reference = referenceCell(report.cells, cell)?.features.find((f) => f.id === result.id)?.status;
-  if (reference === "supported" || (reference === "degraded" && result.status === "unsupported")) {
-    return { kind: "failure", message: `${result.status} here, ${reference} on Kubernetes` };
+    return result.status === "supported"
+      ? { kind: "passed" }
+      : { kind: "failure", message: `${result.status} on the reference path` };
+  const reference = referenceCell(report.cells, cell)?.features.find((f) => f.id === result.id);
+  const verdict = judgePair(reference, result);
+  if (verdict.kind === "gap") {
+    return {
+      kind: "failure",
+      message: verdict.detail ?? `${result.status} here, ${reference?.status} on Kubernetes`,
+    };
   }
   return { kind: "passed" };
 }

@@ -1,10 +1,12 @@
+import { headline } from "./headline.ts";
 import { columnLabel, scenarioMatrices } from "./matrix.ts";
-import { cellLabel, type FeatureStatus, type Report } from "./model.ts";
+import { cellLabel, FEATURE_STATUSES, type FeatureStatus, type Report } from "./model.ts";
 
 const SYMBOL: Record<FeatureStatus, string> = {
   supported: "✅ supported",
   degraded: "⚠️ degraded",
   unsupported: "❌ unsupported",
+  inconclusive: "❔ inconclusive",
   "not-applicable": "➖ n/a",
   error: "💥 error",
 };
@@ -15,28 +17,64 @@ const fmt = (n: number | undefined, digits = 0) => (n === undefined ? "–" : n.
 
 export function renderMarkdown(report: Report): string {
   const s = report.summary;
+  const head = headline(report);
   const out: string[] = [
     `# wsparity gap report — tier \`${report.tier}\``,
     "",
     `Run \`${report.runId}\`, ${report.startedAt} → ${report.finishedAt}.`,
     "",
-    `**Parity ${s.parityPct}%** (${s.compared} feature checks where Kubernetes supports the feature and the CI cell could show it) · ${s.cells} cells · ${s.features} feature results · **${s.gaps} gaps**`,
+    `**${head.counts}** · ${s.cells} cells · ${s.features} feature results`,
     "",
   ];
+  if (head.notComparable.length > 0) {
+    out.push("Not comparable:", "", ...head.notComparable.map((why) => `- ${why}`), "");
+  }
+  out.push(
+    row(["path", ...FEATURE_STATUSES]),
+    row(["---", ...FEATURE_STATUSES.map(() => "---:")]),
+    ...(["kubernetes", "ci"] as const).map((path) =>
+      row([path, ...FEATURE_STATUSES.map((status) => String(s.byPath[path][status]))]),
+    ),
+    "",
+  );
 
   out.push("## Gaps", "");
-  if (report.gaps.length === 0) out.push("None: every CI cell matches the Kubernetes reference.", "");
+  if (report.gaps.length === 0) out.push(head.noGaps, "");
   else {
     out.push(
-      row(["severity", "scenario", "feature", "kubernetes", "CI observed"]),
-      row(["---", "---", "---", "---", "---"]),
+      row(["severity", "scenario", "feature", "kubernetes", "CI observed", "detail"]),
+      row(["---", "---", "---", "---", "---", "---"]),
     );
     for (const gap of report.gaps) {
       const observed = Object.entries(gap.observed)
         .map(([k, v]) => `${k}: ${v}`)
         .join(", ");
-      out.push(row([gap.severity, gap.scenario, gap.feature, gap.reference, observed]));
+      out.push(row([gap.severity, gap.scenario, gap.feature, gap.reference, observed, gap.detail ?? ""]));
     }
+    out.push("");
+  }
+
+  const devfiles = report.scenarios.filter(
+    (sc) => sc.gitlabRejects.length + sc.adaptations.length + sc.findings.length > 0,
+  );
+  if (devfiles.length > 0) {
+    out.push("## Devfiles", "");
+    for (const sc of devfiles) {
+      out.push(`### ${sc.name} (\`${sc.devfile}\`)`, "");
+      for (const message of sc.gitlabRejects) out.push(`- GitLab rejects it: ${message}`);
+      for (const a of sc.adaptations) out.push(`- adapted \`${a.pointer}\`: ${a.change} (${a.rule})`);
+      for (const finding of sc.findings) out.push(`- finding: ${finding}`);
+      out.push("");
+    }
+  }
+
+  const inconclusive = report.cells.flatMap((c) =>
+    c.features.filter((f) => f.status === "inconclusive").map((f) => ({ cell: c, f })),
+  );
+  if (inconclusive.length > 0) {
+    out.push("## Inconclusive", "", row(["cell", "feature", "why the probe could not check it"]));
+    out.push(row(["---", "---", "---"]));
+    for (const { cell, f } of inconclusive) out.push(row([cellLabel(cell), f.id, f.reason ?? f.evidence]));
     out.push("");
   }
 

@@ -1,13 +1,30 @@
 // The one result model every reporter, compare and gate reads (report.json, docs/DESIGN.md).
 
-export const REPORT_SCHEMA_VERSION = "1.0.0";
+// 1.1.0: feature status `inconclusive` (with `reason`), a payload `outcome`, gap `detail`, the
+// report's `scenarios` and the summary's comparability counts; a 1.0.0 report still reads.
+export const REPORT_SCHEMA_VERSION = "1.1.0";
 
 export type Tier = "sim" | "docker" | "live";
 export type WorkspacePath = "kubernetes" | "ci";
 export type Executor = "shell" | "docker" | "kubernetes";
 export type Arch = "amd64" | "arm64";
 export type CellStatus = "passed" | "failed" | "error" | "skipped";
-export type FeatureStatus = "supported" | "unsupported" | "degraded" | "not-applicable" | "error";
+export type FeatureStatus =
+  | "supported"
+  | "unsupported"
+  | "degraded"
+  | "inconclusive"
+  | "not-applicable"
+  | "error";
+
+export const FEATURE_STATUSES: readonly FeatureStatus[] = [
+  "supported",
+  "unsupported",
+  "degraded",
+  "inconclusive",
+  "not-applicable",
+  "error",
+];
 export type GapSeverity = "critical" | "major" | "minor";
 
 export interface FeatureResult {
@@ -16,6 +33,16 @@ export interface FeatureResult {
   /** What the probe observed, so a reader can check the verdict. */
   evidence: string;
   durationMs: number;
+  /**
+   * Why the probe could not check the feature (status `inconclusive`): a cause that is not the
+   * feature, e.g. a substituted image that cannot run the devfile's server, or missing project sources.
+   */
+  reason?: string;
+  /**
+   * What the devfile's own payload did (exit code and output), where that payload decides the
+   * outcome: the paths are judged on having observed the same, not on success.
+   */
+  outcome?: string;
 }
 
 export interface LatencyFigures {
@@ -63,16 +90,50 @@ export interface Gap {
   /** CI cells' statuses, keyed "<executor>/<arch>". */
   observed: Record<string, FeatureStatus>;
   severity: GapSeverity;
+  /** What differed when the statuses alone do not show it (the payload's outcome on each path). */
+  detail?: string;
 }
 
+/** One change `--adapt gitlab` made to a devfile so that GitLab accepts it. */
+export interface Adaptation {
+  /** JSON pointer of what changed in the devfile. */
+  pointer: string;
+  change: string;
+  /** The GitLab rule the change satisfies. */
+  rule: string;
+}
+
+export interface ScenarioSummary {
+  name: string;
+  devfile: string;
+  /** GitLab's messages for the devfile as run on both paths; empty when GitLab accepts it. */
+  gitlabRejects: string[];
+  /** The changes made before the run (scenario `adapt: gitlab` or `run --adapt gitlab`). */
+  adaptations: Adaptation[];
+  /** What the paths did that no feature row shows, e.g. the CI path accepting a devfile GitLab rejects. */
+  findings: string[];
+}
+
+export type StatusCounts = Record<FeatureStatus, number>;
 export interface Summary {
   cells: number;
   features: number;
   gaps: number;
   /** (CI cell × feature) pairs the reference supports and the CI cell could show: parityPct's denominator. */
   compared: number;
-  /** Share of (CI cell × feature) pairs, among those the reference supports and the CI cell could show, that match. */
+  /**
+   * Share of (CI cell × feature) pairs, among those the reference supports and the CI cell reached a
+   * verdict on (inconclusive and not-applicable pairs are left out), that match.
+   */
   parityPct: number;
+  /** (CI cell × feature) pairs where both paths reached a verdict: the checks a gap can come from. */
+  comparable: number;
+  /** (CI cell × feature) pairs left out because a path could not check the feature (`inconclusive`). */
+  inconclusive: number;
+  /** Why pairs were not comparable, most pairs first, e.g. "GitLab rejects 3 of 3 devfiles". */
+  notComparable: string[];
+  /** Feature results per path and status. */
+  byPath: Record<WorkspacePath, StatusCounts>;
 }
 
 export interface Report {
@@ -84,6 +145,8 @@ export interface Report {
   environment: Record<string, unknown>;
   cells: Cell[];
   gaps: Gap[];
+  /** Per scenario: GitLab's verdict on its devfile, the adaptations made, findings. */
+  scenarios: ScenarioSummary[];
   summary: Summary;
 }
 

@@ -2,7 +2,7 @@ import { readFile } from "node:fs/promises";
 import { Ajv } from "ajv";
 import { UsageError } from "../util/errors.ts";
 import { locate, parseYamlWithPositions, yamlData } from "../util/yaml-locate.ts";
-import type { FeatureStatus } from "./model.ts";
+import { FEATURE_STATUSES, type FeatureStatus } from "./model.ts";
 
 export type Comparator = "<" | "<=" | ">" | ">=" | "==" | "!=";
 
@@ -47,7 +47,7 @@ export interface Policy {
   gate: string;
 }
 
-const STATUS = ["supported", "unsupported", "degraded", "not-applicable", "error"];
+const STATUS: readonly string[] = FEATURE_STATUSES;
 const SELECTOR_KEYS = ["path", "executor", "arch", "scenario"];
 
 const policySchema = {

@@ -1,5 +1,6 @@
 import { readFile } from "node:fs/promises";
 import { UsageError } from "../util/errors.ts";
+import { summarize } from "./derive.ts";
 import type { Report } from "./model.ts";
 import { reportSchemaErrors } from "./validate.ts";
 
@@ -16,5 +17,12 @@ export async function readReport(file: string): Promise<Report> {
       `${file} is not a wsparity report (schema src/report/report.schema.json):\n  ${errors.slice(0, 10).join("\n  ")}`,
     );
   }
-  return data as Report;
+  return upgraded(data as Report);
+}
+
+/** A 1.0.x report has no scenarios or comparability counts: they are derived from its cells as 1.1 does. */
+function upgraded(report: Report): Report {
+  if (!report.schemaVersion.startsWith("1.0.")) return report;
+  const scenarios = report.scenarios ?? [];
+  return { ...report, scenarios, summary: summarize(report.cells, report.gaps, scenarios) };
 }

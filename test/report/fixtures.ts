@@ -54,6 +54,7 @@ export function cell(
       status,
       evidence: `observed ${id} ${status}`,
       durationMs: 5,
+      ...(status === "inconclusive" ? { reason: `${id} could not be checked here` } : {}),
     })),
     ...extra,
   };

@@ -17,7 +17,9 @@ afterAll(async () => {
 describe("markdown", () => {
   it("shows the gap table, the matrix per scenario and the tunnel figures", () => {
     const md = renderMarkdown(sampleReport());
-    expect(md).toContain("**Parity 66.67%**");
+    expect(md).toContain(
+      "**Parity 66.67% (6 checks the reference supports) · 6 comparable checks · 2 gaps · 0 inconclusive**",
+    );
     expect(md).toContain("| critical | demo | container.image | supported | shell/amd64: unsupported |");
     expect(md).toMatch(/\| container\.image \| ✅ supported \| ❌ unsupported \| ✅ supported \|/);
     expect(md).toContain("| demo ci shell/amd64 | 200 | 400 | 600 | 4.00 | 600.0 | 600.0 | 0.60 |");
