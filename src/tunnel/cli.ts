@@ -14,6 +14,7 @@ interface ServeFlags {
   tlsCert?: string;
   tlsKey?: string;
   agentTls: boolean;
+  userTls: boolean;
   selfSigned: boolean;
   workspaces?: string;
   adminTokenFile?: string;
@@ -81,6 +82,12 @@ export function registerTunnelCommands(program: Command): void {
       new Option("--agent-tls", "agents connect over TLS, with the same certificate")
         .env("WSPARITY_TUNNEL_AGENT_TLS")
         .default(false),
+    )
+    .addOption(
+      new Option(
+        "--no-user-tls",
+        "serve users over plain HTTP even with a certificate (TLS ends at a proxy in front, as ssh -R's remote port is plain); agents keep TLS with --agent-tls",
+      ).env("WSPARITY_TUNNEL_NO_USER_TLS"),
     )
     .addOption(
       new Option(
@@ -208,7 +215,7 @@ async function serve(flags: ServeFlags): Promise<void> {
   const log = lineLog("wsparity-tunnel");
   let builder = new TunnelServerBuilder()
     .withDomain(flags.domain)
-    .withUserListener({ ...user, ...(tlsMaterial ? { tls: tlsMaterial } : {}) })
+    .withUserListener({ ...user, ...(tlsMaterial && flags.userTls ? { tls: tlsMaterial } : {}) })
     .withLog(log)
     .withLimits({
       maxHeaderBytes: parsePositiveInt(flags.maxHeaderBytes, "--max-header-bytes"),

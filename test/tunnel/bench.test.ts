@@ -1,24 +1,46 @@
 import { spawnSync } from "node:child_process";
-import { describe, expect, it } from "vitest";
-import { formatTable, shapeReport } from "../../src/tunnel/bench/run.ts";
+import { mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it, onTestFinished } from "vitest";
+import { describeLoad, formatTable, shapeReport, spread } from "../../src/tunnel/bench/run.ts";
 import { needs } from "./tools.ts";
 
 const ssh = needs("/usr/sbin/sshd", "/usr/bin/ssh");
 
-const mode = (p50: number, p99: number, download: number, upload: number, concurrent64: number) => ({
-  latencyUs: { p50, p95: p99, p99, max: p99 * 2, count: 10_000 },
-  throughputMBps: { download, upload, concurrent64 },
-  wsEchoUs: { p50, p99 },
-  connectMs: { p50: 1 },
-});
+/** A mode whose throughput figures are `download`, `upload`, `concurrent64` scaled per round by `drift`. */
+const mode = (
+  p50: number,
+  p99: number,
+  download: number,
+  upload: number,
+  concurrent64: number,
+  drift = [1, 1, 1],
+) => {
+  const rounds = (v: number) => spread(drift.map((d) => v * d));
+  return {
+    latencyUs: { p50, p95: p99, p99, max: p99 * 2, count: 10_000 },
+    throughputMBps: {
+      "download-curl": rounds(download),
+      "upload-curl": rounds(upload),
+      "download-node": rounds(download / 2),
+      "upload-node": rounds(upload / 2),
+      concurrent64: rounds(concurrent64),
+    },
+    wsEchoUs: { p50, p99 },
+    connectMs: { p50: 1 },
+  };
+};
+const quiet = describeLoad([0.2, 0.3, 0.4], [0.5, 0.4, 0.4], 2);
 
 describe("bench tunnel report", () => {
-  it("derives ratios, added latency and target verdicts from the per-mode figures", () => {
+  it("derives per-round ratios, added latency and target verdicts from the per-mode figures", () => {
     const report = shapeReport(
       {
-        direct: mode(100, 300, 1000, 800, 2000),
-        "tunnel-tls": mode(220, 900, 600, 500, 900),
-        ssh: mode(300, 2000, 400, 450, 500),
+        // Load that halves every mode in round 2 leaves the ratios alone: they are taken within each round.
+        direct: mode(100, 300, 1000, 800, 2000, [1, 0.5, 1]),
+        "tunnel-tls": mode(220, 900, 600, 500, 900, [1, 0.5, 1]),
+        ssh: mode(300, 2000, 400, 450, 500, [1, 0.5, 1]),
       },
       {
         idleAgents: {
@@ -35,26 +57,51 @@ describe("bench tunnel report", () => {
           openSeconds: 30,
         },
       },
+      undefined,
+      quiet,
       {},
     );
-    expect(report.ratios["tunnel-tls/direct"]).toEqual({ download: 0.6, upload: 0.63, concurrent64: 0.45 });
-    expect(report.ratios["tunnel-tls/ssh"]).toEqual({ download: 1.5, upload: 1.11, concurrent64: 1.8 });
+    expect(report.modes.direct!.throughputMBps["download-curl"]).toEqual({
+      median: 1000,
+      min: 500,
+      max: 1000,
+      rounds: [1000, 500, 1000],
+    });
+    expect(report.ratios["tunnel-tls/direct"]!["download-curl"]).toEqual({
+      median: 0.6,
+      min: 0.6,
+      max: 0.6,
+      rounds: [0.6, 0.6, 0.6],
+    });
+    expect(report.ratios["tunnel-tls/direct"]!["upload-curl"].median).toBe(0.63);
+    expect(report.ratios["tunnel-tls/ssh"]!["download-curl"].median).toBe(1.5);
+    expect(report.ratios["tunnel-tls/ssh"]!.concurrent64.median).toBe(1.8);
     expect(report.addedLatencyUs["tunnel-tls"]).toEqual({ p50: 120, p99: 600 });
     expect(report.targets.map((t) => t.met)).toEqual([true, true, true, true, true, true]);
     expect(formatTable(report)).toMatch(
       /^MET {3}added latency p50 over direct, tunnel-tls \(us\): 120 \(goal <= 150\)$/m,
     );
+    expect(formatTable(report)).toMatch(/^the machine was quiet/m);
+    const busy = describeLoad([5.1, 3, 2], [6.2, 4, 2], 2);
     const slow = shapeReport(
       { direct: mode(100, 300, 1000, 800, 2000), "tunnel-tls": mode(400, 3000, 300, 300, 300) },
       undefined,
+      undefined,
+      busy,
       {},
     );
     expect(slow.targets.map((t) => t.met)).toEqual([null, false, false, false, null, null]);
+    expect(slow.load.busy).toBe(true);
+    expect(formatTable(slow)).toMatch(
+      /^WARNING: the machine was busy \(1-minute load 5.1 before, 6.2 after, on 2 cores\)/m,
+    );
   });
 
   it.skipIf(ssh.skip)(
     "runs from the CLI with tiny sizes and prints the JSON other tools read",
     () => {
+      const profiles = mkdtempSync(join(tmpdir(), "wsparity-bench-prof-"));
+      onTestFinished(() => rmSync(profiles, { recursive: true, force: true }));
       const r = spawnSync(
         process.execPath,
         [
@@ -68,8 +115,8 @@ describe("bench tunnel report", () => {
           "10",
           "--bulk-mib",
           "1",
-          "--repeats",
-          "1",
+          "--rounds",
+          "2",
           "--streams",
           "4",
           "--stream-mib",
@@ -79,18 +126,27 @@ describe("bench tunnel report", () => {
           "--connects",
           "5",
           "--no-scale",
+          "--cpu-prof",
+          profiles,
         ],
         { encoding: "utf8", timeout: 120_000 },
       );
       expect(r.status, r.stderr).toBe(0);
       const report = JSON.parse(r.stdout);
-      for (const name of ["direct", "tunnel", "tunnel-tls", "ssh"]) {
+      for (const name of ["direct", "tunnel", "tunnel-tls", "tunnel-tls-both", "ssh"]) {
         const m = report.modes[name];
         expect(Object.keys(m.latencyUs).sort()).toEqual(["count", "max", "p50", "p95", "p99"]);
         expect(m.latencyUs.count).toBe(50);
-        expect(m.throughputMBps.download).toBeGreaterThan(0);
-        expect(m.throughputMBps.upload).toBeGreaterThan(0);
-        expect(m.throughputMBps.concurrent64).toBeGreaterThan(0);
+        for (const figure of [
+          "download-curl",
+          "upload-curl",
+          "download-node",
+          "upload-node",
+          "concurrent64",
+        ]) {
+          expect(m.throughputMBps[figure].rounds).toHaveLength(2);
+          expect(m.throughputMBps[figure].min).toBeGreaterThan(0);
+        }
         expect(m.wsEchoUs.p50).toBeGreaterThan(0);
         expect(m.connectMs.p50).toBeGreaterThan(0);
       }
@@ -99,7 +155,20 @@ describe("bench tunnel report", () => {
       );
       expect(report.addedLatencyUs["tunnel-tls"]).toHaveProperty("p99");
       expect(report.environment.node).toBe(process.version);
+      expect(report.load.before).toHaveLength(3);
+      expect(report.load.after).toHaveLength(3);
+      expect(typeof report.load.busy).toBe("boolean");
       expect(report.scale).toBeUndefined();
+      // A CPU profile per tunnel server and agent, each summarized with where its time went.
+      expect(readdirSync(profiles).sort()).toEqual(
+        ["tunnel", "tunnel-tls", "tunnel-tls-both"]
+          .flatMap((m) => [`${m}-agent.cpuprofile`, `${m}-server.cpuprofile`])
+          .sort(),
+      );
+      for (const p of report.profiles) {
+        expect(p.seconds).toBeGreaterThan(0);
+        expect(p.top.length).toBeGreaterThan(0);
+      }
       expect(r.stderr).toContain("bench tunnel: ssh: connection setup");
     },
     150_000,

@@ -9,7 +9,8 @@ interface BenchFlags {
   requests: string;
   warmup: string;
   bulkMib: string;
-  repeats: string;
+  rounds: string;
+  cpuProf?: string;
   streams: string;
   streamMib: string;
   wsMessages: string;
@@ -33,14 +34,22 @@ export function registerTunnelBenchCommands(program: Command): void {
   bench
     .command("tunnel")
     .description(
-      "Measure the tunnel against direct loopback and OpenSSH's ssh -R with the same target: latency (HDR), single-stream and 64-stream throughput, WebSocket echo, connection setup. Progress goes to stderr.",
+      "Measure the tunnel against direct loopback and OpenSSH's ssh -R with the same target, in interleaved rounds: latency (HDR), single-stream throughput with curl and with node, 64-stream throughput, WebSocket echo, connection setup; ratios per round, medians and spreads, the load average before and after. Progress goes to stderr.",
     )
     .option("--json", "print the report as JSON instead of a table")
     .option("--modes <list>", `modes to run, comma list of ${MODES.join(",")}`, MODES.join(","))
     .option("--requests <n>", "keep-alive requests for latency, after warm-up", "10000")
     .option("--warmup <n>", "warm-up requests", "1000")
-    .option("--bulk-mib <n>", "MiB per single-stream download and upload", "256")
-    .option("--repeats <n>", "throughput runs per mode; the median is reported", "3")
+    .option("--bulk-mib <n>", "MiB per single-stream download and upload", "128")
+    .option(
+      "--cpu-prof <dir>",
+      "write CPU profiles of every tunnel server and agent into <dir> and summarize them",
+    )
+    .option(
+      "--rounds <n>",
+      "interleaved rounds: every measurement against every mode in turn, per round",
+      "5",
+    )
     .option("--streams <n>", "concurrent streams for aggregate throughput", "64")
     .option("--stream-mib <n>", "MiB per concurrent stream", "8")
     .option("--ws-messages <n>", "WebSocket echo round trips", "2000")
@@ -59,7 +68,8 @@ export function registerTunnelBenchCommands(program: Command): void {
         requests: positive(flags.requests, "--requests"),
         warmup: positive(flags.warmup, "--warmup"),
         bulkBytes: positive(flags.bulkMib, "--bulk-mib") * 1024 * 1024,
-        repeats: positive(flags.repeats, "--repeats"),
+        rounds: positive(flags.rounds, "--rounds"),
+        ...(flags.cpuProf ? { cpuProfDir: flags.cpuProf } : {}),
         concurrentStreams: positive(flags.streams, "--streams"),
         concurrentBytesEach: positive(flags.streamMib, "--stream-mib") * 1024 * 1024,
         wsMessages: positive(flags.wsMessages, "--ws-messages"),
@@ -73,6 +83,7 @@ export function registerTunnelBenchCommands(program: Command): void {
           : null,
         progress: (line) => process.stderr.write(`bench tunnel: ${line}\n`),
       });
+      if (report.load.busy) process.stderr.write(`bench tunnel: WARNING: ${report.load.note}\n`);
       process.stdout.write(flags.json ? `${JSON.stringify(report, null, 2)}\n` : formatTable(report));
     });
 }

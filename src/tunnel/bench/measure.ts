@@ -14,7 +14,9 @@ export interface LatencySummary {
 
 type Agent = http.Agent | https.Agent;
 
-function histogram() {
+export type Histogram = ReturnType<typeof histogram>;
+
+export function histogram() {
   return hdr.build({
     lowestDiscernibleValue: 1,
     highestTrackableValue: 120_000_000,
@@ -22,7 +24,7 @@ function histogram() {
   });
 }
 
-function summarize(h: ReturnType<typeof histogram>): LatencySummary {
+export function summarize(h: Histogram): LatencySummary {
   return {
     p50: h.getValueAtPercentile(50),
     p95: h.getValueAtPercentile(95),
@@ -94,14 +96,14 @@ function expectOk(result: { status: number }, what: string, ep: ModeEndpoint): v
   if (result.status !== 200) throw new Error(`${ep.name}: ${what} answered HTTP ${result.status}`);
 }
 
-/** Sequential small requests on one keep-alive connection, after a warm-up. */
+/** Sequential small requests on one keep-alive connection, after a warm-up, recorded into `h` (µs). */
 export async function measureLatency(
   ep: ModeEndpoint,
   count: number,
   warmup: number,
+  h: Histogram = histogram(),
 ): Promise<LatencySummary> {
   const agent = agentFor(ep, 1);
-  const h = histogram();
   try {
     for (let i = 0; i < warmup; i++) expectOk(await exchange(ep, agent, "GET", "/small"), "GET /small", ep);
     for (let i = 0; i < count; i++) {

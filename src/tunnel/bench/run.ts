@@ -1,7 +1,10 @@
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
+import { curlAvailable, curlDownload, curlUpload, writeUploadFile } from "./curl.ts";
 import {
+  type Histogram,
+  histogram,
   type LatencySummary,
   measureConcurrent,
   measureConnect,
@@ -10,8 +13,10 @@ import {
   measureUpload,
   measureWebSocketEcho,
   median,
+  summarize,
 } from "./measure.ts";
 import { ProcessGroup, stopAllGroups } from "./processes.ts";
+import { formatProfiles, type ProfileSummary, summarizeProfiles } from "./profile.ts";
 import {
   type ConcurrentStreamsResult,
   type IdleAgentsResult,
@@ -26,27 +31,49 @@ import {
   startSshMode,
   startTarget,
   startTunnelMode,
+  TUNNEL_LEGS,
 } from "./setup.ts";
 import { sshAvailable } from "./sshd.ts";
 
 export interface BenchOptions {
   modes: ModeName[];
+  /** Keep-alive requests for latency in all, split evenly over the rounds. */
   requests: number;
   warmup: number;
   bulkBytes: number;
   concurrentStreams: number;
   concurrentBytesEach: number;
-  repeats: number;
+  rounds: number;
   wsMessages: number;
   connects: number;
-  /** Idle agents and concurrent streams for the scale figures; 0 skips them. */
+  /** Write CPU profiles of every tunnel server and agent here. */
+  cpuProfDir?: string;
+  /** Idle agents and concurrent streams for the scale figures; null skips them. */
   scale: { idleAgents: number; streamAgents: number; streams: number } | null;
   progress: (line: string) => void;
 }
 
+/** The throughput figures, each measured once per round. */
+export const THROUGHPUTS = [
+  "download-curl",
+  "upload-curl",
+  "download-node",
+  "upload-node",
+  "concurrent64",
+] as const;
+export type Throughput = (typeof THROUGHPUTS)[number];
+
+/** One figure over the rounds: its median, lowest and highest, and every round's value in order. */
+export interface Spread {
+  median: number;
+  min: number;
+  max: number;
+  rounds: number[];
+}
+
 export interface ModeResult {
   latencyUs: LatencySummary;
-  throughputMBps: { download: number; upload: number; concurrent64: number };
+  throughputMBps: Record<Throughput, Spread>;
   wsEchoUs: { p50: number; p99: number };
   connectMs: { p50: number };
 }
@@ -60,16 +87,43 @@ export interface Target {
 
 export interface TunnelBenchReport {
   modes: Partial<Record<ModeName, ModeResult>>;
-  ratios: Record<string, { download: number; upload: number; concurrent64: number }>;
+  /** `a/b`: a's figure ÷ b's in the same round, summarized over the rounds. */
+  ratios: Record<string, Record<Throughput, Spread>>;
   addedLatencyUs: Record<string, { p50: number; p99: number }>;
   scale?: { idleAgents: IdleAgentsResult; concurrentStreams: ConcurrentStreamsResult };
+  profiles?: ProfileSummary[];
   targets: Target[];
+  /** Whether the machine had other work during the run, and what that means for the figures. */
+  load: { before: number[]; after: number[]; cpus: number; busy: boolean; note: string };
   environment: Record<string, unknown>;
 }
 
 const round = (n: number, digits = 1) => Math.round(n * 10 ** digits) / 10 ** digits;
 
-/** Runs every measurement against every mode, interleaved so that background load hits all modes alike. */
+export function spread(values: number[], digits = 1): Spread {
+  return {
+    median: round(median(values), digits),
+    min: round(Math.min(...values), digits),
+    max: round(Math.max(...values), digits),
+    rounds: values.map((v) => round(v, digits)),
+  };
+}
+
+/** A 1-minute load average above this share of the cores means other work competed with the bench. */
+const BUSY_LOAD_PER_CPU = 0.75;
+
+export function describeLoad(before: number[], after: number[], cpus: number): TunnelBenchReport["load"] {
+  const busy = Math.max(before[0] ?? 0, after[0] ?? 0) > cpus * BUSY_LOAD_PER_CPU;
+  const note = busy
+    ? `the machine was busy (1-minute load ${before[0]} before, ${after[0]} after, on ${cpus} cores): absolute MB/s and µs are depressed and noisy; use the ratios, which compare modes measured interleaved within the same rounds`
+    : `the machine was quiet (1-minute load ${before[0]} before, ${after[0]} after, on ${cpus} cores)`;
+  return { before, after, cpus, busy, note };
+}
+
+/**
+ * Measures every mode in `rounds` interleaved rounds (each round runs every measurement against every mode
+ * in turn), so background load and drift hit all modes alike; reports medians and spreads.
+ */
 export async function runTunnelBench(options: BenchOptions): Promise<TunnelBenchReport> {
   const group = new ProcessGroup();
   const dir = await mkdtemp(join(os.tmpdir(), "wsparity-bench-"));
@@ -80,17 +134,22 @@ export async function runTunnelBench(options: BenchOptions): Promise<TunnelBench
   };
   process.once("SIGINT", interrupt);
   process.once("SIGTERM", interrupt);
-  const load = os.loadavg();
+  const loadBefore = os.loadavg().map((l) => round(l, 2));
+  const profileDir = options.cpuProfDir ? resolve(options.cpuProfDir) : undefined;
   try {
     const say = options.progress;
+    if (!curlAvailable()) throw new Error("bench tunnel measures with curl: install Debian's curl");
+    if (profileDir) await mkdir(profileDir, { recursive: true });
     say("starting the target, tunnel servers, bundled agents and sshd");
     await prepareAgentBundle(dir);
+    const uploadFile = join(dir, "upload.bin");
+    await writeUploadFile(uploadFile, options.bulkBytes);
     const targetPort = await startTarget(group);
     const endpoints: ModeEndpoint[] = [];
     for (const mode of options.modes) {
       if (mode === "direct") endpoints.push({ name: "direct", secure: false, port: targetPort, headers: {} });
-      if (mode === "tunnel" || mode === "tunnel-tls")
-        endpoints.push(await startTunnelMode(group, dir, targetPort, mode === "tunnel-tls"));
+      if (mode === "tunnel" || mode === "tunnel-tls" || mode === "tunnel-tls-both")
+        endpoints.push(await startTunnelMode(group, dir, targetPort, mode, profileDir));
       if (mode === "ssh") {
         if (!sshAvailable())
           throw new Error(
@@ -101,67 +160,65 @@ export async function runTunnelBench(options: BenchOptions): Promise<TunnelBench
         endpoints.push(ssh);
       }
     }
-    const results = new Map<ModeName, Partial<ModeResult>>(endpoints.map((ep) => [ep.name, {}]));
+    const latency = new Map<ModeName, Histogram>(endpoints.map((ep) => [ep.name, histogram()]));
+    const figures = new Map<ModeName, Record<Throughput, number[]>>(
+      endpoints.map((ep) => [
+        ep.name,
+        Object.fromEntries(THROUGHPUTS.map((t) => [t, [] as number[]])) as Record<Throughput, number[]>,
+      ]),
+    );
     const each = async (what: string, fn: (ep: ModeEndpoint) => Promise<void>) => {
       for (const ep of endpoints) {
         say(`${ep.name}: ${what}`);
         await fn(ep);
       }
     };
-    await each(
-      `latency, ${options.requests} keep-alive requests after ${options.warmup} warm-up`,
-      async (ep) => {
-        results.get(ep.name)!.latencyUs = await measureLatency(ep, options.requests, options.warmup);
-      },
-    );
-    const downloads = new Map<ModeName, number[]>();
-    const uploads = new Map<ModeName, number[]>();
-    const concurrent = new Map<ModeName, number[]>();
-    for (let repeat = 1; repeat <= options.repeats; repeat++) {
-      await each(
-        `download and upload ${options.bulkBytes / 1024 / 1024} MiB (run ${repeat}/${options.repeats})`,
-        async (ep) => {
-          downloads.set(ep.name, [
-            ...(downloads.get(ep.name) ?? []),
-            await measureDownload(ep, options.bulkBytes),
-          ]);
-          uploads.set(ep.name, [...(uploads.get(ep.name) ?? []), await measureUpload(ep, options.bulkBytes)]);
-        },
-      );
-      await each(
-        `${options.concurrentStreams} concurrent downloads (run ${repeat}/${options.repeats})`,
-        async (ep) => {
-          concurrent.set(ep.name, [
-            ...(concurrent.get(ep.name) ?? []),
+    const perRound = Math.max(1, Math.round(options.requests / options.rounds));
+    const warmupPerRound = Math.max(1, Math.round(options.warmup / options.rounds));
+    const mib = options.bulkBytes / 1024 / 1024;
+    for (let r = 1; r <= options.rounds; r++) {
+      const of = `round ${r}/${options.rounds}`;
+      await each(`latency, ${perRound} keep-alive requests (${of})`, async (ep) => {
+        await measureLatency(ep, perRound, warmupPerRound, latency.get(ep.name));
+      });
+      await each(`download and upload ${mib} MiB with curl and with node (${of})`, async (ep) => {
+        const f = figures.get(ep.name)!;
+        f["download-curl"].push(await curlDownload(ep, options.bulkBytes));
+        f["upload-curl"].push(await curlUpload(ep, uploadFile, options.bulkBytes));
+        f["download-node"].push(await measureDownload(ep, options.bulkBytes));
+        f["upload-node"].push(await measureUpload(ep, options.bulkBytes));
+      });
+      await each(`${options.concurrentStreams} concurrent downloads (${of})`, async (ep) => {
+        figures
+          .get(ep.name)!
+          .concurrent64.push(
             await measureConcurrent(ep, options.concurrentStreams, options.concurrentBytesEach),
-          ]);
-        },
-      );
+          );
+      });
     }
-    await each(`WebSocket echo, ${options.wsMessages} round trips`, async (ep) => {
-      const ws = await measureWebSocketEcho(ep, options.wsMessages, Math.ceil(options.wsMessages / 10));
-      results.get(ep.name)!.wsEchoUs = { p50: ws.p50, p99: ws.p99 };
-    });
-    await each(`connection setup, ${options.connects} new connections`, async (ep) => {
-      results.get(ep.name)!.connectMs = { p50: round((await measureConnect(ep, options.connects)).p50, 2) };
-    });
     const modes: TunnelBenchReport["modes"] = {};
     for (const ep of endpoints) {
-      const r = results.get(ep.name)!;
+      say(`${ep.name}: WebSocket echo, ${options.wsMessages} round trips`);
+      const ws = await measureWebSocketEcho(ep, options.wsMessages, Math.ceil(options.wsMessages / 10));
+      say(`${ep.name}: connection setup, ${options.connects} new connections`);
+      const connect = await measureConnect(ep, options.connects);
+      const f = figures.get(ep.name)!;
       modes[ep.name] = {
-        latencyUs: r.latencyUs!,
-        throughputMBps: {
-          download: round(median(downloads.get(ep.name)!)),
-          upload: round(median(uploads.get(ep.name)!)),
-          concurrent64: round(median(concurrent.get(ep.name)!)),
-        },
-        wsEchoUs: r.wsEchoUs!,
-        connectMs: r.connectMs!,
+        latencyUs: summarize(latency.get(ep.name)!),
+        throughputMBps: Object.fromEntries(THROUGHPUTS.map((t) => [t, spread(f[t])])) as Record<
+          Throughput,
+          Spread
+        >,
+        wsEchoUs: { p50: ws.p50, p99: ws.p99 },
+        connectMs: { p50: round(connect.p50, 2) },
       };
     }
+    // The servers and agents write their CPU profiles as they exit.
+    await group.stop();
+    const loadAfter = os.loadavg().map((l) => round(l, 2));
+    const profiles = profileDir ? await summarizeProfiles(profileDir) : undefined;
     let scale: TunnelBenchReport["scale"];
     if (options.scale) {
-      await group.stop();
       say(`scale: ${options.scale.idleAgents} idle agents on one server`);
       const idleAgents = await measureIdleAgents(options.scale.idleAgents);
       say(`scale: ${options.scale.streams} concurrent streams over ${options.scale.streamAgents} agents`);
@@ -172,22 +229,26 @@ export async function runTunnelBench(options: BenchOptions): Promise<TunnelBench
       );
       scale = { idleAgents, concurrentStreams };
     }
-    return shapeReport(modes, scale, {
+    const cpus = os.cpus().length;
+    return shapeReport(modes, scale, profiles, describeLoad(loadBefore, loadAfter, cpus), {
       node: process.version,
       platform: `${os.type()} ${os.release()} ${os.arch()}`,
-      cpus: os.cpus().length,
+      cpus,
       cpuModel: os.cpus()[0]?.model,
       memoryGiB: round(os.totalmem() / 1024 ** 3),
-      loadAverageAtStart: load.map((l) => round(l, 2)),
-      requests: options.requests,
-      warmup: options.warmup,
-      bulkMiB: options.bulkBytes / 1024 / 1024,
-      repeats: options.repeats,
+      rounds: options.rounds,
+      requests: perRound * options.rounds,
+      warmup: warmupPerRound * options.rounds,
+      bulkMiB: mib,
       concurrentStreams: options.concurrentStreams,
       concurrentMiBEach: options.concurrentBytesEach / 1024 / 1024,
+      legs: "tunnel: no TLS; tunnel-tls: TLS on the agent's leg only (as ssh -R encrypts only its own leg); tunnel-tls-both: TLS on the user's leg too",
+      clients:
+        "curl (C) and node for single-stream throughput, each on a new connection; node for latency, 64 streams, WebSocket and setup",
       processes:
         "load generator, target, tunnel server, agent (bundled, plain node), sshd and ssh: each its own process",
       ssh: "OpenSSH defaults (ssh -N -R 127.0.0.1:P:127.0.0.1:T), ed25519 keys",
+      ...(profileDir ? { cpuProfiles: profileDir } : {}),
       startedAt: new Date().toISOString(),
     });
   } finally {
@@ -202,6 +263,8 @@ export async function runTunnelBench(options: BenchOptions): Promise<TunnelBench
 export function shapeReport(
   modes: TunnelBenchReport["modes"],
   scale: TunnelBenchReport["scale"],
+  profiles: ProfileSummary[] | undefined,
+  load: TunnelBenchReport["load"],
   environment: Record<string, unknown>,
 ): TunnelBenchReport {
   const ratios: TunnelBenchReport["ratios"] = {};
@@ -209,18 +272,23 @@ export function shapeReport(
     const x = modes[a]?.throughputMBps;
     const y = modes[b]?.throughputMBps;
     if (!x || !y) return;
-    ratios[`${a}/${b}`] = {
-      download: round(x.download / y.download, 2),
-      upload: round(x.upload / y.upload, 2),
-      concurrent64: round(x.concurrent64 / y.concurrent64, 2),
-    };
+    ratios[`${a}/${b}`] = Object.fromEntries(
+      THROUGHPUTS.map((t) => [
+        t,
+        spread(
+          x[t].rounds.map((v, i) => v / y[t].rounds[i]!),
+          2,
+        ),
+      ]),
+    ) as Record<Throughput, Spread>;
   };
-  ratio("tunnel-tls", "direct");
-  ratio("tunnel-tls", "ssh");
-  ratio("tunnel", "direct");
-  ratio("tunnel", "ssh");
+  for (const mode of Object.keys(TUNNEL_LEGS) as ModeName[]) {
+    ratio(mode, "ssh");
+    ratio(mode, "direct");
+  }
+  ratio("ssh", "direct");
   const addedLatencyUs: TunnelBenchReport["addedLatencyUs"] = {};
-  for (const mode of ["tunnel-tls", "tunnel", "ssh"] as const) {
+  for (const mode of ["tunnel", "tunnel-tls", "tunnel-tls-both", "ssh"] as const) {
     if (modes[mode] && modes.direct) {
       addedLatencyUs[mode] = {
         p50: modes[mode]!.latencyUs.p50 - modes.direct.latencyUs.p50,
@@ -228,33 +296,24 @@ export function shapeReport(
       };
     }
   }
-  const tlsSsh = ratios["tunnel-tls/ssh"];
-  const tlsDirect = ratios["tunnel-tls/direct"];
   const added = addedLatencyUs["tunnel-tls"];
-  const single = (r: { download: number; upload: number } | undefined) =>
-    r ? Math.min(r.download, r.upload) : null;
   const check = (
     name: string,
     goal: string,
     observed: number | null,
     ok: (v: number) => boolean,
-  ): Target => ({
-    name,
-    goal,
-    observed,
-    met: observed === null ? null : ok(observed),
-  });
+  ): Target => ({ name, goal, observed, met: observed === null ? null : ok(observed) });
   const targets = [
     check(
-      "single-stream throughput tunnel-tls / ssh (lower of download, upload)",
+      "download with curl, tunnel-tls / ssh -R (median of per-round ratios)",
       ">= 1.0",
-      single(tlsSsh),
+      ratios["tunnel-tls/ssh"]?.["download-curl"].median ?? null,
       (v) => v >= 1,
     ),
     check(
-      "single-stream throughput tunnel-tls / direct (lower of download, upload)",
+      "download with curl, tunnel-tls / direct (median of per-round ratios)",
       ">= 0.5",
-      single(tlsDirect),
+      ratios["tunnel-tls/direct"]?.["download-curl"].median ?? null,
       (v) => v >= 0.5,
     ),
     check("added latency p50 over direct, tunnel-tls (us)", "<= 150", added?.p50 ?? null, (v) => v <= 150),
@@ -272,35 +331,52 @@ export function shapeReport(
       (v) => v === 0,
     ),
   ];
-  return { modes, ratios, addedLatencyUs, ...(scale ? { scale } : {}), targets, environment };
+  return {
+    modes,
+    ratios,
+    addedLatencyUs,
+    ...(scale ? { scale } : {}),
+    ...(profiles ? { profiles } : {}),
+    targets,
+    load,
+    environment,
+  };
 }
+
+const showSpread = (s: Spread, digits = 1) =>
+  `${s.median.toFixed(digits)} (${s.min.toFixed(digits)}-${s.max.toFixed(digits)})`;
 
 export function formatTable(report: TunnelBenchReport): string {
   const names = MODES.filter((m) => report.modes[m]);
+  const rounds = Object.values(report.modes)[0]?.throughputMBps["download-curl"].rounds.length ?? 0;
   const rows: [string, (r: ModeResult) => string][] = [
     ["latency p50 (us)", (r) => String(r.latencyUs.p50)],
-    ["latency p95 (us)", (r) => String(r.latencyUs.p95)],
     ["latency p99 (us)", (r) => String(r.latencyUs.p99)],
     ["latency max (us)", (r) => String(r.latencyUs.max)],
-    ["requests", (r) => String(r.latencyUs.count)],
-    ["download (MB/s)", (r) => r.throughputMBps.download.toFixed(1)],
-    ["upload (MB/s)", (r) => r.throughputMBps.upload.toFixed(1)],
-    ["64 streams (MB/s)", (r) => r.throughputMBps.concurrent64.toFixed(1)],
+    ...THROUGHPUTS.map(
+      (t) =>
+        [`${t} (MB/s)`, (r: ModeResult) => showSpread(r.throughputMBps[t])] as [
+          string,
+          (r: ModeResult) => string,
+        ],
+    ),
     ["WebSocket echo p50 (us)", (r) => String(r.wsEchoUs.p50)],
     ["WebSocket echo p99 (us)", (r) => String(r.wsEchoUs.p99)],
     ["connect + request p50 (ms)", (r) => r.connectMs.p50.toFixed(2)],
   ];
   const width = 28;
-  const col = 12;
-  const lines = [["".padEnd(width), ...names.map((n) => n.padStart(col))].join("")];
+  const col = 24;
+  const lines = [
+    `${rounds} interleaved rounds; throughput cells are median (lowest-highest)`,
+    "",
+    ["".padEnd(width), ...names.map((n) => n.padStart(col))].join(""),
+  ];
   for (const [label, cell] of rows) {
     lines.push([label.padEnd(width), ...names.map((n) => cell(report.modes[n]!).padStart(col))].join(""));
   }
-  lines.push("");
+  lines.push("", "ratios, each round's a ÷ b, median (lowest-highest):");
   for (const [pair, r] of Object.entries(report.ratios)) {
-    lines.push(
-      `${pair.padEnd(width)}download ${r.download}  upload ${r.upload}  64 streams ${r.concurrent64}`,
-    );
+    lines.push(`${pair.padEnd(width)}${THROUGHPUTS.map((t) => `${t} ${showSpread(r[t], 2)}`).join("  ")}`);
   }
   for (const [mode, a] of Object.entries(report.addedLatencyUs)) {
     lines.push(`${`added latency ${mode}`.padEnd(width)}p50 ${a.p50} us  p99 ${a.p99} us`);
@@ -318,5 +394,7 @@ export function formatTable(report: TunnelBenchReport): string {
       `${t.met === null ? "n/a " : t.met ? "MET " : "MISS"}  ${t.name}: ${t.observed ?? "-"} (goal ${t.goal})`,
     );
   }
+  lines.push("", `${report.load.busy ? "WARNING: " : ""}${report.load.note}`);
+  if (report.profiles) lines.push("", formatProfiles(report.profiles).trimEnd());
   return `${lines.join("\n")}\n`;
 }

@@ -7,8 +7,14 @@ import { bundleAgent } from "../../agent/bundle.ts";
 import type { ProcessGroup } from "./processes.ts";
 import { freePort, startThrowawaySshd, type ThrowawaySshd } from "./sshd.ts";
 
-export type ModeName = "direct" | "tunnel" | "tunnel-tls" | "ssh";
-export const MODES: ModeName[] = ["direct", "tunnel", "tunnel-tls", "ssh"];
+export type ModeName = "direct" | "tunnel" | "tunnel-tls" | "tunnel-tls-both" | "ssh";
+export const MODES: ModeName[] = ["direct", "tunnel", "tunnel-tls", "tunnel-tls-both", "ssh"];
+/** Which legs each tunnel mode encrypts. tunnel-tls is the headline: like ssh -R, only the agent's leg. */
+export const TUNNEL_LEGS: Partial<Record<ModeName, { agentTls: boolean; userTls: boolean }>> = {
+  tunnel: { agentTls: false, userTls: false },
+  "tunnel-tls": { agentTls: true, userTls: false },
+  "tunnel-tls-both": { agentTls: true, userTls: true },
+};
 
 /** How the load generator reaches the target in one mode. */
 export interface ModeEndpoint {
@@ -18,6 +24,8 @@ export interface ModeEndpoint {
   /** Extra request headers (Host and Authorization for the tunnel). */
   headers: Record<string, string>;
   ca?: string;
+  /** The same CA as a file, for curl. */
+  caFile?: string;
   servername?: string;
 }
 
@@ -35,22 +43,34 @@ export async function startTarget(group: ProcessGroup): Promise<number> {
   return Number((await group.waitFor(target, /^PORT=(\d+)$/m, "the benchmark target"))[1]);
 }
 
-/** A tunnel server and a bundled agent (plain `node`), each its own process, plain TCP or TLS throughout. */
+/** Node flags that make a process write its CPU profile into `dir` when it exits. */
+function profileFlags(profileDir: string | undefined, name: string): string[] {
+  return profileDir
+    ? ["--cpu-prof", "--cpu-prof-dir", profileDir, "--cpu-prof-name", `${name}.cpuprofile`]
+    : [];
+}
+
+/**
+ * A tunnel server and a bundled agent (plain `node`), each its own process, with TLS on the legs `mode` names.
+ * With `profileDir`, both write CPU profiles there (`<mode>-server.cpuprofile`, `<mode>-agent.cpuprofile`).
+ */
 export async function startTunnelMode(
   group: ProcessGroup,
   dir: string,
   targetPort: number,
-  secure: boolean,
+  mode: "tunnel" | "tunnel-tls" | "tunnel-tls-both",
+  profileDir?: string,
 ): Promise<ModeEndpoint & { serverPid: number; agentPid: number }> {
+  const { agentTls, userTls } = TUNNEL_LEGS[mode]!;
   const agentToken = randomBytes(24).toString("base64url");
   const userToken = randomBytes(24).toString("base64url");
-  const suffix = secure ? "tls" : "plain";
-  const workspaces = join(dir, `workspaces-${suffix}.json`);
+  const workspaces = join(dir, `workspaces-${mode}.json`);
   await writeFile(
     workspaces,
     JSON.stringify([{ workspace: WORKSPACE, agentToken, userTokens: [userToken], ports: [targetPort] }]),
   );
   const server = group.spawn(process.execPath, [
+    ...profileFlags(profileDir, `${mode}-server`),
     CLI,
     "tunnel",
     "serve",
@@ -62,32 +82,35 @@ export async function startTunnelMode(
     BENCH_DOMAIN,
     "--workspaces",
     workspaces,
-    ...(secure ? ["--self-signed", "--agent-tls"] : []),
+    ...(agentTls || userTls ? ["--self-signed"] : []),
+    ...(agentTls ? ["--agent-tls"] : []),
+    ...(userTls ? [] : ["--no-user-tls"]),
   ]);
-  const userUrl = (await group.waitFor(server, /^USER_URL=(\S+)$/m, `tunnel server (${suffix})`))[1]!;
-  const agentUrl = (await group.waitFor(server, /^AGENT_URL=(\S+)$/m, `tunnel server (${suffix})`))[1]!;
-  const ca = secure
-    ? await readFile((await group.waitFor(server, /^CA_PEM_FILE=(\S+)$/m, "tunnel CA"))[1]!, "utf8")
-    : undefined;
-  const caFile = join(dir, `ca-${suffix}.pem`);
+  const userUrl = (await group.waitFor(server, /^USER_URL=(\S+)$/m, `tunnel server (${mode})`))[1]!;
+  const agentUrl = (await group.waitFor(server, /^AGENT_URL=(\S+)$/m, `tunnel server (${mode})`))[1]!;
+  const ca =
+    agentTls || userTls
+      ? await readFile((await group.waitFor(server, /^CA_PEM_FILE=(\S+)$/m, "tunnel CA"))[1]!, "utf8")
+      : undefined;
+  const caFile = join(dir, `ca-${mode}.pem`);
   if (ca) await writeFile(caFile, ca);
-  await writeFile(join(dir, `agent-${suffix}.token`), agentToken);
+  await writeFile(join(dir, `agent-${mode}.token`), agentToken);
   const bundle = join(dir, "wsparity-agent.mjs");
-  const agent = group.spawn(process.execPath, [bundle], {
+  const agent = group.spawn(process.execPath, [...profileFlags(profileDir, `${mode}-agent`), bundle], {
     WSPARITY_TUNNEL_URL: agentUrl,
     WSPARITY_WORKSPACE: WORKSPACE,
-    WSPARITY_TOKEN_FILE: join(dir, `agent-${suffix}.token`),
+    WSPARITY_TOKEN_FILE: join(dir, `agent-${mode}.token`),
     WSPARITY_PORTS: String(targetPort),
     ...(ca ? { WSPARITY_TUNNEL_CA: caFile } : {}),
   });
-  await group.waitFor(agent, /agent-connected/, `bundled agent (${suffix})`);
+  await group.waitFor(agent, /agent-connected/, `bundled agent (${mode})`);
   const host = `${targetPort}-${WORKSPACE}.${BENCH_DOMAIN}`;
   return {
-    name: secure ? "tunnel-tls" : "tunnel",
-    secure,
+    name: mode,
+    secure: userTls,
     port: Number(new URL(userUrl).port),
     headers: { host, authorization: `Bearer ${userToken}` },
-    ...(ca ? { ca, servername: host } : {}),
+    ...(ca && userTls ? { ca, caFile, servername: host } : {}),
     serverPid: server.child.pid!,
     agentPid: agent.child.pid!,
   };
