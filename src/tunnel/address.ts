@@ -101,3 +101,31 @@ export function formatHost(address: WorkspaceAddress, domain: string): string {
 export function formatPath(address: WorkspaceAddress, rest = "/"): string {
   return `${PATH_PREFIX}${address.workspace}/${address.port}${rest.startsWith("/") ? rest : `/${rest}`}`;
 }
+
+/** A request target split into the authority it names (absolute-form only) and the origin-form to forward. */
+export interface RequestTarget {
+  authority: string | undefined;
+  /** Starts with "/": the path and query. */
+  path: string;
+}
+
+/**
+ * `/path?query` (origin-form) or `http(s)://authority/path?query` (absolute-form, RFC 9112 §3.2.2, where the
+ * authority replaces the Host header) → its parts; any other form → null.
+ */
+export function parseRequestTarget(url: string | undefined): RequestTarget | null {
+  if (!url) return null;
+  if (url.startsWith("/")) return { authority: undefined, path: url };
+  const absolute = url.match(/^https?:\/\/([^/?#]*)([^#]*)$/i);
+  if (!absolute) return null;
+  const authority = absolute[1]!;
+  const rest = absolute[2]!;
+  if (!/^[A-Za-z0-9.:[\]-]+$/.test(authority)) return null;
+  return { authority, path: rest.startsWith("/") ? rest : `/${rest}` };
+}
+
+/** The query of a request target as parameters; never throws, whatever the bytes. */
+export function queryOf(path: string): URLSearchParams | undefined {
+  const mark = path.indexOf("?");
+  return mark === -1 ? undefined : new URLSearchParams(path.slice(mark + 1));
+}

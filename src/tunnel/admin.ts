@@ -67,7 +67,14 @@ export class AdminApi {
       );
       return;
     }
-    const name = decodeURIComponent(path.slice(ADMIN_PREFIX.length + 1));
+    let name: string;
+    try {
+      name = decodeURIComponent(path.slice(ADMIN_PREFIX.length + 1));
+    } catch {
+      req.resume();
+      reply(res, 400, `${path}: the workspace name has malformed %-encoding`);
+      return;
+    }
     if (req.method === "GET" && name === "") {
       req.resume();
       reply(res, 200, JSON.stringify({ workspaces: this.routes.names() }), {
@@ -78,7 +85,13 @@ export class AdminApi {
     if (req.method === "DELETE" && name) {
       req.resume();
       const removed = this.registry.remove(name) || this.routes.unregister(name);
-      reply(res, removed ? 204 : 404, removed ? "" : `workspace ${name} is not known`);
+      if (!removed) {
+        reply(res, 404, `workspace ${name} is not known`);
+        return;
+      }
+      this.metrics.response(204);
+      res.writeHead(204);
+      res.end();
       return;
     }
     if (req.method !== "PUT" || !name) {

@@ -51,7 +51,7 @@ export async function acceptAgent(
   const written = await new Promise<boolean>((resolve) =>
     socket.write(encodeLine({ ok: true, heartbeatMs: options.heartbeatMs }), (err) => resolve(!err)),
   );
-  if (!written || socket.destroyed) {
+  if (!written || socket.destroyed || socket.readableEnded || !socket.writable) {
     socket.destroy();
     return;
   }
@@ -61,6 +61,15 @@ export async function acceptAgent(
     maxSessionMemory: H2_MAX_SESSION_MEMORY_MIB,
     peerMaxConcurrentStreams: H2_SETTINGS.maxConcurrentStreams,
   });
+  // A transport that goes first (a WebSocket agent dropping right after its hello) must end the session at
+  // once: Node's JS-stream socket under HTTP/2 asserts, killing the process, when HTTP/2 writes again into a
+  // stream whose last write never completed.
+  const dropSession = () => {
+    if (!session.destroyed) session.destroy();
+  };
+  socket.once("end", dropSession);
+  socket.once("close", dropSession);
+  socket.once("error", dropSession);
   session.on("error", (err) =>
     log("agent-session-error", { workspace: hello.workspace, peer, error: err.message }),
   );

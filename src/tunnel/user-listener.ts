@@ -12,6 +12,8 @@ import {
   parseConnectAuthority,
   parseHostAddress,
   parsePathAddress,
+  parseRequestTarget,
+  queryOf,
   type WorkspaceAddress,
 } from "./address.ts";
 import type { AdminApi } from "./admin.ts";
@@ -99,19 +101,27 @@ export function createUserServer(ctx: UserListenerContext, options: UserListener
     ? https.createServer({ ...serverOptions, ...options.tls })
     : http.createServer(serverOptions);
 
-  const resolveTarget = (req: IncomingMessage): Target | null => {
-    const byHost = parseHostAddress(req.headers.host, options.domain);
-    if (byHost) return { address: byHost, forwardPath: req.url ?? "/", cookiePath: "/" };
-    const byPath = parsePathAddress(req.url);
+  /** A workspace target; null when the request names none (the listener's own endpoints); a string when malformed. */
+  const resolveTarget = (req: IncomingMessage): Target | null | string => {
+    const requestTarget = parseRequestTarget(req.url);
+    if (!requestTarget) {
+      return `request target ${JSON.stringify((req.url ?? "").slice(0, 100))} is neither /path nor http(s)://host/path`;
+    }
+    const byHost = parseHostAddress(requestTarget.authority ?? req.headers.host, options.domain);
+    if (byHost) return { address: byHost, forwardPath: requestTarget.path, cookiePath: "/" };
+    const byPath = parsePathAddress(requestTarget.path);
     if (byPath) return { address: byPath, forwardPath: byPath.forwardPath, cookiePath: byPath.prefix };
     return null;
   };
 
-  const admit = (target: WorkspaceAddress, headers: IncomingHttpHeaders, url: string): Admitted | Refusal => {
+  const admit = (
+    target: WorkspaceAddress,
+    headers: IncomingHttpHeaders,
+    query: URLSearchParams | undefined,
+  ): Admitted | Refusal => {
     const route = ctx.routes.get(target.workspace);
     if (!route)
       return { status: 404, message: `workspace ${target.workspace} is not known to this tunnel server` };
-    const query = url.includes("?") ? new URL(url, "http://query.invalid").searchParams : undefined;
     const credential = findCredential(headers, query);
     const challenge = { "www-authenticate": 'Bearer realm="wsparity"' };
     if (!credential) {
@@ -169,13 +179,18 @@ export function createUserServer(ctx: UserListenerContext, options: UserListener
     socket.once("close", () => ctx.metrics.userConnectionClosed(socket.bytesRead, socket.bytesWritten));
   });
 
-  server.on("request", (req: IncomingMessage, res: ServerResponse) => {
+  const onRequest = (req: IncomingMessage, res: ServerResponse) => {
     const target = resolveTarget(req);
+    if (typeof target === "string") {
+      req.resume();
+      reply(res, 400, target, { connection: "close" });
+      return;
+    }
     if (!target) {
       ctx.admin.handle(req, res, reply);
       return;
     }
-    const outcome = admit(target.address, req.headers, req.url ?? "/");
+    const outcome = admit(target.address, req.headers, queryOf(target.forwardPath));
     if ("status" in outcome) {
       req.resume();
       reply(res, outcome.status, outcome.message, outcome.headers);
@@ -183,10 +198,8 @@ export function createUserServer(ctx: UserListenerContext, options: UserListener
     }
     if (outcome.credential.source === "query") {
       req.resume();
-      const clean = new URL(req.url ?? "/", "http://query.invalid");
-      clean.searchParams.delete(TOKEN_QUERY);
       const cookie = `${TOKEN_COOKIE}=${outcome.credential.token}; Path=${target.cookiePath}; HttpOnly; SameSite=Lax${secure ? "; Secure" : ""}`;
-      reply(res, 303, "signed in", { location: `${clean.pathname}${clean.search}`, "set-cookie": cookie });
+      reply(res, 303, "signed in", { location: withoutTokenQuery(req.url ?? "/"), "set-cookie": cookie });
       return;
     }
     const started = process.hrtime.bigint();
@@ -246,7 +259,7 @@ export function createUserServer(ctx: UserListenerContext, options: UserListener
     };
     if (bodiless) req.resume();
     send(0);
-  });
+  };
 
   const refuseRaw = (
     socket: Duplex,
@@ -290,9 +303,13 @@ export function createUserServer(ctx: UserListenerContext, options: UserListener
     splice(socket, stream, () => ctx.metrics.streamClosed());
   };
 
-  server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+  const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on("error", () => socket.destroy());
     const target = resolveTarget(req);
+    if (typeof target === "string") {
+      refuseRaw(socket, 400, target);
+      return;
+    }
     if (!target) {
       if (req.url === AGENT_WEBSOCKET_PATH) {
         agentSockets.handleUpgrade(req, socket, head, (ws) => {
@@ -303,7 +320,7 @@ export function createUserServer(ctx: UserListenerContext, options: UserListener
       }
       return;
     }
-    const outcome = admit(target.address, req.headers, req.url ?? "/");
+    const outcome = admit(target.address, req.headers, queryOf(target.forwardPath));
     if ("status" in outcome) {
       refuseRaw(socket, outcome.status, outcome.message, outcome.headers);
       return;
@@ -317,9 +334,9 @@ export function createUserServer(ctx: UserListenerContext, options: UserListener
       for (const one of Array.isArray(value) ? value : [value]) text += `${name}: ${one}\r\n`;
     }
     void openRaw(socket, outcome, target.address.port, [Buffer.from(`${text}\r\n`), head]);
-  });
+  };
 
-  server.on("connect", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+  const onConnect = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on("error", () => socket.destroy());
     const address = parseConnectAuthority(req.url, options.domain);
     if (!address) {
@@ -330,12 +347,44 @@ export function createUserServer(ctx: UserListenerContext, options: UserListener
       );
       return;
     }
-    const outcome = admit(address, req.headers, "");
+    const outcome = admit(address, req.headers, undefined);
     if ("status" in outcome) {
       refuseRaw(socket, outcome.status, outcome.message, outcome.headers);
       return;
     }
     void openRaw(socket, outcome, address.port, [head], "HTTP/1.1 200 Connection Established\r\n\r\n");
+  };
+
+  // A request the code above did not foresee costs that one connection a 500, never the process.
+  const failed = (where: string, err: unknown) => {
+    ctx.metrics.error("handler_exception");
+    ctx.log("request-handler-failed", { where, error: (err as Error)?.stack ?? String(err) });
+  };
+  server.on("request", (req: IncomingMessage, res: ServerResponse) => {
+    try {
+      onRequest(req, res);
+    } catch (err) {
+      failed("request", err);
+      if (!res.headersSent)
+        reply(res, 500, "the tunnel server failed on this request", { connection: "close" });
+      else res.destroy();
+    }
+  });
+  server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    try {
+      onUpgrade(req, socket, head);
+    } catch (err) {
+      failed("upgrade", err);
+      refuseRaw(socket, 500, "the tunnel server failed on this request");
+    }
+  });
+  server.on("connect", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    try {
+      onConnect(req, socket, head);
+    } catch (err) {
+      failed("connect", err);
+      refuseRaw(socket, 500, "the tunnel server failed on this request");
+    }
   });
 
   server.on("close", () => {
@@ -343,4 +392,19 @@ export function createUserServer(ctx: UserListenerContext, options: UserListener
     agentSockets.close();
   });
   return server;
+}
+
+/**
+ * Where a query sign-in sends the browser next: the same path without the token. The path is never resolved
+ * (resolving `/.//evil.example/` gives `//evil.example/`), and leading slashes and backslashes collapse to one,
+ * so the Location always stays on the workspace's origin.
+ */
+export function withoutTokenQuery(path: string): string {
+  const mark = path.indexOf("?");
+  const pathname = `/${(mark === -1 ? path : path.slice(0, mark)).replace(/^[/\\]+/, "")}`;
+  if (mark === -1) return pathname;
+  const query = new URLSearchParams(path.slice(mark + 1));
+  query.delete(TOKEN_QUERY);
+  const rest = query.toString();
+  return rest ? `${pathname}?${rest}` : pathname;
 }

@@ -1,5 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { parseRequestTarget, queryOf } from "../../src/tunnel/address.ts";
 import {
   formatHost,
   formatPath,
@@ -9,6 +10,7 @@ import {
   parsePathAddress,
 } from "../../src/tunnel/index.ts";
 import { ProtocolError, parseHello } from "../../src/tunnel/protocol.ts";
+import { withoutTokenQuery } from "../../src/tunnel/user-listener.ts";
 
 const label = fc.stringMatching(/^[a-z0-9](?:[a-z0-9-]{0,40}[a-z0-9])?$/);
 const port = fc.integer({ min: 1, max: 65535 });
@@ -143,5 +145,46 @@ describe("agent hello", () => {
         }
       }),
     );
+  });
+});
+
+describe("request targets", () => {
+  const anyTarget = fc.oneof(
+    fc.string(),
+    fc.webUrl({ withQueryParameters: true, withFragments: true }),
+    restOfPath.map((p) => `/${p}`),
+    fc.string().map((x) => `//${x}?${x}`),
+    fc.string().map((x) => `http://${x}/?${x}`),
+  );
+
+  it("splits every string into authority and origin-form, or null, and never throws", () => {
+    fc.assert(
+      fc.property(anyTarget, (url) => {
+        const target = parseRequestTarget(url);
+        if (target === null) return;
+        expect(target.path.startsWith("/")).toBe(true);
+        queryOf(target.path);
+      }),
+    );
+    expect(parseRequestTarget("//?x")).toEqual({ authority: undefined, path: "//?x" });
+    expect(parseRequestTarget("http://%zz/?x")).toBeNull();
+    expect(parseRequestTarget("HTTP://8080-a.localtest:9/p?q")).toEqual({
+      authority: "8080-a.localtest:9",
+      path: "/p?q",
+    });
+    expect(parseRequestTarget("*")).toBeNull();
+  });
+
+  it("keeps the sign-in redirect on the workspace's origin whatever the path", () => {
+    fc.assert(
+      fc.property(anyTarget, (url) => {
+        const location = withoutTokenQuery(url.startsWith("/") ? url : `/${url}`);
+        expect(location).toMatch(/^\/(?![/\\])/);
+        expect(new URL(location, "http://8080-a.localtest").host).toBe("8080-a.localtest");
+        expect(queryOf(location)?.has("wsparity_token") ?? false).toBe(false);
+      }),
+    );
+    expect(withoutTokenQuery("/.//evil.example/?wsparity_token=T")).toBe("/.//evil.example/");
+    expect(withoutTokenQuery("//evil.example/?wsparity_token=T&a=1")).toBe("/evil.example/?a=1");
   });
 });

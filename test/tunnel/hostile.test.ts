@@ -1,0 +1,103 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { WebSocket } from "ws";
+import { PROTOCOL } from "../../src/tunnel/protocol.ts";
+import { token, type Workspace, workspace } from "./helpers.ts";
+import { rawExchange } from "./raw.ts";
+import { spawnTunnelServer, type TunnelServerProcess } from "./server-process.ts";
+
+// Requests that once killed the tunnel server (issue 12). The server runs as its own process, so a crash
+// (an exception or a native assertion) shows as an exited process, not as a lost test worker.
+describe("tunnel server under hostile requests", () => {
+  let server: TunnelServerProcess;
+  let a: Workspace;
+  const adminToken = token();
+
+  beforeAll(async () => {
+    a = workspace("ws-a", [8080]);
+    server = await spawnTunnelServer({ workspaces: [a], adminToken });
+  });
+  beforeEach(async () => {
+    if (server.alive()) return;
+    await server.stop();
+    server = await spawnTunnelServer({ workspaces: [a], adminToken });
+  });
+  afterAll(async () => {
+    await server.stop();
+  });
+
+  const expectAlive = async () => {
+    const health = await rawExchange(server.userPort, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n", 2000);
+    expect(health.status, server.stderr()).toBe(200);
+    expect(server.alive()).toBe(true);
+  };
+
+  it("answers a protocol-relative request target naming a workspace by Host with 401, and lives (defect 1)", async () => {
+    const answer = await rawExchange(
+      server.userPort,
+      "GET //?x HTTP/1.1\r\nHost: 8080-ws-a.localtest\r\n\r\n",
+    );
+    expect(answer.status).toBe(401);
+    await expectAlive();
+  });
+
+  it("answers an absolute-form target with a bad authority with 400, and lives (defect 1)", async () => {
+    const answer = await rawExchange(
+      server.userPort,
+      "GET http://%zz/?x HTTP/1.1\r\nHost: 8080-ws-a.localtest\r\n\r\n",
+    );
+    expect(answer.status).toBe(400);
+    await expectAlive();
+  });
+
+  it("refuses a WebSocket upgrade to //?x without a token with 401, and lives (defect 1)", async () => {
+    const answer = await rawExchange(
+      server.userPort,
+      "GET //?x HTTP/1.1\r\nHost: 8080-ws-a.localtest\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n",
+    );
+    expect(answer.status).toBe(401);
+    await expectAlive();
+  });
+
+  it("answers an admin DELETE with a malformed %-escape with 400, and lives (defect 3)", async () => {
+    const answer = await rawExchange(
+      server.userPort,
+      `DELETE /-/admin/workspaces/%E0%A4%A HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${adminToken}\r\n\r\n`,
+    );
+    expect(answer.status).toBe(400);
+    expect(answer.text).toContain("%-encoding");
+    await expectAlive();
+  });
+
+  it("answers an admin DELETE with 204 and no body (defect 3)", async () => {
+    const body = JSON.stringify({ agentToken: token(), userTokens: [token()], ports: [1] });
+    const put = await rawExchange(
+      server.userPort,
+      `PUT /-/admin/workspaces/ws-gone HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${adminToken}\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`,
+    );
+    expect(put.status).toBe(201);
+    const answer = await rawExchange(
+      server.userPort,
+      `DELETE /-/admin/workspaces/ws-gone HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${adminToken}\r\nConnection: close\r\n\r\n`,
+    );
+    expect(answer.status).toBe(204);
+    expect(answer.text.toLowerCase()).not.toContain("content-length");
+    expect(answer.text.endsWith("\r\n\r\n")).toBe(true);
+  });
+
+  it("survives 300 WebSocket agents that drop right after a valid hello (defect 2)", async () => {
+    for (let cycle = 0; cycle < 300 && server.alive(); cycle++) {
+      await new Promise<void>((resolve) => {
+        const ws = new WebSocket(server.agentWebSocketUrl, { perMessageDeflate: false });
+        ws.on("error", () => resolve());
+        ws.on("close", () => resolve());
+        ws.on("open", () => {
+          ws.send(
+            `${JSON.stringify({ protocol: PROTOCOL, workspace: a.name, token: a.agentToken, ports: [8080], agent: "test" })}\n`,
+          );
+          ws.terminate();
+        });
+      });
+    }
+    await expectAlive();
+  });
+});

@@ -1,0 +1,129 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import type { Workspace } from "./helpers.ts";
+
+const CLI = resolve(import.meta.dirname, "../../bin/wsparity.js");
+
+export interface TunnelServerProcess {
+  readonly child: ChildProcess;
+  readonly pid: number;
+  readonly userUrl: string;
+  readonly agentUrl: string;
+  readonly agentWebSocketUrl: string;
+  readonly userPort: number;
+  readonly agentPort: number;
+  /** Everything the server wrote to stderr so far (its event log, and a crash's stack). */
+  readonly stderr: () => string;
+  /** Resolves with the exit code and signal once the process has ended. */
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  alive(): boolean;
+  /** SIGTERM, then SIGKILL after 5 s; removes its files. */
+  stop(): Promise<void>;
+}
+
+export interface TunnelServerProcessOptions {
+  workspaces: Workspace[];
+  adminToken?: string;
+  userPort?: number;
+  agentPort?: number;
+  /** More `tunnel serve` flags, e.g. ["--hello-timeout-ms", "500"]. */
+  flags?: string[];
+}
+
+/** `wsparity tunnel serve` as its own process, so a crash, its fds and its RSS are its own. */
+export async function spawnTunnelServer(options: TunnelServerProcessOptions): Promise<TunnelServerProcess> {
+  const folder = mkdtempSync(join(tmpdir(), "wsparity-tunnel-proc-"));
+  const workspacesFile = join(folder, "workspaces.json");
+  writeFileSync(
+    workspacesFile,
+    JSON.stringify(
+      options.workspaces.map((ws) => ({
+        workspace: ws.name,
+        agentToken: ws.agentToken,
+        userTokens: [ws.userToken],
+        ports: ws.ports,
+      })),
+    ),
+  );
+  const args = [
+    CLI,
+    "tunnel",
+    "serve",
+    "--domain",
+    "localtest",
+    "--listen",
+    `127.0.0.1:${options.userPort ?? 0}`,
+    "--agent-listen",
+    `127.0.0.1:${options.agentPort ?? 0}`,
+    "--workspaces",
+    workspacesFile,
+    "--heartbeat-ms",
+    "2000",
+    "--replace-grace-ms",
+    "2000",
+    ...(options.flags ?? []),
+  ];
+  if (options.adminToken) {
+    const tokenFile = join(folder, "admin-token");
+    writeFileSync(tokenFile, options.adminToken);
+    args.push("--admin-token-file", tokenFile);
+  }
+  const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"] });
+  let stdout = "";
+  let stderr = "";
+  child.stderr!.setEncoding("utf8").on("data", (c: string) => {
+    stderr = (stderr + c).slice(-200_000);
+  });
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((done) =>
+    child.once("exit", (code, signal) => done({ code, signal })),
+  );
+  const lines = await new Promise<Record<string, string>>((done, fail) => {
+    const timer = setTimeout(
+      () => fail(new Error(`tunnel serve printed no URLs within 20 s: ${stderr}`)),
+      20_000,
+    );
+    child.stdout!.setEncoding("utf8").on("data", (c: string) => {
+      stdout += c;
+      if (!stdout.includes("DOMAIN=")) return;
+      clearTimeout(timer);
+      done(
+        Object.fromEntries(
+          stdout
+            .trim()
+            .split("\n")
+            .map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]),
+        ),
+      );
+    });
+    void exited.then(({ code }) => fail(new Error(`tunnel serve exited with ${code}: ${stderr}`)));
+  });
+  const userUrl = lines.USER_URL!;
+  const agentUrl = lines.AGENT_URL!;
+  let running = true;
+  void exited.then(() => {
+    running = false;
+  });
+  return {
+    child,
+    pid: child.pid!,
+    userUrl,
+    agentUrl,
+    agentWebSocketUrl: lines.AGENT_WS_URL!,
+    userPort: Number(new URL(userUrl).port),
+    agentPort: Number(new URL(agentUrl).port),
+    stderr: () => stderr,
+    exited,
+    alive: () => running,
+    stop: async () => {
+      if (running) {
+        child.kill("SIGTERM");
+        const kill = setTimeout(() => child.kill("SIGKILL"), 5000);
+        await exited;
+        clearTimeout(kill);
+      }
+      rmSync(folder, { recursive: true, force: true });
+    },
+  };
+}
