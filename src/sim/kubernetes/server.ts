@@ -8,7 +8,6 @@ import {
 import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import { WebSocketServer } from "ws";
-import { parse as parseYaml } from "yaml";
 import type { KubeObject } from "../../kubernetes/objects.ts";
 import {
   apiGroup,
@@ -22,7 +21,18 @@ import {
 } from "./discovery.ts";
 import { ApiError, badRequest, invalid, notFound } from "./errors.ts";
 import { EXEC_PROTOCOLS, serveExec } from "./exec-websocket.ts";
+import {
+  decodeBody,
+  encodeBody,
+  type Format,
+  mediaTypeOf,
+  negotiate,
+  notAcceptable,
+  readRaw,
+  unsupportedMediaType,
+} from "./media.ts";
 import { fieldsV1, jsonMergePatch, jsonPatch, serverSideApply, strategicMergePatch } from "./patch.ts";
+import { encodeWatchFrame, PROTOBUF } from "./protobuf.ts";
 import { apiVersionOf, type ResourceType, typeByPlural } from "./resources.ts";
 import type { PodRuntime } from "./runtime.ts";
 import { SCALABLE, scaleOf, withScale } from "./scale.ts";
@@ -52,6 +62,8 @@ export class KubernetesApiServer {
     handleProtocols: (offered) => EXEC_PROTOCOLS.find((p) => offered.has(p)) ?? false,
   });
   private readonly open = new Set<ServerResponse>();
+  /** The response format each request negotiated (its Accept header). */
+  private readonly formats = new WeakMap<ServerResponse, Format>();
   /** Last applied configuration per object and field manager, for server-side apply's field removal. */
   private readonly applied = new Map<string, Map<string, unknown>>();
 
@@ -97,6 +109,9 @@ export class KubernetesApiServer {
     const path = url.pathname.replace(/\/+$/, "") || "/";
     if (path === "/healthz" || path === "/readyz" || path === "/livez") return this.text(res, 200, "ok");
     this.authorize(req);
+    const format = negotiate(req.headers.accept);
+    if (!format) throw notAcceptable();
+    this.formats.set(res, format);
     const host = req.headers.host ?? "127.0.0.1";
     if (path === "/version") return this.json(res, 200, SERVER_VERSION);
     if (path === "/api") return this.json(res, 200, apiVersions(host));
@@ -151,7 +166,7 @@ export class KubernetesApiServer {
       }
       case "POST": {
         if (route.name) throw new ApiError(405, "MethodNotAllowed", "POST is not allowed on a named object");
-        const body = (await readBody(req, "json")) as KubeObject;
+        const body = (await readBody(req)) as KubeObject;
         this.checkKind(rt, body);
         body.metadata ??= { name: "" };
         if (rt.namespaced) body.metadata.namespace ??= route.namespace;
@@ -165,7 +180,7 @@ export class KubernetesApiServer {
         return this.json(res, 201, store.create(rt, body));
       }
       case "PUT": {
-        const body = (await readBody(req, "json")) as KubeObject;
+        const body = (await readBody(req)) as KubeObject;
         this.checkKind(rt, body);
         if (rt.namespaced) body.metadata.namespace ??= route.namespace;
         if (body.metadata?.name !== route.name)
@@ -183,7 +198,7 @@ export class KubernetesApiServer {
             .map((o) => store.delete(rt, o.metadata.namespace, o.metadata.name));
           return this.json(res, 200, listOf(rt, gone, store.resourceVersion));
         }
-        const opts = (await readBody(req, "json").catch(() => ({}))) as { gracePeriodSeconds?: number };
+        const opts = (await readBody(req)) as { gracePeriodSeconds?: number } | undefined;
         const grace = url.searchParams.get("gracePeriodSeconds") ?? opts?.gracePeriodSeconds;
         const force = grace !== undefined && grace !== null && Number(grace) === 0;
         if (dryRun) return this.json(res, 200, store.get(rt, route.namespace, route.name));
@@ -198,12 +213,13 @@ export class KubernetesApiServer {
     const { rt } = route;
     const store = this.opts.store;
     if (!route.name) throw new ApiError(405, "MethodNotAllowed", "PATCH needs a named object");
-    const type = (req.headers["content-type"] ?? "").split(";")[0]!.trim();
+    const type = mediaTypeOf(req);
     const status = route.subresource === "status";
     if (type === "application/apply-patch+yaml" || type === "application/apply-patch+cbor") {
       const manager = url.searchParams.get("fieldManager");
       if (!manager) throw badRequest("PATCH request with apply-patch content type requires a fieldManager");
-      const applied = (await readBody(req, "yaml")) as KubeObject;
+      if (type === "application/apply-patch+cbor") throw unsupportedMediaType(PATCH_TYPES);
+      const applied = (await readBody(req, "application/yaml")) as KubeObject;
       this.checkKind(rt, applied);
       if (applied.metadata?.name !== route.name)
         throw badRequest("the name of the object does not match the URL");
@@ -234,7 +250,8 @@ export class KubernetesApiServer {
       return this.json(res, 200, out);
     }
     const live = store.get(rt, route.namespace, route.name);
-    const body = await readBody(req, "json");
+    if (!PATCH_TYPES.split(", ").includes(type)) throw unsupportedMediaType(PATCH_TYPES);
+    const body = await readBody(req, "application/json");
     let next: KubeObject;
     if (type === "application/merge-patch+json") next = jsonMergePatch(live, body);
     else if (type === "application/strategic-merge-patch+json") next = strategicMergePatch(live, body);
@@ -244,13 +261,7 @@ export class KubernetesApiServer {
       } catch (err) {
         throw new ApiError(422, "Invalid", `the JSON patch could not be applied: ${(err as Error).message}`);
       }
-    } else {
-      throw new ApiError(
-        415,
-        "UnsupportedMediaType",
-        `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml, application/strategic-merge-patch+json`,
-      );
-    }
+    } else throw unsupportedMediaType(PATCH_TYPES);
     if (!(body as KubeObject)?.metadata?.resourceVersion)
       next.metadata.resourceVersion = live.metadata.resourceVersion;
     this.recordManager(next, url.searchParams.get("fieldManager") ?? managerOf(req), "Update", body);
@@ -263,8 +274,8 @@ export class KubernetesApiServer {
     const live = store.get(route.rt, route.namespace, route.name!);
     const method = req.method ?? "GET";
     if (method === "GET") return this.json(res, 200, scaleOf(live));
-    const body = (await readBody(req, "json")) as KubeObject;
-    const type = (req.headers["content-type"] ?? "").split(";")[0]!.trim();
+    const type = mediaTypeOf(req);
+    const body = (await readBody(req, method === "PATCH" ? "application/json" : undefined)) as KubeObject;
     let wanted: KubeObject;
     if (method === "PUT") wanted = body;
     else if (method === "PATCH" && type === "application/json-patch+json")
@@ -313,7 +324,7 @@ export class KubernetesApiServer {
       items = page;
     }
     if (wantsTable(req)) {
-      this.json(res, 200, toTable(route.rt, items, rv, url.searchParams.get("includeObject") ?? "Metadata"));
+      this.table(res, 200, toTable(route.rt, items, rv, url.searchParams.get("includeObject") ?? "Metadata"));
       return;
     }
     const list = listOf(route.rt, items, rv);
@@ -326,13 +337,17 @@ export class KubernetesApiServer {
     const since = rvParam && rvParam !== "0" ? Number(rvParam) : undefined;
     const table = wantsTable(req);
     const bookmarks = url.searchParams.get("allowWatchBookmarks") === "true";
+    const protobuf = !table && this.formats.get(res) === "protobuf";
     res.writeHead(200, {
-      "Content-Type": "application/json",
+      "Content-Type": protobuf ? `${PROTOBUF};stream=watch` : "application/json",
       "Transfer-Encoding": "chunked",
       "Cache-Control": "no-cache",
     });
     res.flushHeaders();
-    const write = (type: string, object: unknown) => res.write(`${JSON.stringify({ type, object })}\n`);
+    const write = (type: string, object: unknown) =>
+      res.write(
+        protobuf ? encodeWatchFrame(type, object as KubeObject) : `${JSON.stringify({ type, object })}\n`,
+      );
     let unsubscribe = () => {};
     try {
       unsubscribe = this.opts.store.watch(
@@ -446,13 +461,21 @@ export class KubernetesApiServer {
   }
 
   private respondObject(req: IncomingMessage, res: ServerResponse, rt: ResourceType, o: KubeObject): void {
-    this.json(res, 200, wantsTable(req) ? toTable(rt, [o], o.metadata.resourceVersion ?? "", "Metadata") : o);
+    if (wantsTable(req)) this.table(res, 200, toTable(rt, [o], o.metadata.resourceVersion ?? "", "Metadata"));
+    else this.json(res, 200, o);
   }
 
+  /** Sends a body in the format the request negotiated (JSON before negotiation and for documents without a kind). */
   private json(res: ServerResponse, code: number, body: unknown): void {
-    const data = JSON.stringify(body);
-    res.writeHead(code, { "Content-Type": "application/json", "Content-Length": Buffer.byteLength(data) });
+    const { contentType, data } = encodeBody(this.formats.get(res) ?? "json", body);
+    res.writeHead(code, { "Content-Type": contentType, "Content-Length": Buffer.byteLength(data) });
     res.end(data);
+  }
+
+  /** Tables are JSON whatever else the client accepts: they have no protobuf form. */
+  private table(res: ServerResponse, code: number, body: unknown): void {
+    this.formats.set(res, "json");
+    this.json(res, code, body);
   }
 
   private text(res: ServerResponse, code: number, body: string): void {
@@ -503,14 +526,14 @@ function soleContainer(pod: KubeObject): string {
   );
 }
 
-async function readBody(req: IncomingMessage, as: "json" | "yaml"): Promise<unknown> {
-  const chunks: Buffer[] = [];
-  for await (const c of req) chunks.push(c as Buffer);
-  const text = Buffer.concat(chunks).toString("utf8");
-  if (!text.trim()) return undefined;
-  try {
-    return as === "json" ? JSON.parse(text) : parseYaml(text);
-  } catch (err) {
-    throw badRequest(`the request body could not be decoded: ${(err as Error).message}`);
-  }
+/** A request body decoded by its Content-Type, or as `as` says (patches: their JSON or YAML by patch type). */
+async function readBody(req: IncomingMessage, as?: string): Promise<unknown> {
+  return decodeBody(await readRaw(req), as ?? mediaTypeOf(req));
 }
+
+const PATCH_TYPES = [
+  "application/json-patch+json",
+  "application/merge-patch+json",
+  "application/apply-patch+yaml",
+  "application/strategic-merge-patch+json",
+].join(", ");

@@ -1,0 +1,100 @@
+// Content negotiation as kube-apiserver does it: JSON, YAML and protobuf bodies in, the first acceptable of them out.
+import type { IncomingMessage } from "node:http";
+import { parse as parseYaml, stringify as stringifyYaml } from "yaml";
+import { ApiError, badRequest } from "./errors.ts";
+import { decodeObject, encodeObject, messageType, PROTOBUF, ProtobufError } from "./protobuf.ts";
+
+export type Format = "json" | "yaml" | "protobuf";
+
+const MEDIA_TYPES: Record<string, Format> = {
+  "application/json": "json",
+  "application/yaml": "yaml",
+  [PROTOBUF]: "protobuf",
+};
+const ACCEPTED = Object.keys(MEDIA_TYPES).join(", ");
+/** kube-apiserver's request body limit (apiserver's `MaxRequestBodyBytes`, 3 MiB). */
+export const MAX_REQUEST_BYTES = 3 * 1024 * 1024;
+
+/** The response format for an Accept header, in the client's order of preference; undefined when none is served. */
+export function negotiate(accept: string | undefined): Format | undefined {
+  if (!accept?.trim()) return "json";
+  const offers = accept
+    .split(",")
+    .map((entry, order) => {
+      const [type = "", ...params] = entry.split(";").map((s) => s.trim());
+      const q = Number(params.find((p) => p.startsWith("q="))?.slice(2) ?? 1);
+      return { type: type.toLowerCase(), q: Number.isNaN(q) ? 0 : q, order };
+    })
+    .filter((o) => o.q > 0)
+    .sort((a, b) => b.q - a.q || a.order - b.order);
+  for (const { type } of offers) {
+    if (MEDIA_TYPES[type]) return MEDIA_TYPES[type];
+    if (type === "*/*" || type === "application/*") return "json";
+  }
+  return undefined;
+}
+
+export const notAcceptable = () =>
+  new ApiError(406, "NotAcceptable", `only the following media types are accepted: ${ACCEPTED}`);
+
+export const unsupportedMediaType = (accepted = ACCEPTED) =>
+  new ApiError(
+    415,
+    "UnsupportedMediaType",
+    `the body of the request was in an unknown format - accepted media types include: ${accepted}`,
+  );
+
+export function mediaTypeOf(req: IncomingMessage): string {
+  return (req.headers["content-type"] ?? "").split(";")[0]!.trim().toLowerCase();
+}
+
+/** Reads a request body up to kube-apiserver's limit; 413 beyond it. */
+export async function readRaw(req: IncomingMessage): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const c of req) {
+    size += (c as Buffer).length;
+    if (size > MAX_REQUEST_BYTES) {
+      req.resume();
+      throw new ApiError(
+        413,
+        "RequestEntityTooLarge",
+        `Request entity too large: limit is ${MAX_REQUEST_BYTES}`,
+      );
+    }
+    chunks.push(c as Buffer);
+  }
+  return Buffer.concat(chunks);
+}
+
+/** Decodes an object body by its Content-Type (JSON when none is given, as kube-apiserver assumes). */
+export function decodeBody(raw: Buffer, mediaType: string): unknown {
+  const format = mediaType ? MEDIA_TYPES[mediaType] : "json";
+  if (!format) throw unsupportedMediaType();
+  if (format === "protobuf") {
+    if (!raw.length) return undefined;
+    try {
+      return decodeObject(raw);
+    } catch (err) {
+      if (err instanceof ProtobufError) throw badRequest(err.message);
+      throw err;
+    }
+  }
+  const text = raw.toString("utf8");
+  if (!text.trim()) return undefined;
+  try {
+    return format === "json" ? JSON.parse(text) : parseYaml(text);
+  } catch (err) {
+    throw badRequest(`the request body could not be decoded: ${(err as Error).message}`);
+  }
+}
+
+/** A response body in the negotiated format; objects without a protobuf message (discovery documents) stay JSON. */
+export function encodeBody(format: Format, body: unknown): { contentType: string; data: string | Buffer } {
+  const typed = body as { apiVersion?: string; kind?: string };
+  if (format === "protobuf" && typed?.kind && messageType(typed.apiVersion ?? "v1", typed.kind)) {
+    return { contentType: PROTOBUF, data: encodeObject({ apiVersion: "v1", ...typed }) };
+  }
+  if (format === "yaml") return { contentType: "application/yaml", data: stringifyYaml(body) };
+  return { contentType: "application/json", data: JSON.stringify(body) };
+}
