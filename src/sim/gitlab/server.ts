@@ -4,6 +4,9 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { Router } from "./http.ts";
+import { registerAgentsApi } from "./remote-development/agents-api.ts";
+import { registerGraphqlApi } from "./remote-development/graphql-api.ts";
+import { RemoteDevelopment, type RemoteDevelopmentOptions } from "./remote-development/model.ts";
 import { registerRestApi } from "./rest-api.ts";
 import { type RunnerApiOptions, registerRunnerApi } from "./runner-api.ts";
 import { Store, type User } from "./store.ts";
@@ -11,10 +14,13 @@ import { Store, type User } from "./store.ts";
 export interface GitLabSimulatorOptions extends Partial<RunnerApiOptions> {
   host?: string;
   port?: number;
+  /** Licence, reconcile intervals and workspaces proxy address of the remote development feature. */
+  remoteDevelopment?: Partial<RemoteDevelopmentOptions>;
 }
 
 export class GitLabSimulator {
   readonly store = new Store();
+  readonly remoteDevelopment: RemoteDevelopment;
   readonly root: User;
   /** A personal access token of the root user, with the api scope. */
   readonly rootToken: string;
@@ -25,6 +31,13 @@ export class GitLabSimulator {
     this.store.setMaxListeners(0);
     this.root = this.store.createUser("root");
     this.rootToken = this.store.createToken(this.root.id);
+    this.remoteDevelopment = new RemoteDevelopment(this.store, {
+      licensed: true,
+      fullReconciliationIntervalSeconds: 3600,
+      partialReconciliationIntervalSeconds: 10,
+      workspacesProxy: { scheme: "https", port: undefined },
+      ...options.remoteDevelopment,
+    });
   }
 
   get url(): string {
@@ -39,6 +52,8 @@ export class GitLabSimulator {
       longPollMs: this.options.longPollMs ?? 50_000,
       traceUpdateIntervalSeconds: this.options.traceUpdateIntervalSeconds ?? 3,
     });
+    registerAgentsApi(router, this.remoteDevelopment, this.store);
+    registerGraphqlApi(router, this.remoteDevelopment, this.store);
     this.serveGit(router);
     const server = createServer((req, res) => void router.handle(req, res, this.baseUrl));
     server.keepAliveTimeout = 65_000;
