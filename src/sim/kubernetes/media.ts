@@ -48,23 +48,33 @@ export function mediaTypeOf(req: IncomingMessage): string {
   return (req.headers["content-type"] ?? "").split(";")[0]!.trim().toLowerCase();
 }
 
-/** Reads a request body up to kube-apiserver's limit; 413 beyond it. */
-export async function readRaw(req: IncomingMessage): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const c of req) {
-    size += (c as Buffer).length;
-    if (size > MAX_REQUEST_BYTES) {
-      req.resume();
-      throw new ApiError(
-        413,
-        "RequestEntityTooLarge",
-        `Request entity too large: limit is ${MAX_REQUEST_BYTES}`,
-      );
-    }
-    chunks.push(c as Buffer);
-  }
-  return Buffer.concat(chunks);
+/**
+ * Reads a request body up to kube-apiserver's limit; 413 beyond it. The rest of a refused body is read and
+ * dropped for a while, so the client reads the 413 rather than a connection reset.
+ */
+export function readRaw(req: IncomingMessage): Promise<Buffer> {
+  const tooLarge = () => {
+    req.removeAllListeners("data");
+    req.on("data", () => {});
+    setTimeout(() => req.destroy(), 30_000).unref();
+    return new ApiError(
+      413,
+      "RequestEntityTooLarge",
+      `Request entity too large: limit is ${MAX_REQUEST_BYTES}`,
+    );
+  };
+  return new Promise((resolve, reject) => {
+    if (Number(req.headers["content-length"] ?? 0) > MAX_REQUEST_BYTES) return reject(tooLarge());
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on("data", (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > MAX_REQUEST_BYTES) reject(tooLarge());
+      else chunks.push(chunk);
+    });
+    req.on("end", () => resolve(Buffer.concat(chunks)));
+    req.on("error", reject);
+  });
 }
 
 /** Decodes an object body by its Content-Type (JSON when none is given, as kube-apiserver assumes). */
@@ -83,7 +93,7 @@ export function decodeBody(raw: Buffer, mediaType: string): unknown {
   const text = raw.toString("utf8");
   if (!text.trim()) return undefined;
   try {
-    return format === "json" ? JSON.parse(text) : parseYaml(text);
+    return format === "json" ? JSON.parse(text, withoutPrototype) : parseYaml(text);
   } catch (err) {
     throw badRequest(`the request body could not be decoded: ${(err as Error).message}`);
   }
@@ -97,4 +107,11 @@ export function encodeBody(format: Format, body: unknown): { contentType: string
   }
   if (format === "yaml") return { contentType: "application/yaml", data: stringifyYaml(body) };
   return { contentType: "application/json", data: JSON.stringify(body) };
+}
+
+/** JSON.parse reviver: objects without a prototype, so a `__proto__` key is an ordinary field. */
+function withoutPrototype(_key: string, value: unknown): unknown {
+  if (typeof value === "object" && value !== null && !Array.isArray(value))
+    Object.setPrototypeOf(value, null);
+  return value;
 }

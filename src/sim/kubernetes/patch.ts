@@ -23,12 +23,20 @@ const MERGE_KEYS: Record<string, string> = {
 const isObject = (v: unknown): v is Record<string, any> =>
   typeof v === "object" && v !== null && !Array.isArray(v);
 
+// A key from a request (even `__proto__` or `constructor`) is an ordinary field: read and written as an
+// own property, never through the prototype chain.
+const own = (o: any, k: string): any =>
+  o !== null && typeof o === "object" && Object.hasOwn(o, k) ? o[k] : undefined;
+const setOwn = (o: any, k: string, v: any): void => {
+  Object.defineProperty(o, k, { value: v, writable: true, enumerable: true, configurable: true });
+};
+
 export function jsonMergePatch(target: any, patch: any): any {
   if (!isObject(patch)) return structuredClone(patch);
   const out: Record<string, any> = isObject(target) ? { ...target } : {};
   for (const [k, v] of Object.entries(patch)) {
     if (v === null) delete out[k];
-    else out[k] = jsonMergePatch(out[k], v);
+    else setOwn(out, k, jsonMergePatch(own(out, k), v));
   }
   return out;
 }
@@ -54,9 +62,9 @@ export function strategicMergePatch(target: any, patch: any, field = ""): any {
     if (k.startsWith("$setElementOrder/") || k === "$retainKeys") continue;
     if (v === null) delete out[k];
     else {
-      const merged = strategicMergePatch(out[k], v, k);
+      const merged = strategicMergePatch(own(out, k), v, k);
       if (merged === undefined) delete out[k];
-      else out[k] = merged;
+      else setOwn(out, k, merged);
     }
   }
   return out;
@@ -104,7 +112,7 @@ function prune(live: any, before: any, now: any, field: string): any {
   const out: Record<string, any> = { ...live };
   for (const k of Object.keys(before)) {
     if (!isObject(now) || !(k in now)) delete out[k];
-    else out[k] = prune(out[k], before[k], now[k], k);
+    else setOwn(out, k, prune(own(out, k), before[k], now[k], k));
   }
   return out;
 }
@@ -142,23 +150,28 @@ export function jsonPatch(target: any, ops: any[]): any {
       .map((p) => p.replace(/~1/g, "/").replace(/~0/g, "~"));
     const last = path.pop()!;
     let parent: any = doc;
-    for (const p of path) parent = parent?.[Array.isArray(parent) ? Number(p) : p];
-    if (parent === undefined) throw new Error(`path ${op.path} does not exist`);
+    for (const p of path) parent = Array.isArray(parent) ? parent[Number(p)] : own(parent, p);
+    if (parent === undefined || parent === null || typeof parent !== "object")
+      throw new Error(`path ${op.path} does not exist`);
     const idx = Array.isArray(parent) ? (last === "-" ? parent.length : Number(last)) : last;
     switch (op.op) {
       case "add":
         if (Array.isArray(parent)) parent.splice(idx as number, 0, op.value);
-        else parent[idx] = op.value;
+        else setOwn(parent, last, op.value);
         break;
       case "replace":
-        parent[idx] = op.value;
+        if (Array.isArray(parent)) parent[idx as number] = op.value;
+        else setOwn(parent, last, op.value);
         break;
       case "remove":
         if (Array.isArray(parent)) parent.splice(idx as number, 1);
         else delete parent[idx];
         break;
       case "test":
-        if (JSON.stringify(parent[idx]) !== JSON.stringify(op.value))
+        if (
+          JSON.stringify(Array.isArray(parent) ? parent[idx as number] : own(parent, last)) !==
+          JSON.stringify(op.value)
+        )
           throw new Error(`test failed at ${op.path}`);
         break;
       default:

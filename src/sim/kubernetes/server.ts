@@ -105,6 +105,11 @@ export class KubernetesApiServer {
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    // Go's net/http refuses a request-target with a bad %-escape before kube-apiserver sees it.
+    if (BAD_ESCAPE.test((req.url ?? "/").split("?")[0]!)) {
+      res.writeHead(400, { "Content-Type": "text/plain; charset=utf-8", Connection: "close" });
+      return void res.end("400 Bad Request");
+    }
     const url = new URL(req.url ?? "/", "http://sim");
     const path = url.pathname.replace(/\/+$/, "") || "/";
     if (path === "/healthz" || path === "/readyz" || path === "/livez") return this.text(res, 200, "ok");
@@ -428,7 +433,7 @@ export class KubernetesApiServer {
   }
 
   private route(path: string): Route {
-    const parts = path.split("/").filter(Boolean).map(decodeURIComponent);
+    const parts = path.split("/").filter(Boolean).map(decodeSegment);
     let group: string;
     let version: string;
     let rest: string[];
@@ -537,3 +542,19 @@ const PATCH_TYPES = [
   "application/apply-patch+yaml",
   "application/strategic-merge-patch+json",
 ].join(", ");
+
+const BAD_ESCAPE = /%(?![0-9A-Fa-f]{2})/;
+
+/** A path segment's bytes as UTF-8; escapes of invalid UTF-8 name nothing that can exist (so: not found). */
+function decodeSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return Buffer.from(
+      segment.replace(/%([0-9A-Fa-f]{2})/g, (_, hex: string) =>
+        String.fromCharCode(Number.parseInt(hex, 16)),
+      ),
+      "latin1",
+    ).toString("utf8");
+  }
+}
