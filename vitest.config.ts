@@ -6,6 +6,8 @@ export default defineConfig({
     exclude: ["test/**/*.heavy.test.ts", "test/**/*.reliability.test.ts", "node_modules/**"],
     testTimeout: 30_000,
     hookTimeout: 60_000,
+    // The default reporter only counts skips; this one lists each skipped test with its reason.
+    reporters: ["default", "./test/support/skip-reporter.ts"],
     pool: "forks",
     maxWorkers: 2,
   },

@@ -1,7 +1,7 @@
 import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { fileURLToPath } from "node:url";
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, expect, it } from "vitest";
 import {
   cleanupByLabel,
   dockerEngine,
@@ -9,7 +9,8 @@ import {
   WorkspaceContainer,
 } from "../../src/containers/index.ts";
 import { hostArch, localImageName } from "../../src/images/index.ts";
-import { dockerForTests } from "./docker-available.ts";
+import { describeUnless } from "../support/skip.ts";
+import { dockerForTests, NO_DOCKER_ENGINE } from "./docker-available.ts";
 
 const docker = await dockerForTests();
 const FIXTURE = fileURLToPath(new URL("fixtures/hold-resources.ts", import.meta.url));
@@ -57,7 +58,7 @@ async function runFixture(
 
 const nothing = { containers: 0, networks: 0, volumes: 0 };
 
-describe.runIf(docker)("cleanup by label", () => {
+describeUnless(docker ? undefined : NO_DOCKER_ENGINE)("cleanup by label", () => {
   afterAll(async () => {
     await cleanupByLabel("own");
   });

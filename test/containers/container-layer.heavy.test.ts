@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, expect, it } from "vitest";
 import {
   cleanupByLabel,
   dockerEngine,
@@ -14,7 +14,8 @@ import {
   WorkspaceVolume,
 } from "../../src/containers/index.ts";
 import { hostArch, localImageName } from "../../src/images/index.ts";
-import { dockerForTests } from "./docker-available.ts";
+import { describeUnless } from "../support/skip.ts";
+import { dockerForTests, NO_DOCKER_ENGINE } from "./docker-available.ts";
 import { httpGetText } from "./http-get.ts";
 
 const docker = await dockerForTests();
@@ -44,7 +45,7 @@ const fetchInside = (url: string) => [
   `fetch(${JSON.stringify(url)}).then(r => r.text()).then(t => process.stdout.write(t), e => { console.error(String(e)); process.exit(1); })`,
 ];
 
-describe.runIf(docker)("container layer (Docker engine)", () => {
+describeUnless(docker ? undefined : NO_DOCKER_ENGINE)("container layer (Docker engine)", () => {
   afterAll(async () => {
     await cleanupByLabel("own");
   });

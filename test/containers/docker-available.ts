@@ -6,6 +6,8 @@ import { cleanupByLabel, engineAnswers, installCleanupHandlers } from "../../src
  * Outside CI a machine without a Docker engine skips them; under CI=true a missing engine fails the run,
  * since CI installs and starts one (scripts/setup-docker.sh).
  */
+export const NO_DOCKER_ENGINE = "no Docker engine answers: npm run setup:docker";
+
 export async function dockerForTests(): Promise<boolean> {
   if (!(await engineAnswers())) {
     if (process.env.CI) {

@@ -1,7 +1,7 @@
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { once } from "node:events";
 import { connect, createServer, type Server } from "node:net";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, expect, it } from "vitest";
 import {
   cleanupByLabel,
   hostAddressForContainers,
@@ -9,7 +9,8 @@ import {
   WorkspaceNetwork,
 } from "../../src/containers/index.ts";
 import { ARCHES, localImageName } from "../../src/images/index.ts";
-import { dockerForTests } from "./docker-available.ts";
+import { describeUnless } from "../support/skip.ts";
+import { dockerForTests, NO_DOCKER_ENGINE } from "./docker-available.ts";
 
 /**
  * An "outside host" that this test makes and then removes: a network namespace on a benchmarking address
@@ -58,7 +59,7 @@ function tryConnectCommand(host: string, port: number): string[] {
   return ["timeout", "4", "bash", "-c", `exec 3<>/dev/tcp/${host}/${port} && cat <&3`];
 }
 
-describe.runIf(docker)("egress from test containers is blocked", () => {
+describeUnless(docker ? undefined : NO_DOCKER_ENGINE)("egress from test containers is blocked", () => {
   let outsideServer: ChildProcess | undefined;
   let gatewayServer: Server | undefined;
 

@@ -1,8 +1,9 @@
 import { existsSync, readFileSync } from "node:fs";
-import { describe, expect, it } from "vitest";
+import { expect, it } from "vitest";
 import { parse } from "yaml";
 import { enforceGitlabRestrictions, parseDevfileText } from "../../src/devfile/index.ts";
 import { parseSource } from "../../src/devfile/source.ts";
+import { describeUnless } from "../support/skip.ts";
 
 // GitLab's own fixtures stay in ../shared (GitLab EE license: copying for development and testing is allowed,
 // distributing is not). This test reads them where they are, and says plainly when they are not there.
@@ -31,13 +32,11 @@ const INFERRED: Record<string, string[]> = {
   ],
 };
 
-if (!present) {
-  console.warn(
-    `SKIPPED GitLab conformance: ${conformanceDir.pathname} is not here (GitLab's fixtures are never copied into the project); the project's own fixture per rule (gitlab-rules.test.ts) still ran`,
-  );
-}
-
-describe.skipIf(!present)("GitLab conformance (GitLab's own fixtures from ../shared)", () => {
+describeUnless(
+  present
+    ? undefined
+    : `${conformanceDir.pathname} is not here (GitLab's fixtures are never copied into the project); the project's own fixture per rule (gitlab-rules.test.ts) still ran`,
+)("GitLab conformance (GitLab's own fixtures from ../shared)", () => {
   const all = present
     ? (parse(readFileSync(new URL("expectations.yaml", conformanceDir), "utf8")) as Expectation[])
     : [];

@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Readable } from "node:stream";
 import { promisify } from "node:util";
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, expect, it } from "vitest";
 import { cleanupByLabel, dockerEngine, isNotFound, WorkspaceContainer } from "../../src/containers/index.ts";
 import {
   ARCHES,
@@ -16,7 +16,8 @@ import {
   NODE_RELEASE,
   UNAME_MACHINE,
 } from "../../src/images/index.ts";
-import { dockerForTests } from "../containers/docker-available.ts";
+import { dockerForTests, NO_DOCKER_ENGINE } from "../containers/docker-available.ts";
+import { describeUnless } from "../support/skip.ts";
 
 const docker = await dockerForTests();
 const run = promisify(execFile);
@@ -82,7 +83,7 @@ async function imageExists(tag: string): Promise<boolean> {
   }
 }
 
-describe.runIf(docker)("wsparity images build", () => {
+describeUnless(docker ? undefined : NO_DOCKER_ENGINE)("wsparity images build", () => {
   afterAll(async () => {
     await cleanupByLabel("own");
   });

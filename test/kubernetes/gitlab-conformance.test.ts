@@ -2,8 +2,9 @@
 // Structural comparison with GitLab's own expected desired config. The fixture is GitLab EE test data and stays
 // in ../shared (never copied into this project), so this test runs only where ../shared is present.
 import { existsSync, readFileSync } from "node:fs";
-import { describe, expect, it } from "vitest";
+import { expect, it } from "vitest";
 import { defaultSettings, desiredConfig, type KubeObject } from "../../src/kubernetes/index.ts";
+import { describeUnless } from "../support/skip.ts";
 import { container, workspace } from "./spec-fixtures.ts";
 import { validateObject } from "./validate-models.ts";
 
@@ -50,7 +51,9 @@ function shape(objects: KubeObject[]): Shape {
   };
 }
 
-describe.skipIf(!existsSync(FIXTURE))("conformance with GitLab's example.desired_config.json", () => {
+describeUnless(
+  existsSync(FIXTURE) ? undefined : `${FIXTURE} is not here (GitLab's fixtures stay in ../shared)`,
+)("conformance with GitLab's example.desired_config.json", () => {
   it("matches kinds, names, ports, volumes, env names and security context", () => {
     const expected = JSON.parse(readFileSync(FIXTURE, "utf8")) as KubeObject[];
     // The devfile behind GitLab's fixture: one tooling container running its own command, the editor port

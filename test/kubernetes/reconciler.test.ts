@@ -11,6 +11,7 @@ import {
 } from "../../src/kubernetes/index.ts";
 import { processKubeletUnavailable } from "../../src/sim/kubernetes/kubelet/process-backend.ts";
 import { type SimHandle, startSim } from "../sim-kubernetes/sim-fixture.ts";
+import { describeUnless } from "../support/skip.ts";
 import { workspace } from "./spec-fixtures.ts";
 
 const deployment = (replicas: number, reason: string | undefined, status: Record<string, number> = {}) => ({
@@ -46,7 +47,7 @@ describe("actualStateOf (GitLab's table)", () => {
 const missing = processKubeletUnavailable();
 if (missing && process.env.CI) throw new Error(`CI must run the reconciler test: ${missing}`);
 
-describe.skipIf(!!missing)("WorkspaceReconciler on the sim tier", () => {
+describeUnless(missing)("WorkspaceReconciler on the sim tier", () => {
   let h: SimHandle;
   beforeAll(async () => {
     h = await startSim();

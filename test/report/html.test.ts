@@ -3,8 +3,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { renderHtml } from "../../src/report/html.ts";
-import { launchChromium } from "../support/chromium.ts";
-import { requireTool } from "../support/tools.ts";
+import { CHROMIUM, launchChromium } from "../support/chromium.ts";
+import { missingTool } from "../support/tools.ts";
 import { sampleReport } from "./fixtures.ts";
 
 describe("report.html", () => {
@@ -22,9 +22,9 @@ describe("report.html", () => {
     expect(html).toContain("&lt;script&gt;alert(1)&lt;/script&gt;");
   });
 
-  it("renders the matrix and both charts in headless Chromium with no console errors and no requests", async () => {
-    if (!requireTool("/usr/bin/chromium", "apt-get install -y chromium (scripts/install-test-tools.sh)"))
-      return;
+  it("renders the matrix and both charts in headless Chromium with no console errors and no requests", async (ctx) => {
+    const noChromium = missingTool(CHROMIUM, "apt-get install -y chromium (scripts/install-test-tools.sh)");
+    if (noChromium) ctx.skip(noChromium);
     const dir = await mkdtemp(join(tmpdir(), "wsparity-html-"));
     const file = join(dir, "report.html");
     await writeFile(file, renderHtml(sampleReport()));

@@ -2,9 +2,10 @@
 // reachable by alias, the build folder shared, linux/arm64 through QEMU, a dying job container failing
 // the job with the reason, and nothing left behind.
 import { execFileSync } from "node:child_process";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, expect, it } from "vitest";
 import { DockerExecutor } from "../../src/runner/index.ts";
-import { dockerForTests } from "../containers/docker-available.ts";
+import { dockerForTests, NO_DOCKER_ENGINE } from "../containers/docker-available.ts";
+import { describeUnless } from "../support/skip.ts";
 import {
   firstJob,
   type SimTier,
@@ -75,7 +76,7 @@ async function run(
   return firstJob(tier, projectId, pipeline.id);
 }
 
-describe.skipIf(!docker)("docker executor", () => {
+describeUnless(docker ? undefined : NO_DOCKER_ENGINE)("docker executor", () => {
   it("runs the job in its image with services reachable by alias and the sources in /builds", async () => {
     const job = await run("services", [
       { key: "SECRET_FILE", value: "file-variable-content", variable_type: "file" },
@@ -122,7 +123,7 @@ describe.skipIf(!docker)("docker executor", () => {
   });
 });
 
-describe.skipIf(!docker)("a killed docker runner", () => {
+describeUnless(docker ? undefined : NO_DOCKER_ENGINE)("a killed docker runner", () => {
   it("leaves containers that the next runner removes when it starts", async () => {
     const { mkdtempSync } = await import("node:fs");
     const { tmpdir } = await import("node:os");

@@ -16,7 +16,7 @@ import { DockerExecutor, type Executor, KubernetesExecutor } from "../../src/run
 import { type KubernetesSim, startKubernetesSim } from "../../src/sim/kubernetes/index.ts";
 import { type StartedTunnelServer, TunnelServerBuilder } from "../../src/tunnel/index.ts";
 import { container, workspace } from "../ci/spec-fixtures.ts";
-import { dockerForTests } from "../containers/docker-available.ts";
+import { dockerForTests, NO_DOCKER_ENGINE } from "../containers/docker-available.ts";
 import { baseEndpoint } from "../support/spec.ts";
 import { type SimTier, startSimTier, waitFor } from "./helpers.ts";
 
@@ -111,7 +111,7 @@ const cells = [
 ] as const;
 
 describe.skipIf(!docker).each(cells)(
-  "a CI-path workspace on the %s executor (%s)",
+  `a CI-path workspace on the %s executor (%s)${docker ? "" : ` [skipped: ${NO_DOCKER_ENGINE}]`}`,
   (executorName, arch, make) => {
     it("answers through the tunnel URL; a graceful stop frees it and keeps its volume for the restart", async () => {
       const cell = await make(arch);

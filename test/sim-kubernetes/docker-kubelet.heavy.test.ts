@@ -3,11 +3,12 @@
 import { spawn } from "node:child_process";
 import { request } from "node:http";
 import { CoreV1Api } from "@kubernetes/client-node";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, expect, it } from "vitest";
 import { dockerEngine, engineAnswers } from "../../src/containers/index.ts";
 import { hostArch, resolveImage } from "../../src/images/index.ts";
 import { defaultSettings, WorkspaceReconciler } from "../../src/kubernetes/index.ts";
 import { container, endpoint, workspace } from "../kubernetes/spec-fixtures.ts";
+import { describeUnless } from "../support/skip.ts";
 import { type SimHandle, startSim } from "./sim-fixture.ts";
 
 async function dockerTierMissing(): Promise<string | undefined> {
@@ -45,7 +46,7 @@ const settings = defaultSettings("docker-tier", {
   namespace: "gl-rd-ns-docker-tier",
 });
 
-describe.skipIf(!!missing)("docker kubelet", () => {
+describeUnless(missing)("docker kubelet", () => {
   let h: SimHandle;
   beforeAll(async () => {
     h = await startSim({ kubelet: "docker" });

@@ -5,10 +5,11 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node
 import { request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, expect, it } from "vitest";
 import { defaultSettings, toYamlStream, workspaceManifest } from "../../src/kubernetes/index.ts";
 import { processKubeletUnavailable } from "../../src/sim/kubernetes/kubelet/process-backend.ts";
 import { container, endpoint, workspace } from "../kubernetes/spec-fixtures.ts";
+import { describeUnless } from "../support/skip.ts";
 
 const missing =
   processKubeletUnavailable() ?? (existsSync("/usr/bin/kubectl") ? undefined : "kubectl is not installed");
@@ -105,7 +106,7 @@ function proxyGet(
   });
 }
 
-describe.skipIf(!!missing)("wsparity sim up with kubectl", () => {
+describeUnless(missing)("wsparity sim up with kubectl", () => {
   let stateDir: string;
   let sim: ChildProcess;
   let output = "";

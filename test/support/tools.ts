@@ -16,12 +16,12 @@ export function findTool(name: string): string | undefined {
 }
 
 /**
- * Whether a test needing `tool` may run. Outside CI a missing tool skips the test; under CI=true it
- * throws, because .ci/run installs every tool the tests need and a skip would hide a broken install.
+ * Why a test needing `tool` cannot run here, or undefined when it can; pass it to `ctx.skip(reason)` or
+ * describeUnless. Under CI=true a missing tool throws instead, because .ci/run installs every tool the
+ * tests need and a skip would hide a broken install.
  */
-export function requireTool(tool: string, installHint: string): boolean {
-  if (findTool(tool)) return true;
+export function missingTool(tool: string, installHint: string): string | undefined {
+  if (findTool(tool)) return undefined;
   if (process.env.CI) throw new Error(`${tool} is missing under CI: ${installHint}`);
-  console.warn(`skipping: ${tool} not found (${installHint})`);
-  return false;
+  return `${tool} not found: ${installHint}`;
 }

@@ -4,9 +4,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it, onTestFinished } from "vitest";
 import { describeLoad, formatTable, shapeReport, spread } from "../../src/tunnel/bench/run.ts";
-import { needs } from "./tools.ts";
+import { missingTool } from "../support/tools.ts";
 
-const ssh = needs("/usr/sbin/sshd", "/usr/bin/ssh");
+const noSsh =
+  missingTool("/usr/sbin/sshd", "scripts/install-test-tools.sh (openssh-server, openssh-client)") ??
+  missingTool("/usr/bin/ssh", "scripts/install-test-tools.sh (openssh-server, openssh-client)");
 
 /** A mode whose throughput figures are `download`, `upload`, `concurrent64` scaled per round by `drift`. */
 const mode = (
@@ -97,80 +99,71 @@ describe("bench tunnel report", () => {
     );
   });
 
-  it.skipIf(ssh.skip)(
-    "runs from the CLI with tiny sizes and prints the JSON other tools read",
-    () => {
-      const profiles = mkdtempSync(join(tmpdir(), "wsparity-bench-prof-"));
-      onTestFinished(() => rmSync(profiles, { recursive: true, force: true }));
-      const r = spawnSync(
-        process.execPath,
-        [
-          "bin/wsparity.js",
-          "bench",
-          "tunnel",
-          "--json",
-          "--requests",
-          "50",
-          "--warmup",
-          "10",
-          "--bulk-mib",
-          "1",
-          "--rounds",
-          "2",
-          "--streams",
-          "4",
-          "--stream-mib",
-          "1",
-          "--ws-messages",
-          "20",
-          "--connects",
-          "5",
-          "--no-scale",
-          "--cpu-prof",
-          profiles,
-        ],
-        { encoding: "utf8", timeout: 120_000 },
-      );
-      expect(r.status, r.stderr).toBe(0);
-      const report = JSON.parse(r.stdout);
-      for (const name of ["direct", "tunnel", "tunnel-tls", "tunnel-tls-both", "ssh"]) {
-        const m = report.modes[name];
-        expect(Object.keys(m.latencyUs).sort()).toEqual(["count", "max", "p50", "p95", "p99"]);
-        expect(m.latencyUs.count).toBe(50);
-        for (const figure of [
-          "download-curl",
-          "upload-curl",
-          "download-node",
-          "upload-node",
-          "concurrent64",
-        ]) {
-          expect(m.throughputMBps[figure].rounds).toHaveLength(2);
-          expect(m.throughputMBps[figure].min).toBeGreaterThan(0);
-        }
-        expect(m.wsEchoUs.p50).toBeGreaterThan(0);
-        expect(m.connectMs.p50).toBeGreaterThan(0);
+  it("runs from the CLI with tiny sizes and prints the JSON other tools read", (ctx) => {
+    if (noSsh) ctx.skip(noSsh);
+    const profiles = mkdtempSync(join(tmpdir(), "wsparity-bench-prof-"));
+    onTestFinished(() => rmSync(profiles, { recursive: true, force: true }));
+    const r = spawnSync(
+      process.execPath,
+      [
+        "bin/wsparity.js",
+        "bench",
+        "tunnel",
+        "--json",
+        "--requests",
+        "50",
+        "--warmup",
+        "10",
+        "--bulk-mib",
+        "1",
+        "--rounds",
+        "2",
+        "--streams",
+        "4",
+        "--stream-mib",
+        "1",
+        "--ws-messages",
+        "20",
+        "--connects",
+        "5",
+        "--no-scale",
+        "--cpu-prof",
+        profiles,
+      ],
+      { encoding: "utf8", timeout: 120_000 },
+    );
+    expect(r.status, r.stderr).toBe(0);
+    const report = JSON.parse(r.stdout);
+    for (const name of ["direct", "tunnel", "tunnel-tls", "tunnel-tls-both", "ssh"]) {
+      const m = report.modes[name];
+      expect(Object.keys(m.latencyUs).sort()).toEqual(["count", "max", "p50", "p95", "p99"]);
+      expect(m.latencyUs.count).toBe(50);
+      for (const figure of ["download-curl", "upload-curl", "download-node", "upload-node", "concurrent64"]) {
+        expect(m.throughputMBps[figure].rounds).toHaveLength(2);
+        expect(m.throughputMBps[figure].min).toBeGreaterThan(0);
       }
-      expect(Object.keys(report.ratios)).toEqual(
-        expect.arrayContaining(["tunnel-tls/direct", "tunnel-tls/ssh"]),
-      );
-      expect(report.addedLatencyUs["tunnel-tls"]).toHaveProperty("p99");
-      expect(report.environment.node).toBe(process.version);
-      expect(report.load.before).toHaveLength(3);
-      expect(report.load.after).toHaveLength(3);
-      expect(typeof report.load.busy).toBe("boolean");
-      expect(report.scale).toBeUndefined();
-      // A CPU profile per tunnel server and agent, each summarized with where its time went.
-      expect(readdirSync(profiles).sort()).toEqual(
-        ["tunnel", "tunnel-tls", "tunnel-tls-both"]
-          .flatMap((m) => [`${m}-agent.cpuprofile`, `${m}-server.cpuprofile`])
-          .sort(),
-      );
-      for (const p of report.profiles) {
-        expect(p.seconds).toBeGreaterThan(0);
-        expect(p.top.length).toBeGreaterThan(0);
-      }
-      expect(r.stderr).toContain("bench tunnel: ssh: connection setup");
-    },
-    150_000,
-  );
+      expect(m.wsEchoUs.p50).toBeGreaterThan(0);
+      expect(m.connectMs.p50).toBeGreaterThan(0);
+    }
+    expect(Object.keys(report.ratios)).toEqual(
+      expect.arrayContaining(["tunnel-tls/direct", "tunnel-tls/ssh"]),
+    );
+    expect(report.addedLatencyUs["tunnel-tls"]).toHaveProperty("p99");
+    expect(report.environment.node).toBe(process.version);
+    expect(report.load.before).toHaveLength(3);
+    expect(report.load.after).toHaveLength(3);
+    expect(typeof report.load.busy).toBe("boolean");
+    expect(report.scale).toBeUndefined();
+    // A CPU profile per tunnel server and agent, each summarized with where its time went.
+    expect(readdirSync(profiles).sort()).toEqual(
+      ["tunnel", "tunnel-tls", "tunnel-tls-both"]
+        .flatMap((m) => [`${m}-agent.cpuprofile`, `${m}-server.cpuprofile`])
+        .sort(),
+    );
+    for (const p of report.profiles) {
+      expect(p.seconds).toBeGreaterThan(0);
+      expect(p.top.length).toBeGreaterThan(0);
+    }
+    expect(r.stderr).toContain("bench tunnel: ssh: connection setup");
+  }, 150_000);
 });

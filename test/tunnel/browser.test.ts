@@ -1,14 +1,15 @@
 import type { Browser } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, expect, it } from "vitest";
 import type { WorkspaceAgent } from "../../src/agent/index.ts";
 import type { StartedTunnelServer } from "../../src/tunnel/index.ts";
 import { CHROMIUM, launchChromium } from "../support/chromium.ts";
+import { describeUnless } from "../support/skip.ts";
+import { missingTool } from "../support/tools.ts";
 import { startAgent, startServer, startTargetApp, type Workspace, workspace } from "./helpers.ts";
-import { needs } from "./tools.ts";
 
-const browserTool = needs(CHROMIUM);
+const noChromium = missingTool(CHROMIUM, "apt-get install -y chromium (scripts/install-test-tools.sh)");
 
-describe.skipIf(browserTool.skip)("headless Chromium through the tunnel", () => {
+describeUnless(noChromium)("headless Chromium through the tunnel", () => {
   let app: Awaited<ReturnType<typeof startTargetApp>>;
   let server: StartedTunnelServer;
   let agent: WorkspaceAgent;
@@ -16,7 +17,6 @@ describe.skipIf(browserTool.skip)("headless Chromium through the tunnel", () => 
   let browser: Browser;
 
   beforeAll(async () => {
-    expect(browserTool.missing, "run scripts/install-test-tools.sh (Debian's chromium)").toEqual([]);
     app = await startTargetApp();
     ws = workspace("ws-browser", [app.port]);
     server = await startServer([ws]);

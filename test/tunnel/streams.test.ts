@@ -8,10 +8,12 @@ import { WebSocket } from "ws";
 import type { WorkspaceAgent } from "../../src/agent/index.ts";
 import { startThrowawaySshd, type ThrowawaySshd } from "../../src/tunnel/bench/sshd.ts";
 import { openConnectTunnel, type StartedTunnelServer } from "../../src/tunnel/index.ts";
+import { missingTool } from "../support/tools.ts";
 import { startAgent, startServer, startTargetApp, type Workspace, workspace } from "./helpers.ts";
-import { needs } from "./tools.ts";
 
-const ssh = needs("/usr/sbin/sshd", "/usr/bin/ssh");
+const noSsh =
+  missingTool("/usr/sbin/sshd", "scripts/install-test-tools.sh (openssh-server, openssh-client)") ??
+  missingTool("/usr/bin/ssh", "scripts/install-test-tools.sh (openssh-server, openssh-client)");
 
 describe("WebSocket and raw TCP through the tunnel", () => {
   let app: Awaited<ReturnType<typeof startTargetApp>>;
@@ -22,7 +24,7 @@ describe("WebSocket and raw TCP through the tunnel", () => {
 
   beforeAll(async () => {
     app = await startTargetApp();
-    if (!ssh.skip) sshd = await startThrowawaySshd();
+    if (!noSsh) sshd = await startThrowawaySshd();
     ws = workspace("ws-streams", sshd ? [app.port, sshd.port] : [app.port]);
     server = await startServer([ws]);
     agent = await startAgent(server.agentUrl!, ws);
@@ -85,39 +87,35 @@ describe("WebSocket and raw TCP through the tunnel", () => {
     ).rejects.toMatchObject({ status: 403 });
   });
 
-  it.skipIf(ssh.skip)(
-    "runs OpenSSH's ssh through `wsparity tunnel connect` as ProxyCommand to a real sshd",
-    async () => {
-      expect(sshd, `missing ${ssh.missing.join(", ")}: run scripts/install-test-tools.sh`).toBeDefined();
-      const tokenFile = join(tmpdir(), `wsparity-user-token-${process.pid}`);
-      await writeFile(tokenFile, ws.userToken, { mode: 0o600 });
-      const proxy = `${process.execPath} ${join(process.cwd(), "bin/wsparity.js")} tunnel connect --url ${server.userUrl} --token-file ${tokenFile} %h %p`;
-      const result = await new Promise<{ code: number | null; out: string; err: string }>((resolve) => {
-        const child = spawn("ssh", [
-          ...sshd!.clientOptions,
-          "-o",
-          `ProxyCommand=${proxy}`,
-          "-p",
-          String(sshd!.port),
-          `${sshd!.user}@${ws.name}`,
-          "echo through-the-tunnel; echo $SSH_CONNECTION",
-        ]);
-        let out = "";
-        let err = "";
-        child.stdout.on("data", (c: Buffer) => {
-          out += c;
-        });
-        child.stderr.on("data", (c: Buffer) => {
-          err += c;
-        });
-        child.on("close", (code) => resolve({ code, out, err }));
+  it("runs OpenSSH's ssh through `wsparity tunnel connect` as ProxyCommand to a real sshd", async (ctx) => {
+    if (noSsh) ctx.skip(noSsh);
+    const tokenFile = join(tmpdir(), `wsparity-user-token-${process.pid}`);
+    await writeFile(tokenFile, ws.userToken, { mode: 0o600 });
+    const proxy = `${process.execPath} ${join(process.cwd(), "bin/wsparity.js")} tunnel connect --url ${server.userUrl} --token-file ${tokenFile} %h %p`;
+    const result = await new Promise<{ code: number | null; out: string; err: string }>((resolve) => {
+      const child = spawn("ssh", [
+        ...sshd!.clientOptions,
+        "-o",
+        `ProxyCommand=${proxy}`,
+        "-p",
+        String(sshd!.port),
+        `${sshd!.user}@${ws.name}`,
+        "echo through-the-tunnel; echo $SSH_CONNECTION",
+      ]);
+      let out = "";
+      let err = "";
+      child.stdout.on("data", (c: Buffer) => {
+        out += c;
       });
-      expect(result.err).toBe("");
-      expect(result.code).toBe(0);
-      expect(result.out.split("\n")[0]).toBe("through-the-tunnel");
-      // sshd saw a loopback client: the agent's own connection on 127.0.0.1.
-      expect(result.out.split("\n")[1]).toMatch(/^127\.0\.0\.1 \d+ 127\.0\.0\.1 \d+$/);
-    },
-    90_000,
-  );
+      child.stderr.on("data", (c: Buffer) => {
+        err += c;
+      });
+      child.on("close", (code) => resolve({ code, out, err }));
+    });
+    expect(result.err).toBe("");
+    expect(result.code).toBe(0);
+    expect(result.out.split("\n")[0]).toBe("through-the-tunnel");
+    // sshd saw a loopback client: the agent's own connection on 127.0.0.1.
+    expect(result.out.split("\n")[1]).toMatch(/^127\.0\.0\.1 \d+ 127\.0\.0\.1 \d+$/);
+  }, 90_000);
 });
