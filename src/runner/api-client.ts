@@ -1,6 +1,8 @@
 // The runner side of GitLab's job API: what gitlab-runner sends and how it reads the answers
 // (201 job / 204 none, Job-Status, Range, X-GitLab-Trace-Update-Interval, 403/404 as "abort").
 
+import { type ParsedPayload, parseJobPayload } from "./payload.ts";
+
 export interface JobVariable {
   key: string;
   value: string;
@@ -108,7 +110,7 @@ export class JobApiClient {
     info: RunnerInfo,
     lastUpdate: string | undefined,
     signal: AbortSignal,
-  ): Promise<{ job: JobPayload | null; lastUpdate?: string }> {
+  ): Promise<{ job: ParsedPayload | null; lastUpdate?: string }> {
     const res = await fetch(this.url("jobs/request"), {
       method: "POST",
       headers: { "Content-Type": "application/json" },
@@ -116,7 +118,7 @@ export class JobApiClient {
       signal,
     });
     const update = res.headers.get("x-gitlab-last-update") ?? undefined;
-    if (res.status === 201) return { job: (await res.json()) as JobPayload, lastUpdate: update };
+    if (res.status === 201) return { job: parseJobPayload(await res.text()), lastUpdate: update };
     await res.arrayBuffer();
     if (res.status === 204) return { job: null, lastUpdate: update };
     if (res.status === 403)
@@ -125,7 +127,7 @@ export class JobApiClient {
   }
 
   async updateJob(
-    job: JobPayload,
+    job: Pick<JobPayload, "id" | "token">,
     update: { state: string; failure_reason?: string; exit_code?: number; output?: { bytesize: number } },
   ): Promise<RemoteJobState> {
     const res = await fetch(this.url(`jobs/${job.id}`), {
@@ -137,7 +139,11 @@ export class JobApiClient {
     return remoteState(res);
   }
 
-  async patchTrace(job: JobPayload, content: Buffer, offset: number): Promise<TracePatchResult> {
+  async patchTrace(
+    job: Pick<JobPayload, "id" | "token">,
+    content: Buffer,
+    offset: number,
+  ): Promise<TracePatchResult> {
     const res = await fetch(this.url(`jobs/${job.id}/trace`), {
       method: "PATCH",
       headers: {

@@ -95,14 +95,19 @@ export class Runner {
         lastUpdate = answer.lastUpdate ?? lastUpdate;
         backoff = 1000;
         if (!answer.job) continue;
-        this.pickups.push({ jobId: answer.job.id, pollStartedAt, receivedAt: Date.now() });
-        this.options.log(`job ${answer.job.id} (${answer.job.job_info.name}) received`);
-        const run = new JobRun(answer.job, this.client, this.options.executor, this.settings());
+        if (!("job" in answer.job)) {
+          await this.reportUnusable(answer.job);
+          continue;
+        }
+        const { job } = answer.job;
+        this.pickups.push({ jobId: job.id, pollStartedAt, receivedAt: Date.now() });
+        this.options.log(`job ${job.id} (${job.job_info.name}) received`);
+        const run = new JobRun(job, this.client, this.options.executor, this.settings());
         this.running.add(run);
         try {
           const outcome = await run.run();
           this.options.log(
-            `job ${answer.job.id} finished: ${outcome.state}${outcome.state === "failed" ? ` (${outcome.reason})` : ""}`,
+            `job ${job.id} finished: ${outcome.state}${outcome.state === "failed" ? ` (${outcome.reason})` : ""}`,
           );
         } finally {
           this.running.delete(run);
@@ -116,6 +121,28 @@ export class Runner {
         backoff = Math.min(backoff * 2, 30_000);
       }
     }
+  }
+
+  /** A job GitLab handed out that this runner cannot run: failed as a system failure, saying why. */
+  private async reportUnusable(payload: { problem: string; id?: number; token?: string }): Promise<void> {
+    if (payload.id === undefined || payload.token === undefined) {
+      this.options.log(
+        `a job was received but ${payload.problem}; it names no job to report, so GitLab will fail it when it times out`,
+      );
+      return;
+    }
+    const job = { id: payload.id, token: payload.token };
+    this.options.log(
+      `job ${job.id} received but ${payload.problem}: reporting it failed (runner_system_failure)`,
+    );
+    const line = `Running with wsparity-runner ${RUNNER_VERSION}\nERROR: Job failed (system failure): ${payload.problem}\n`;
+    const content = Buffer.from(line);
+    await this.client.patchTrace(job, content, 0);
+    await this.client.updateJob(job, {
+      state: "failed",
+      failure_reason: "runner_system_failure",
+      output: { bytesize: content.length },
+    });
   }
 
   private settings(): JobRunSettings {
