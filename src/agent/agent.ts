@@ -47,6 +47,7 @@ export class WorkspaceAgent extends EventEmitter<{
 }> {
   state: AgentState = "waiting";
   #session: ServerHttp2Session | undefined;
+  #transport: Duplex | undefined;
   #attempt = 0;
   #retry: NodeJS.Timeout | undefined;
   #stopped = false;
@@ -70,12 +71,21 @@ export class WorkspaceAgent extends EventEmitter<{
     // and throws if it has been destroyed by then.
     await new Promise((resolve) => setImmediate(resolve));
     const session = this.#session;
+    const transport = this.#transport;
     if (session && !session.destroyed) {
+      // An HTTP/2 session over a WebSocket stream whose peer vanished may never emit "close": the transport
+      // is destroyed too, and the wait is bounded, so SIGTERM always ends the process.
       await new Promise<void>((resolve) => {
-        session.once("close", () => resolve());
+        const bounded = setTimeout(resolve, 1000);
+        session.once("close", () => {
+          clearTimeout(bounded);
+          resolve();
+        });
         session.destroy();
+        transport?.destroy();
       });
     }
+    transport?.destroy();
     this.options.log("agent-stopped", { workspace: this.options.workspace });
   }
 
@@ -138,14 +148,29 @@ export class WorkspaceAgent extends EventEmitter<{
       maxSessionMemory: H2_MAX_SESSION_MEMORY_MIB,
     });
     this.#session = session;
-    // When the transport goes first (a WebSocket closing under HTTP/2), end the session at once: Node's
-    // JS-stream socket asserts if HTTP/2 writes again into a stream whose last write never completed.
-    const dropSession = () => {
+    this.#transport = stream;
+    // The connection is lost when either the session or its transport goes, whichever is first: when the
+    // transport goes first (a WebSocket closing under HTTP/2), the session is ended at once, because Node's
+    // JS-stream socket asserts if HTTP/2 writes again into a stream whose last write never completed, and such
+    // a session may never emit "close" at all (an idle WebSocket agent then never reconnected).
+    let lost = false;
+    let heartbeat: NodeJS.Timeout | undefined;
+    const onLost = () => {
+      if (lost) return;
+      lost = true;
+      clearInterval(heartbeat);
       if (!session.destroyed) session.destroy();
+      stream.destroy();
+      if (this.#session === session) this.#session = undefined;
+      if (this.#transport === stream) this.#transport = undefined;
+      if (this.#stopped) return;
+      options.log("agent-disconnected", { workspace: options.workspace });
+      this.emit("disconnected", "session closed");
+      this.#scheduleReconnect();
     };
-    stream.once("end", dropSession);
-    stream.once("close", dropSession);
-    stream.once("error", dropSession);
+    stream.once("end", onLost);
+    stream.once("close", onLost);
+    stream.once("error", onLost);
     this.state = "connected";
     this.#attempt = 0;
     session.once("localSettings", () => {
@@ -165,29 +190,22 @@ export class WorkspaceAgent extends EventEmitter<{
     session.on("error", (err) =>
       options.log("agent-session-error", { workspace: options.workspace, error: err.message }),
     );
-    const heartbeat = setInterval(() => {
+    heartbeat = setInterval(() => {
       const timeout = setTimeout(() => {
         options.log("agent-heartbeat-missed", { workspace: options.workspace });
-        session.destroy();
+        onLost();
       }, heartbeatMs * 2);
       try {
         session.ping((err) => {
           clearTimeout(timeout);
-          if (err && !session.destroyed) session.destroy();
+          if (err && !session.destroyed) onLost();
         });
       } catch {
         clearTimeout(timeout);
       }
     }, heartbeatMs);
-    session.once("close", () => {
-      clearInterval(heartbeat);
-      stream.destroy();
-      if (this.#session === session) this.#session = undefined;
-      if (this.#stopped) return;
-      options.log("agent-disconnected", { workspace: options.workspace });
-      this.emit("disconnected", "session closed");
-      this.#scheduleReconnect();
-    });
+    session.once("close", onLost);
+    if (stream.destroyed || stream.readableEnded) onLost();
   }
 
   #forward(stream: ServerHttp2Stream, headers: http2.IncomingHttpHeaders): void {

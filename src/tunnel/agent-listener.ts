@@ -8,10 +8,13 @@ import {
   encodeLine,
   H2_MAX_SESSION_MEMORY_MIB,
   H2_SETTINGS,
-  type ProtocolError,
+  ProtocolError,
   parseHello,
   readLine,
 } from "./protocol.ts";
+
+/** How long the connected agent has to answer a PING before a second agent for its workspace takes over. */
+const HOLDER_PING_MS = 2000;
 
 export interface AgentAcceptOptions {
   helloTimeoutMs: number;
@@ -36,6 +39,13 @@ export async function acceptAgent(
   try {
     hello = parseHello(await readLine(socket, options.helloTimeoutMs));
     route = registry.authenticate(hello);
+    if (await registry.holderAnswers(route, Math.min(options.heartbeatMs, HOLDER_PING_MS))) {
+      const holder = route.holder;
+      throw new ProtocolError(
+        409,
+        `workspace ${hello.workspace} already has a connected agent (${holder?.peer ?? "unknown peer"}, since ${holder?.since.toISOString() ?? "?"}); stop that one first`,
+      );
+    }
   } catch (err) {
     const status = (err as ProtocolError).status ?? 400;
     const message = (err as Error).message;
@@ -80,6 +90,5 @@ export async function acceptAgent(
       // The session may already be gone.
     }
   });
-  session.once("close", () => socket.destroy());
-  registry.attach(route, session, hello, peer);
+  registry.attach(route, session, socket, hello, peer);
 }

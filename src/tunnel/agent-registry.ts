@@ -21,6 +21,8 @@ export interface AgentWorkspace {
 export class AgentRoute implements WorkspaceRoute {
   epoch = 0;
   session: ClientHttp2Session | undefined;
+  /** Who the connected agent is, for the reason a second agent is refused. */
+  holder: { peer: string; since: Date } | undefined;
   #announcedPorts: number[] = [];
 
   constructor(readonly config: AgentWorkspace) {}
@@ -41,8 +43,9 @@ export class AgentRoute implements WorkspaceRoute {
     return this.session !== undefined && !this.session.closed && !this.session.destroyed;
   }
 
-  attach(session: ClientHttp2Session, hello: AgentHello): void {
+  attach(session: ClientHttp2Session, hello: AgentHello, peer: string): void {
     this.session = session;
+    this.holder = { peer, since: new Date() };
     this.#announcedPorts = hello.ports;
     this.epoch++;
   }
@@ -50,6 +53,7 @@ export class AgentRoute implements WorkspaceRoute {
   detach(session: ClientHttp2Session): boolean {
     if (this.session !== session) return false;
     this.session = undefined;
+    this.holder = undefined;
     this.epoch++;
     return true;
   }
@@ -207,10 +211,43 @@ export class AgentRegistry {
     return route;
   }
 
-  /** Makes `session` the agent of the route; an older session is replaced cleanly. */
-  attach(route: AgentRoute, session: ClientHttp2Session, hello: AgentHello, peer: string): void {
+  /**
+   * Whether the agent connected for `route` still answers: a second agent for a workspace is refused while the
+   * first answers a PING within `timeoutMs` (so two agents never take turns), and replaces a first one that
+   * has gone silent without closing its connection.
+   */
+  holderAnswers(route: AgentRoute, timeoutMs: number): Promise<boolean> {
+    const session = route.session;
+    if (!session || session.closed || session.destroyed) return Promise.resolve(false);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => resolve(false), timeoutMs);
+      timer.unref();
+      try {
+        session.ping((err) => {
+          clearTimeout(timer);
+          resolve(!err);
+        });
+      } catch {
+        clearTimeout(timer);
+        resolve(false);
+      }
+    });
+  }
+
+  /**
+   * Makes `session` the agent of the route; an older session (silent, or replaced by the admin API) is retired
+   * cleanly. The connection is over when the session or its transport closes, whichever is first: a session
+   * over a WebSocket whose peer vanished may never emit "close".
+   */
+  attach(
+    route: AgentRoute,
+    session: ClientHttp2Session,
+    transport: Duplex,
+    hello: AgentHello,
+    peer: string,
+  ): void {
     const previous = route.session;
-    route.attach(session, hello);
+    route.attach(session, hello, peer);
     this.metrics.agentsConnected++;
     this.metrics.agentConnectsTotal++;
     if (previous) {
@@ -224,28 +261,36 @@ export class AgentRegistry {
       agent: hello.agent,
       ports: hello.ports.join(","),
     });
+    let over = false;
+    const gone = () => {
+      if (over) return;
+      over = true;
+      clearInterval(heartbeat);
+      if (!session.destroyed) session.destroy();
+      transport.destroy();
+      this.metrics.agentsConnected--;
+      if (route.detach(session)) this.log("agent-disconnected", { workspace: route.workspace, peer });
+    };
     const heartbeat = setInterval(() => {
       if (session.destroyed) return;
       const timeout = setTimeout(() => {
         this.log("agent-heartbeat-missed", { workspace: route.workspace, peer });
-        session.destroy();
+        gone();
       }, this.options.heartbeatMs * 2);
       timeout.unref();
       try {
         session.ping((err) => {
           clearTimeout(timeout);
-          if (err && !session.destroyed) session.destroy();
+          if (err) gone();
         });
       } catch {
         clearTimeout(timeout);
       }
     }, this.options.heartbeatMs);
     heartbeat.unref();
-    session.once("close", () => {
-      clearInterval(heartbeat);
-      this.metrics.agentsConnected--;
-      if (route.detach(session)) this.log("agent-disconnected", { workspace: route.workspace, peer });
-    });
+    session.once("close", gone);
+    transport.once("close", gone);
+    if (transport.destroyed) gone();
   }
 
   /** Stops new streams on an old session at once, and cuts the ones still open after the grace period. */

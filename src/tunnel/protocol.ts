@@ -23,7 +23,7 @@ export interface AgentHello {
 
 export type ServerReply =
   | { ok: true; heartbeatMs: number }
-  | { ok: false; status: 400 | 401 | 403 | 404 | 503; error: string };
+  | { ok: false; status: 400 | 401 | 403 | 404 | 409 | 503; error: string };
 
 /** Flow-control windows: a stream moves at most window ÷ round-trip time, so the 64 KiB default is far too small. */
 export const STREAM_WINDOW_BYTES = 8 * 1024 * 1024;
@@ -91,7 +91,7 @@ export function readLine(stream: Duplex, timeoutMs: number, maxBytes = MAX_LINE_
 export class ProtocolError extends Error {
   override name = "ProtocolError";
   constructor(
-    readonly status: 400 | 401 | 403 | 404 | 503,
+    readonly status: 400 | 401 | 403 | 404 | 409 | 503,
     message: string,
   ) {
     super(message);

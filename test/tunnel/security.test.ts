@@ -223,33 +223,3 @@ describe("tunnel security", () => {
     expect(after.status).toBe(503);
   });
 });
-
-describe("agent replacement", () => {
-  it("a second agent for the same workspace takes over new streams; the first is let go", async () => {
-    const first = await startTargetApp({ host: "127.0.0.1", name: "first" });
-    const second = await startTargetApp({ host: "127.0.0.2", port: first.port, name: "second" });
-    const ws = workspace("ws-replace", [first.port]);
-    const server = await startServer([ws], (b) => b.withLimits({ replaceGraceMs: 300 }));
-    try {
-      const agent1 = await startAgent(server.agentUrl!, ws);
-      const ask = () =>
-        get(`${server.userUrl}/-/ws/${ws.name}/${first.port}/whoami`, {
-          authorization: `Bearer ${ws.userToken}`,
-        });
-      expect((await ask()).body).toBe("first");
-      const disconnected = new Promise<void>((resolve) => agent1.once("disconnected", () => resolve()));
-      const agent2 = await startAgent(server.agentUrl!, ws, { targetHost: "127.0.0.2" });
-      expect((await ask()).body).toBe("second");
-      await disconnected;
-      await agent1.stop();
-      expect(server.metrics.agentReplacementsTotal).toBe(1);
-      expect(server.metrics.agentsConnected).toBe(1);
-      expect((await ask()).body).toBe("second");
-      await agent2.stop();
-    } finally {
-      await server.stop();
-      await first.close();
-      await second.close();
-    }
-  });
-});

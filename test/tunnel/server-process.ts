@@ -127,3 +127,94 @@ export async function spawnTunnelServer(options: TunnelServerProcessOptions): Pr
     },
   };
 }
+
+export interface AgentProcess {
+  readonly child: ChildProcess;
+  readonly pid: number;
+  readonly stderr: () => string;
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  alive(): boolean;
+  /** Resolves once the agent has logged `agent-connected` `count` times in all. */
+  connected(count?: number, timeoutMs?: number): Promise<void>;
+  /** SIGTERM; resolves with how long the process took to exit, or rejects after `timeoutMs` (then SIGKILL). */
+  stop(timeoutMs?: number): Promise<number>;
+}
+
+/** `wsparity agent` as its own process, as a CI job runs it. */
+export function spawnAgent(server: string, ws: Workspace, extraEnv: NodeJS.ProcessEnv = {}): AgentProcess {
+  const child = spawn(
+    process.execPath,
+    [CLI, "agent", "--server", server, "--workspace", ws.name, "--ports", ws.ports.join(",")],
+    {
+      stdio: ["ignore", "ignore", "pipe"],
+      env: { ...process.env, WSPARITY_TOKEN: ws.agentToken, WSPARITY_TUNNEL_INSECURE: "1", ...extraEnv },
+    },
+  );
+  let stderr = "";
+  let connects = 0;
+  const waiters: { count: number; resolve: () => void }[] = [];
+  child.stderr!.setEncoding("utf8").on("data", (c: string) => {
+    stderr = (stderr + c).slice(-200_000);
+    connects += c.split(" agent-connected ").length - 1;
+    for (const waiter of [...waiters]) {
+      if (connects >= waiter.count) {
+        waiters.splice(waiters.indexOf(waiter), 1);
+        waiter.resolve();
+      }
+    }
+  });
+  let running = true;
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((done) =>
+    child.once("exit", (code, signal) => {
+      running = false;
+      done({ code, signal });
+    }),
+  );
+  return {
+    child,
+    pid: child.pid!,
+    stderr: () => stderr,
+    exited,
+    alive: () => running,
+    connected: (count = 1, timeoutMs = 20_000) =>
+      new Promise<void>((resolve, reject) => {
+        if (connects >= count) return resolve();
+        const timer = setTimeout(
+          () =>
+            reject(
+              new Error(`agent ${ws.name} not connected ${count} times within ${timeoutMs} ms: ${stderr}`),
+            ),
+          timeoutMs,
+        );
+        waiters.push({
+          count,
+          resolve: () => {
+            clearTimeout(timer);
+            resolve();
+          },
+        });
+      }),
+    stop: async (timeoutMs = 5000) => {
+      if (!running) return 0;
+      const started = Date.now();
+      child.kill("SIGTERM");
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => {
+          child.kill("SIGKILL");
+          reject(
+            new Error(
+              `agent ${ws.name} ignored SIGTERM for ${timeoutMs} ms (killed): ${stderr.slice(-2000)}`,
+            ),
+          );
+        }, timeoutMs);
+      });
+      try {
+        await Promise.race([exited, late]);
+      } finally {
+        clearTimeout(timer);
+      }
+      return Date.now() - started;
+    },
+  };
+}
