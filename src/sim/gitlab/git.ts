@@ -18,6 +18,9 @@ export interface CommitInfo {
 export class GitRepository {
   private readonly objects = new Map<string, Buffer>();
   readonly branches = new Map<string, string>();
+  readonly tags = new Map<string, string>();
+  /** Refs outside heads and tags (GitLab keeps refs/pipelines/<id> for every pipeline): full name → sha. */
+  readonly refs = new Map<string, string>();
   readonly commits = new Map<string, CommitInfo>();
   defaultBranch = "main";
 
@@ -87,15 +90,32 @@ export class GitRepository {
     return info;
   }
 
+  setRef(name: string, sha: string): void {
+    this.refs.set(name, sha);
+  }
+
+  /** Every ref by its full name, sorted as git lists them. */
+  allRefs(): [string, string][] {
+    return [
+      ...[...this.branches].map(([n, sha]): [string, string] => [`refs/heads/${n}`, sha]),
+      ...[...this.tags].map(([n, sha]): [string, string] => [`refs/tags/${n}`, sha]),
+      ...this.refs,
+    ].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  }
+
   head(ref: string): CommitInfo | undefined {
-    const sha = this.branches.get(ref) ?? (this.commits.has(ref) ? ref : undefined);
+    const sha =
+      this.branches.get(ref) ??
+      this.tags.get(ref) ??
+      this.refs.get(ref) ??
+      (this.commits.has(ref) ? ref : undefined);
     return sha ? this.commits.get(sha) : undefined;
   }
 
   /** Serves `<repo>.git/<path>` of the dumb HTTP protocol; undefined when there is no such file. */
   dumbHttp(path: string): { body: Buffer; contentType: string } | undefined {
     if (path === "info/refs") {
-      const lines = [...this.branches].sort().map(([name, sha]) => `${sha}\trefs/heads/${name}\n`);
+      const lines = this.allRefs().map(([name, sha]) => `${sha}\t${name}\n`);
       return { body: Buffer.from(lines.join("")), contentType: "text/plain" };
     }
     if (path === "HEAD") {

@@ -3,38 +3,11 @@
 // Range in the answer), runner verification and unregistration, Job-Status on every job answer.
 
 import { ApiError, forbidden, missing, notFound } from "./errors.ts";
+import { FAILURE_REASONS } from "./failure-reasons.ts";
 import type { Reply, RequestContext, Router } from "./http.ts";
 import { DEFAULT_JOB_TIMEOUT_SECONDS, type Job, type Runner, type Store } from "./store.ts";
 
 const API = "/api/v4";
-const FAILURE_REASONS = [
-  "unknown_failure",
-  "script_failure",
-  "api_failure",
-  "stuck_or_timeout_failure",
-  "runner_system_failure",
-  "missing_dependency_failure",
-  "runner_unsupported",
-  "stale_schedule",
-  "job_execution_timeout",
-  "archived_failure",
-  "unmet_prerequisites",
-  "scheduler_failure",
-  "data_integrity_failure",
-  "forward_deployment_failure",
-  "user_blocked",
-  "project_deleted",
-  "insufficient_bridge_permissions",
-  "downstream_bridge_project_not_found",
-  "invalid_bridge_trigger",
-  "bridge_pipeline_is_child_pipeline",
-  "downstream_pipeline_creation_failed",
-  "secrets_provider_not_found",
-  "reached_max_descendant_pipelines_depth",
-  "ip_restriction_failure",
-  "reached_max_pipeline_hierarchy_size",
-  "image_pull_failure",
-];
 
 export interface RunnerApiOptions {
   /** How long POST /jobs/request holds a request when no job is waiting (Workhorse's long polling). */

@@ -4,19 +4,19 @@
 
 import { randomBytes } from "node:crypto";
 import { EventEmitter } from "node:events";
-import { type CiJobDefinition, evaluateCiConfig } from "./ci-config.ts";
+import {
+  CiConfigError,
+  type CiJobDefinition,
+  parseDuration,
+  readCiConfig,
+  seedPipeline,
+} from "./ci/index.ts";
 import { ApiError, notFound } from "./errors.ts";
 import { GitRepository } from "./git.ts";
+import { compositeStatus, type JobStatus, processJobs } from "./processing.ts";
 
-export type JobStatus =
-  | "created"
-  | "pending"
-  | "running"
-  | "success"
-  | "failed"
-  | "canceling"
-  | "canceled"
-  | "skipped";
+export type { JobStatus } from "./processing.ts";
+
 const FINISHED: JobStatus[] = ["success", "failed", "canceled", "skipped"];
 
 export interface User {
@@ -46,7 +46,9 @@ export interface Pipeline {
   iid: number;
   projectId: number;
   sha: string;
+  beforeSha: string;
   ref: string;
+  tag: boolean;
   source: string;
   status: JobStatus;
   userId: number;
@@ -56,6 +58,15 @@ export interface Pipeline {
   startedAt: Date | null;
   finishedAt: Date | null;
   jobIds: number[];
+  scheduleId: number | null;
+}
+
+export interface JobArtifact {
+  fileType: "archive" | "metadata" | "trace" | string;
+  filename: string;
+  format: string;
+  data: Buffer;
+  expireAt: Date | null;
 }
 
 export interface Job {
@@ -74,6 +85,15 @@ export interface Job {
   failureReason: string | null;
   exitCode: number | null;
   runnerFeatures: Record<string, boolean>;
+  /** Starts as the config's allow_failure; becomes true when the job fails with an allowed exit code. */
+  allowFailure: boolean;
+  /** A retried job stays in the project's job list but no longer counts in its pipeline. */
+  retried: boolean;
+  /** How many automatic retries (retry:max) led to this job. */
+  retryCount: number;
+  scheduledAt: Date | null;
+  userId: number;
+  artifacts: JobArtifact[];
 }
 
 export interface Runner {
@@ -167,36 +187,58 @@ export class Store extends EventEmitter {
     source: string,
     user: User,
     variables: PipelineVariable[],
+    options: { beforeSha?: string; scheduleId?: number } = {},
   ): Pipeline {
+    const tag = !project.repo.branches.has(ref) && project.repo.tags.has(ref);
     const commit = project.repo.head(ref);
     if (!commit) throw new ApiError(400, { message: { base: ["Reference not found"] } });
     const configText = commit.files.get(".gitlab-ci.yml");
     if (!configText) throw new ApiError(400, { message: { base: ["Missing CI config file"] } });
-    const context: Record<string, string> = {
-      ...Object.fromEntries(variables.map((v) => [v.key, v.value])),
+    const beforeSha = options.beforeSha ?? "0000000000000000000000000000000000000000";
+    const predefined: Record<string, string> = {
       CI_PIPELINE_SOURCE: source,
       CI_COMMIT_REF_NAME: ref,
-      CI_COMMIT_BRANCH: ref,
+      ...(tag ? { CI_COMMIT_TAG: ref } : { CI_COMMIT_BRANCH: ref }),
       CI_COMMIT_SHA: commit.sha,
+      CI_COMMIT_BEFORE_SHA: beforeSha,
+      CI_COMMIT_TITLE: commit.message.split("\n")[0]!,
+      CI_COMMIT_MESSAGE: commit.message,
       CI_DEFAULT_BRANCH: project.repo.defaultBranch,
       CI_PROJECT_PATH: `root/${project.path}`,
+      CI_PROJECT_NAME: project.path,
+      CI_PROJECT_NAMESPACE: "root",
+      CI_PROJECT_ID: String(project.id),
+      GITLAB_USER_LOGIN: user.username,
+      CI_SERVER_HOST: "gitlab.example.test",
+      CI: "true",
+      GITLAB_CI: "true",
     };
-    let evaluated: ReturnType<typeof evaluateCiConfig>;
+    const parent = commit.parent ? project.repo.commits.get(commit.parent) : undefined;
+    // GitLab compares a push with the commit before it; other sources (and new branches) make `changes` true.
+    const changedFiles =
+      source === "push" && parent
+        ? [...new Set([...commit.files.keys(), ...parent.files.keys()])].filter(
+            (path) =>
+              !commit.files.get(path)?.equals(parent.files.get(path) ?? Buffer.alloc(0)) ||
+              !parent.files.has(path),
+          )
+        : undefined;
+    let seeded: ReturnType<typeof seedPipeline>;
     try {
-      evaluated = evaluateCiConfig(configText.toString("utf8"), context);
-    } catch (err) {
-      if (err instanceof Error && "errors" in err)
-        throw new ApiError(400, { message: { base: (err as { errors: string[] }).errors } });
-      throw err;
-    }
-    if (evaluated.jobs.length === 0) {
-      throw new ApiError(400, {
-        message: {
-          base: [
-            "Pipeline will not run for the selected trigger. The rules configuration prevented any jobs from being added to the pipeline.",
-          ],
-        },
+      const config = readCiConfig(configText.toString("utf8"), (path) =>
+        commit.files.get(path)?.toString("utf8"),
+      );
+      seeded = seedPipeline(config, {
+        variables: { ...predefined, ...Object.fromEntries(variables.map((v) => [v.key, v.value])) },
+        source,
+        ref,
+        tag,
+        ...(changedFiles ? { changedFiles } : {}),
+        files: [...commit.files.keys()],
       });
+    } catch (err) {
+      if (err instanceof CiConfigError) throw new ApiError(400, { message: { base: [err.errors[0]!] } });
+      throw err;
     }
     const now = new Date();
     const pipeline: Pipeline = {
@@ -204,7 +246,9 @@ export class Store extends EventEmitter {
       iid: [...this.pipelines.values()].filter((p) => p.projectId === project.id).length + 1,
       projectId: project.id,
       sha: commit.sha,
+      beforeSha,
       ref,
+      tag,
       source,
       status: "created",
       userId: user.id,
@@ -214,17 +258,16 @@ export class Store extends EventEmitter {
       startedAt: null,
       finishedAt: null,
       jobIds: [],
+      scheduleId: options.scheduleId ?? null,
     };
     this.pipelines.set(pipeline.id, pipeline);
-    for (const definition of evaluated.jobs) {
-      definition.variables = [...evaluated.globalVariables, ...definition.variables];
-      pipeline.jobIds.push(this.addJob(pipeline, definition).id);
-    }
+    project.repo.setRef(`refs/pipelines/${pipeline.id}`, commit.sha);
+    for (const definition of seeded.jobs) pipeline.jobIds.push(this.addJob(pipeline, definition, user.id).id);
     this.advance(pipeline);
     return pipeline;
   }
 
-  private addJob(pipeline: Pipeline, definition: CiJobDefinition): Job {
+  private addJob(pipeline: Pipeline, definition: CiJobDefinition, userId: number, retryCount = 0): Job {
     const job: Job = {
       id: this.nextId.job++,
       pipelineId: pipeline.id,
@@ -241,6 +284,12 @@ export class Store extends EventEmitter {
       failureReason: null,
       exitCode: null,
       runnerFeatures: {},
+      allowFailure: definition.allowFailure,
+      retried: false,
+      retryCount,
+      scheduledAt: null,
+      userId,
+      artifacts: [],
     };
     this.jobs.set(job.id, job);
     return job;
@@ -262,49 +311,115 @@ export class Store extends EventEmitter {
     return pipeline.jobIds.map((id) => this.jobs.get(id)!);
   }
 
-  /** Moves a pipeline on: the next stage's jobs queue once every earlier job has finished. */
+  /** Moves a pipeline on as GitLab's atomic processing does, then recomputes its status. */
   advance(pipeline: Pipeline): void {
     const jobs = this.pipelineJobs(pipeline);
-    const stages = [...new Set(jobs.map((j) => j.definition.stageIndex))].sort((a, b) => a - b);
-    let earlierFailed = false;
-    for (const stage of stages) {
-      const inStage = jobs.filter((j) => j.definition.stageIndex === stage);
-      for (const job of inStage) {
-        if (job.status !== "created") continue;
-        const runs =
-          job.definition.when === "always" ||
-          (earlierFailed ? job.definition.when === "on_failure" : job.definition.when !== "on_failure");
-        if (!runs) this.finish(job, "skipped");
-        else if (job.definition.when === "manual") continue;
-        else {
-          job.status = "pending";
-          job.queuedAt = new Date();
-          this.queueVersion++;
-          this.emit("queued", job);
-        }
-      }
-      if (!inStage.every((j) => FINISHED.includes(j.status) || j.definition.when === "manual")) break;
-      if (inStage.some((j) => j.status === "failed" || j.status === "canceled")) earlierFailed = true;
-    }
+    const view = jobs.map((job) => ({
+      job,
+      name: job.definition.name,
+      get status() {
+        return job.status;
+      },
+      get allowFailure() {
+        return job.allowFailure;
+      },
+      stageIndex: job.definition.stageIndex,
+      when: job.definition.when,
+      needs: job.definition.needs?.map((n) => n.name) ?? null,
+    }));
+    processJobs(view, ({ job }, decision) => {
+      if (decision === "skip") this.finish(job, "skipped");
+      else if (decision === "manual") job.status = "manual";
+      else if (decision === "schedule") this.schedule(job);
+      else this.enqueue(job);
+    });
     this.updatePipelineStatus(pipeline);
   }
 
+  /** when: delayed — the job waits start_in, then queues (unless played or canceled meanwhile). */
+  private schedule(job: Job): void {
+    const seconds = parseDuration(job.definition.startIn ?? "") ?? 0;
+    job.status = "scheduled";
+    job.scheduledAt = new Date(Date.now() + seconds * 1000);
+    setTimeout(() => {
+      if (job.status !== "scheduled") return;
+      this.enqueue(job);
+      this.advance(this.pipelines.get(job.pipelineId)!);
+    }, seconds * 1000).unref();
+  }
+
+  /** Queues a job; a job of a busy resource_group waits for it (waiting_for_resource). */
+  private enqueue(job: Job): void {
+    const group = job.definition.resourceGroup;
+    const busy =
+      group !== undefined &&
+      [...this.jobs.values()].some(
+        (other) =>
+          other !== job &&
+          other.projectId === job.projectId &&
+          other.definition.resourceGroup === group &&
+          ["pending", "running", "canceling"].includes(other.status),
+      );
+    if (busy) {
+      job.status = "waiting_for_resource";
+      return;
+    }
+    job.status = "pending";
+    job.queuedAt = new Date();
+    this.queueVersion++;
+    this.emit("queued", job);
+  }
+
+  /** The job that waited longest for this resource group gets it. */
+  private releaseResource(job: Job): void {
+    const group = job.definition.resourceGroup;
+    if (group === undefined) return;
+    const next = [...this.jobs.values()]
+      .filter(
+        (j) =>
+          j.projectId === job.projectId &&
+          j.definition.resourceGroup === group &&
+          j.status === "waiting_for_resource",
+      )
+      .sort((a, b) => a.id - b.id)[0];
+    if (next) {
+      this.enqueue(next);
+      this.updatePipelineStatus(this.pipelines.get(next.pipelineId)!);
+    }
+  }
+
+  /** Plays a manual (or scheduled) job; jobs skipped because it had not run are reconsidered (ResetSkippedJobsService). */
+  playJob(job: Job, user: User): Job {
+    if (job.status !== "manual" && job.status !== "scheduled")
+      throw new ApiError(400, { message: "Unplayable Job" });
+    const pipeline = this.pipelines.get(job.pipelineId)!;
+    job.userId = user.id;
+    this.enqueue(job);
+    for (const other of this.pipelineJobs(pipeline)) {
+      if (other.status !== "skipped") continue;
+      const needsIt = other.definition.needs?.some((n) => n.name === job.definition.name);
+      if (
+        needsIt ||
+        (other.definition.needs === null && other.definition.stageIndex > job.definition.stageIndex)
+      ) {
+        other.status = "created";
+        other.finishedAt = null;
+      }
+    }
+    pipeline.finishedAt = null;
+    this.advance(pipeline);
+    return job;
+  }
+
   private updatePipelineStatus(pipeline: Pipeline): void {
-    const statuses = this.pipelineJobs(pipeline).map((j) => j.status);
     const previous = pipeline.status;
-    const has = (s: JobStatus) => statuses.includes(s);
-    if (has("running") || has("canceling"))
-      pipeline.status = has("canceling") && !has("running") ? "canceling" : "running";
-    else if (has("pending"))
-      pipeline.status = statuses.some((s) => FINISHED.includes(s) && s !== "skipped") ? "running" : "pending";
-    else if (has("created")) pipeline.status = "created";
-    else if (has("failed")) pipeline.status = "failed";
-    else if (has("canceled")) pipeline.status = "canceled";
-    else if (statuses.every((s) => s === "skipped")) pipeline.status = "skipped";
-    else pipeline.status = "success";
+    pipeline.status = (compositeStatus(this.pipelineJobs(pipeline)) ?? "skipped") as JobStatus;
     if (pipeline.status === "running" && !pipeline.startedAt) pipeline.startedAt = new Date();
     pipeline.finishedAt = FINISHED.includes(pipeline.status) ? (pipeline.finishedAt ?? new Date()) : null;
-    if (previous !== pipeline.status) pipeline.updatedAt = new Date();
+    if (previous !== pipeline.status) {
+      pipeline.updatedAt = new Date();
+      this.emit("pipeline", pipeline);
+    }
   }
 
   /** The oldest pending job this runner may take, now marked running; undefined when there is none. */
@@ -336,11 +451,12 @@ export class Store extends EventEmitter {
     job.exitCode = exitCode;
     job.finishedAt = new Date();
     this.emit("finished", job);
+    this.releaseResource(job);
   }
 
   /** Cancels a job as GitLab does: a running job on a runner that cancels gracefully goes through canceling. */
   cancelJob(job: Job): void {
-    if (FINISHED.includes(job.status) || job.status === "canceling") return;
+    if (FINISHED.includes(job.status) || job.status === "canceling" || job.status === "manual") return;
     if (job.status === "running" && job.runnerFeatures.cancel_gracefully) job.status = "canceling";
     else this.finish(job, "canceled");
     this.advance(this.pipelines.get(job.pipelineId)!);
@@ -356,7 +472,8 @@ export class Store extends EventEmitter {
     pipeline.jobIds = pipeline.jobIds.map((id) => {
       const old = this.jobs.get(id)!;
       if (old.status !== "failed" && old.status !== "canceled") return id;
-      return this.addJob(pipeline, old.definition).id;
+      old.retried = true;
+      return this.addJob(pipeline, old.definition, old.userId).id;
     });
     for (const job of this.pipelineJobs(pipeline)) if (job.status === "skipped") job.status = "created";
     pipeline.finishedAt = null;
@@ -367,7 +484,8 @@ export class Store extends EventEmitter {
   retryJob(job: Job): Job {
     if (!this.isFinished(job)) throw new ApiError(403, { message: "403 Forbidden - Job is not retryable" });
     const pipeline = this.pipelines.get(job.pipelineId)!;
-    const retried = this.addJob(pipeline, job.definition);
+    job.retried = true;
+    const retried = this.addJob(pipeline, job.definition, job.userId);
     pipeline.jobIds = pipeline.jobIds.map((id) => (id === job.id ? retried.id : id));
     pipeline.finishedAt = null;
     this.advance(pipeline);
@@ -382,8 +500,27 @@ export class Store extends EventEmitter {
     exitCode: number | null,
   ): void {
     if (job.status === "canceling") this.finish(job, "canceled");
-    else this.finish(job, state, failureReason, exitCode);
+    else {
+      const criteria = job.definition.allowFailureExitCodes;
+      if (state === "failed" && exitCode !== null && criteria.includes(exitCode)) job.allowFailure = true;
+      this.finish(job, state, failureReason, exitCode);
+      if (state === "failed" && this.autoRetries(job)) {
+        const pipeline = this.pipelines.get(job.pipelineId)!;
+        job.retried = true;
+        const again = this.addJob(pipeline, job.definition, job.userId, job.retryCount + 1);
+        pipeline.jobIds = pipeline.jobIds.map((id) => (id === job.id ? again.id : id));
+        this.enqueue(again);
+      }
+    }
     this.advance(this.pipelines.get(job.pipelineId)!);
+  }
+
+  /** retry: a failed job runs again up to max times, when its failure reason (and exit code) qualify. */
+  private autoRetries(job: Job): boolean {
+    const { max, when, exitCodes } = job.definition.retry;
+    if (job.retryCount >= max) return false;
+    if (!when.includes("always") && !when.includes(job.failureReason ?? "")) return false;
+    return exitCodes.length === 0 || (job.exitCode !== null && exitCodes.includes(job.exitCode));
   }
 
   createRunner(options: Omit<Runner, "id" | "token" | "contactedAt" | "createdAt">): Runner {

@@ -1,0 +1,31 @@
+// The job failure reasons GitLab knows (Gitlab::Ci::Status::Build::Failed.reasons): what runners may send
+// in PUT /jobs/:id and what `retry:when` may name.
+
+export const FAILURE_REASONS: readonly string[] = [
+  "unknown_failure",
+  "script_failure",
+  "api_failure",
+  "stuck_or_timeout_failure",
+  "runner_system_failure",
+  "missing_dependency_failure",
+  "runner_unsupported",
+  "stale_schedule",
+  "job_execution_timeout",
+  "archived_failure",
+  "unmet_prerequisites",
+  "scheduler_failure",
+  "data_integrity_failure",
+  "forward_deployment_failure",
+  "user_blocked",
+  "project_deleted",
+  "insufficient_bridge_permissions",
+  "downstream_bridge_project_not_found",
+  "invalid_bridge_trigger",
+  "bridge_pipeline_is_child_pipeline",
+  "downstream_pipeline_creation_failed",
+  "secrets_provider_not_found",
+  "reached_max_descendant_pipelines_depth",
+  "ip_restriction_failure",
+  "reached_max_pipeline_hierarchy_size",
+  "image_pull_failure",
+];
