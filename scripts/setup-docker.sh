@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Prepares this machine for wsparity's docker tier, and is safe to run any number of times:
-#   - installs Debian's Docker engine, debootstrap and QEMU binfmt when missing;
+#   - installs Debian's Docker engine, debootstrap, QEMU binfmt and docker-compose (v1, when no v2 plugin) when missing;
 #   - starts dockerd when nothing answers on its socket, and waits until it does;
 #   - registers qemu-aarch64 with binfmt_misc so arm64 images run here;
 #   - drops egress from the Docker bridges (chain WSPARITY-EGRESS, from DOCKER-USER), so test containers cannot reach
@@ -53,6 +53,8 @@ install_missing_packages() {
   command -v update-binfmts >/dev/null || missing+=(binfmt-support)
   command -v iptables >/dev/null || missing+=(iptables)
   command -v ip >/dev/null || missing+=(iproute2)
+  # The live tier's compose file: Debian has no compose v2 plugin, only docker-compose 1.29.
+  docker compose version >/dev/null 2>&1 || command -v docker-compose >/dev/null || missing+=(docker-compose)
   if ((${#missing[@]} > 0)); then
     log "installing ${missing[*]}"
     apt-get -o DPkg::Lock::Timeout=600 update -qq

@@ -19,6 +19,7 @@ const images: Loader = async () => (await import("./images/index.ts")).registerI
 const tunnel: Loader = async () => (await import("./tunnel/cli.ts")).registerTunnelCommands;
 const agent: Loader = async () => (await import("./agent/cli.ts")).registerAgentCommands;
 const tunnelBench: Loader = async () => (await import("./tunnel/bench/cli.ts")).registerTunnelBenchCommands;
+const live: Loader = async () => (await import("./live/cli.ts")).registerLiveCommands;
 
 /**
  * Which modules define each top-level command. Only the modules of the command being run are loaded,
@@ -35,6 +36,7 @@ const COMMAND_MODULES: Record<string, Loader[]> = {
   tunnel: [tunnel],
   agent: [agent],
   bench: [tunnelBench, ci],
+  live: [live],
 };
 const ALL_MODULES = [...new Set(Object.values(COMMAND_MODULES).flat())];
 

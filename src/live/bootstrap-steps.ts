@@ -1,0 +1,41 @@
+// The bootstrap's steps, in order, as data: `live up --dry-run` prints them and src/live/bootstrap.ts runs them.
+export interface BootstrapStepInfo {
+  id: string;
+  title: string;
+}
+
+export const BOOTSTRAP_STEPS: BootstrapStepInfo[] = [
+  {
+    id: "token",
+    title:
+      "an administrator token (gitlab-rails runner in the gitlab container; given with --token for an existing GitLab)",
+  },
+  { id: "group", title: "group wsparity (GET /groups, POST /groups)" },
+  {
+    id: "project",
+    title:
+      "project wsparity/workspaces with the scenarios' devfiles committed (POST /projects, POST /projects/:id/repository/commits)",
+  },
+  {
+    id: "agent-config",
+    title:
+      "agent config .gitlab/agents/wsparity/config.yaml (remote_development enabled, dns_zone, network policy)",
+  },
+  {
+    id: "agent",
+    title: "cluster agent wsparity and its token (POST /projects/:id/cluster_agents, POST …/tokens)",
+  },
+  {
+    id: "agentk",
+    title: "agentk installed into the cluster with that token, and connected (GitLab has heard from it)",
+  },
+  {
+    id: "mapping",
+    title: "the agent mapped to the group (GraphQL namespaceCreateRemoteDevelopmentClusterAgentMapping)",
+  },
+  {
+    id: "runners",
+    title: "a runner per executor and architecture, tagged (POST /user/runners), registered with its token",
+  },
+  { id: "settings", title: "the tier settings file the harness reads (the same one sim up writes)" },
+];

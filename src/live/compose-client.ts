@@ -1,0 +1,208 @@
+// One interface over the two Compose implementations a machine may have: the v2 plugin, driven through
+// testcontainers' DockerComposeEnvironment (the design's package), and Debian's docker-compose 1.29, which
+// testcontainers cannot drive (it parses v2 container names), run as a command with the plan's waits done here.
+import { spawnSync } from "node:child_process";
+import { dirname } from "node:path";
+import { type ComposeUpPlan, describeWait, type ServiceWait } from "./compose-plan.ts";
+
+export type ComposeImplementation = "compose-v2" | "docker-compose-v1";
+
+export interface ComposeServiceState {
+  service: string;
+  state: string;
+  health?: string;
+}
+
+export interface ComposeClient {
+  readonly implementation: ComposeImplementation;
+  /** What it is, for the user: "docker compose 2.x (through testcontainers)". */
+  readonly describe: string;
+  up(plan: ComposeUpPlan, onProgress: (line: string) => void): Promise<void>;
+  run(plan: ComposeUpPlan, service: string, profile: string): Promise<{ status: number; output: string }>;
+  ps(plan: Pick<ComposeUpPlan, "file" | "projectName">): Promise<ComposeServiceState[]>;
+  down(
+    plan: Pick<ComposeUpPlan, "file" | "projectName" | "profiles">,
+    opts: { volumes: boolean },
+  ): Promise<void>;
+}
+
+type Exec = (
+  cmd: string,
+  args: string[],
+  opts?: { env?: Record<string, string>; cwd?: string },
+) => {
+  status: number;
+  stdout: string;
+  stderr: string;
+};
+
+export const exec: Exec = (cmd, args, opts = {}) => {
+  const r = spawnSync(cmd, args, { encoding: "utf8", env: { ...process.env, ...opts.env }, cwd: opts.cwd });
+  return {
+    status: r.status ?? (r.error ? 127 : 1),
+    stdout: r.stdout ?? "",
+    stderr: r.stderr ?? r.error?.message ?? "",
+  };
+};
+
+/** Which Compose this machine has: the v2 plugin first, then docker-compose v1; undefined when neither runs. */
+export function detectCompose(
+  run: Exec = exec,
+): { implementation: ComposeImplementation; version: string } | undefined {
+  const v2 = run("docker", ["compose", "version", "--short"]);
+  if (v2.status === 0) return { implementation: "compose-v2", version: v2.stdout.trim() };
+  const v1 = run("docker-compose", ["version", "--short"]);
+  if (v1.status === 0) return { implementation: "docker-compose-v1", version: v1.stdout.trim() };
+  return undefined;
+}
+
+export async function composeClient(run: Exec = exec): Promise<ComposeClient> {
+  const found = detectCompose(run);
+  if (!found)
+    throw new Error(
+      "no Docker Compose on this machine: install the compose v2 plugin, or Debian's docker-compose (apt-get install docker-compose; npm run setup:docker does it)",
+    );
+  if (found.implementation === "compose-v2") {
+    const { TestcontainersCompose } = await import("./compose-v2.ts");
+    return new TestcontainersCompose(found.version, run);
+  }
+  return new DockerComposeV1(found.version, run);
+}
+
+function baseArgs(plan: Pick<ComposeUpPlan, "file" | "projectName">): string[] {
+  return ["-p", plan.projectName, "-f", plan.file];
+}
+
+export function profileArgs(profiles: string[]): string[] {
+  return profiles.flatMap((p) => ["--profile", p]);
+}
+
+/** Reads each service's container state through `docker inspect`, which both Compose versions label alike. */
+export function psByLabel(run: Exec, projectName: string): ComposeServiceState[] {
+  const ids = run("docker", ["ps", "-aq", "--filter", `label=com.docker.compose.project=${projectName}`]);
+  const list = ids.stdout.split("\n").filter(Boolean);
+  if (list.length === 0) return [];
+  const inspected = run("docker", [
+    "inspect",
+    "--format",
+    '{{index .Config.Labels "com.docker.compose.service"}}|{{.State.Status}}|{{if .State.Health}}{{.State.Health.Status}}{{end}}',
+    ...list,
+  ]);
+  return inspected.stdout
+    .split("\n")
+    .filter(Boolean)
+    .map((line) => {
+      const [service = "", state = "", health] = line.split("|");
+      return { service, state, ...(health ? { health } : {}) };
+    });
+}
+
+class DockerComposeV1 implements ComposeClient {
+  readonly implementation = "docker-compose-v1" as const;
+  readonly describe: string;
+
+  constructor(
+    version: string,
+    private readonly sh: Exec,
+  ) {
+    this.describe = `docker-compose ${version} (v1; testcontainers needs v2, so its waits run here)`;
+  }
+
+  async up(plan: ComposeUpPlan, onProgress: (line: string) => void): Promise<void> {
+    const r = this.sh(
+      "docker-compose",
+      [...baseArgs(plan), ...profileArgs(plan.profiles), "up", "-d", ...plan.services],
+      {
+        env: plan.env,
+        cwd: dirname(plan.file),
+      },
+    );
+    if (r.status !== 0) throw new Error(`docker-compose up failed (exit ${r.status}):\n${r.stderr.trim()}`);
+    await Promise.all(plan.waits.map((w) => this.waitFor(plan, w, onProgress)));
+  }
+
+  private async waitFor(
+    plan: ComposeUpPlan,
+    wait: ServiceWait,
+    onProgress: (line: string) => void,
+  ): Promise<void> {
+    const deadline = Date.now() + wait.timeoutMs;
+    const started = Date.now();
+    let last = "";
+    for (;;) {
+      const state = psByLabel(this.sh, plan.projectName).find((s) => s.service === wait.service);
+      if (state?.state === "exited" || state?.health === "unhealthy")
+        throw new Error(
+          `${wait.service} ${state.health ?? state.state} while waiting for: ${describeWait(wait)}`,
+        );
+      if (state && (await this.satisfied(plan, wait, state))) {
+        onProgress(`${wait.service} ready after ${Math.round((Date.now() - started) / 1000)} s`);
+        return;
+      }
+      const now = state ? `${state.state}${state.health ? `/${state.health}` : ""}` : "not created";
+      if (now !== last) onProgress(`${wait.service}: ${now}`);
+      last = now;
+      if (Date.now() > deadline)
+        throw new Error(`timed out waiting for ${describeWait(wait)} (last state: ${now})`);
+      await new Promise((r) => setTimeout(r, 2000));
+    }
+  }
+
+  private async satisfied(
+    plan: ComposeUpPlan,
+    wait: ServiceWait,
+    state: ComposeServiceState,
+  ): Promise<boolean> {
+    if (wait.kind === "running") return state.state === "running";
+    if (wait.kind === "healthy") return state.health === "healthy";
+    const port = this.sh(
+      "docker-compose",
+      [...baseArgs(plan), "port", wait.service, String(wait.containerPort)],
+      {
+        env: plan.env,
+      },
+    ).stdout.trim();
+    if (!port) return false;
+    try {
+      const res = await fetch(`http://${port}${wait.path}`, { signal: AbortSignal.timeout(5000) });
+      return res.status === 200;
+    } catch {
+      return false;
+    }
+  }
+
+  async run(
+    plan: ComposeUpPlan,
+    service: string,
+    profile: string,
+  ): Promise<{ status: number; output: string }> {
+    const r = this.sh(
+      "docker-compose",
+      [...baseArgs(plan), ...profileArgs([profile]), "run", "--rm", service],
+      {
+        env: plan.env,
+        cwd: dirname(plan.file),
+      },
+    );
+    return { status: r.status, output: `${r.stdout}${r.stderr}` };
+  }
+
+  async ps(plan: Pick<ComposeUpPlan, "file" | "projectName">): Promise<ComposeServiceState[]> {
+    return psByLabel(this.sh, plan.projectName);
+  }
+
+  async down(
+    plan: Pick<ComposeUpPlan, "file" | "projectName" | "profiles">,
+    opts: { volumes: boolean },
+  ): Promise<void> {
+    const args = [
+      ...baseArgs(plan),
+      ...profileArgs(plan.profiles),
+      "down",
+      "--remove-orphans",
+      ...(opts.volumes ? ["-v"] : []),
+    ];
+    const r = this.sh("docker-compose", args, { cwd: dirname(plan.file) });
+    if (r.status !== 0) throw new Error(`docker-compose down failed (exit ${r.status}):\n${r.stderr.trim()}`);
+  }
+}

@@ -1,0 +1,80 @@
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { COMPOSE_FILE, checkComposeFile, readComposeFile, servicesOf } from "../../src/live/compose-file.ts";
+
+const composeV1 = spawnSync("docker-compose", ["version", "--short"]).status === 0;
+const composeV2 = spawnSync("docker", ["compose", "version", "--short"]).status === 0;
+
+describe("docker-compose.yml", () => {
+  it("passes the Compose Specification's schema", () => {
+    expect(checkComposeFile()).toEqual([]);
+  });
+
+  it("has the live profile's roles, every image pinned to a version", () => {
+    const live = servicesOf(readComposeFile(), "live");
+    expect(live.map((s) => s.name).sort()).toEqual(
+      ["gitlab", "k3s", "runner-docker", "runner-kubernetes", "runner-shell", "tunnel"].sort(),
+    );
+    for (const s of live) expect(s.image, s.name).toMatch(/:[^:]*\d[^:]*$/);
+    const setup = servicesOf(readComposeFile(), "live-setup");
+    expect(setup.every((s) => s.oneShot)).toBe(true);
+  });
+
+  it("names file, line and column of a schema violation", () => {
+    const dir = mkdtempSync(join(tmpdir(), "wsparity-compose-"));
+    const broken = join(dir, "docker-compose.yml");
+    writeFileSync(broken, readFileSync(COMPOSE_FILE, "utf8").replace("shm_size: 256m", "shm_size: [256m]"));
+    const errors = checkComposeFile(broken);
+    expect(errors.length).toBeGreaterThan(0);
+    const line =
+      readFileSync(broken, "utf8")
+        .split("\n")
+        .findIndex((l) => l.includes("shm_size")) + 1;
+    expect(errors.join("\n")).toContain(`${broken}:${line}:`);
+  });
+
+  it.skipIf(!composeV1)("docker-compose 1.29 reads it (config -q), every profile", () => {
+    const r = spawnSync(
+      "docker-compose",
+      [
+        "-p",
+        "wsparity-live",
+        "-f",
+        COMPOSE_FILE,
+        "--profile",
+        "live",
+        "--profile",
+        "live-setup",
+        "config",
+        "-q",
+      ],
+      { encoding: "utf8" },
+    );
+    expect(r.stderr).toBe("");
+    expect(r.status).toBe(0);
+  });
+
+  it.skipIf(!composeV2)("docker compose v2 reads it (config -q), every profile", () => {
+    const r = spawnSync(
+      "docker",
+      [
+        "compose",
+        "-p",
+        "wsparity-live",
+        "-f",
+        COMPOSE_FILE,
+        "--profile",
+        "live",
+        "--profile",
+        "live-setup",
+        "config",
+        "-q",
+      ],
+      { encoding: "utf8" },
+    );
+    expect(r.status, r.stderr).toBe(0);
+  });
+});
