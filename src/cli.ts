@@ -30,6 +30,7 @@ const COMMAND_MODULES: Record<string, Loader[]> = {
   run: [run],
   compare: [report],
   gate: [report],
+  merge: [report],
   sim: [sim],
   runner: [runner],
   images: [images],

@@ -1,4 +1,5 @@
 // The feature catalog: every feature the harness probes live on every cell (docs/DESIGN.md).
+import { createHash } from "node:crypto";
 
 export interface FeatureDefinition {
   id: string;
@@ -34,3 +35,12 @@ export const FEATURE_CATALOG: readonly FeatureDefinition[] = [
 ];
 
 export const FEATURE_IDS: readonly string[] = FEATURE_CATALOG.map((f) => f.id);
+
+/**
+ * A digest of the catalog (feature ids and titles): parts of one matrix run with different catalogs
+ * cannot be merged into one report (`wsparity merge`).
+ */
+export const CATALOG_VERSION = createHash("sha256")
+  .update(JSON.stringify(FEATURE_CATALOG))
+  .digest("hex")
+  .slice(0, 12);

@@ -12,6 +12,7 @@ import { CheckFailed, UsageError } from "../util/errors.ts";
 import { defaultScenarioFiles, loadScenarios } from "./load-scenarios.ts";
 import { createProgress, type ProgressMode } from "./progress.ts";
 import { runScenarios } from "./run.ts";
+import { parseShard, type Shard } from "./shard.ts";
 import { createTierSetup, detectTier } from "./tiers/index.ts";
 
 function list<T extends string>(flag: string, allowed: readonly T[]) {
@@ -36,6 +37,7 @@ interface RunFlags {
   baseline?: string;
   gate?: string;
   progress: ProgressMode;
+  shard?: Shard;
   var: Record<string, string>;
 }
 
@@ -66,6 +68,11 @@ export function registerRunCommand(program: Command): void {
       list("--executors", ["shell", "docker", "kubernetes"] as const),
     )
     .option("--arch <list>", "amd64,arm64", list("--arch", ["amd64", "arm64"] as const))
+    .option(
+      "--shard <i/n>",
+      "run slice i of n of the matrix (a scenario's Kubernetes cell stays with its CI cells); join the parts with `wsparity merge`",
+      parseShard,
+    )
     .option("--out <dir>", "report folder (default: reports/<timestamp>)")
     .option("--baseline <report>", "compare with an earlier report.json; exit 1 when this run is worse")
     .option(
@@ -121,6 +128,7 @@ export function registerRunCommand(program: Command): void {
         progress,
         signal: controller.signal,
         runId,
+        ...(flags.shard ? { shard: flags.shard } : {}),
       });
     } finally {
       await setup.close();

@@ -1,6 +1,7 @@
 import { cpus, arch as hostArch, hostname, release, totalmem } from "node:os";
 import type { WorkspaceSpec } from "../devfile/spec.ts";
 import { buildReport } from "../report/build.ts";
+import { scenarioFindings } from "../report/findings.ts";
 import type {
   Adaptation,
   Arch,
@@ -11,12 +12,15 @@ import type {
   Tier,
   TunnelFigures,
 } from "../report/model.ts";
+import { cellLabel } from "../report/model.ts";
 import { writeReports } from "../report/write.ts";
+import { CATALOG_VERSION } from "./catalog.ts";
 import { expandMatrix, type MatrixOverrides, type PlannedCell } from "./matrix.ts";
 import { PROBES } from "./probes/index.ts";
 import type { Progress } from "./progress.ts";
 import { runCell } from "./run-cell.ts";
 import type { Scenario } from "./scenario.ts";
+import { formatShard, type Shard, shardCells } from "./shard.ts";
 import type { PathProvisioner } from "./workspace.ts";
 
 /** A tier's provisioners, started once per run and torn down at its end, whatever happens. */
@@ -49,6 +53,8 @@ export interface RunOptions {
   progress: Progress;
   signal: AbortSignal;
   runId: string;
+  /** Run only this slice of the matrix (`--shard i/n`). */
+  shard?: Shard;
 }
 
 function unrunnable(planned: PlannedCell, status: "skipped" | "error", reason: string): Cell {
@@ -75,21 +81,12 @@ function unrunnable(planned: PlannedCell, status: "skipped" | "error", reason: s
 /** GitLab's verdict on the devfile, the adaptations, and a CI path that ran what GitLab refuses. */
 function scenarioSummary(loaded: LoadedScenario, cells: readonly Cell[]): ScenarioSummary {
   const name = loaded.scenario.name;
-  const ranOnCi = cells.filter(
-    (c) => c.scenario === name && c.path === "ci" && c.startupMs !== null && c.status !== "skipped",
-  );
-  const findings =
-    loaded.gitlabRejects.length > 0 && ranOnCi.length > 0
-      ? [
-          `the CI path started this devfile on ${ranOnCi.length} cell(s) although GitLab rejects it (${loaded.gitlabRejects.length} rule(s) broken): it does not apply GitLab's devfile rules`,
-        ]
-      : [];
   return {
     name,
     devfile: loaded.scenario.devfile,
     gitlabRejects: loaded.gitlabRejects,
     adaptations: loaded.adaptations,
-    findings,
+    findings: scenarioFindings(name, loaded.gitlabRejects, cells),
   };
 }
 
@@ -101,11 +98,18 @@ export async function runScenarios(options: RunOptions): Promise<Report> {
   const { setup, progress, signal } = options;
   const startedAt = new Date();
   const loaded = new Map(options.scenarios.map((s) => [s.scenario.name, s]));
-  const planned = expandMatrix(
+  const matrix = expandMatrix(
     options.scenarios.map((s) => s.scenario),
     setup.tier,
     options.overrides,
   );
+  const planned = options.shard ? shardCells(matrix, options.shard) : matrix;
+  // What `wsparity merge` checks parts against: the whole matrix, the slice run here, the catalog.
+  const matrixInfo = {
+    cells: matrix.map((c) => cellLabel({ ...c, scenario: c.scenario.name })),
+    shard: options.shard ? formatShard(options.shard) : null,
+    catalog: CATALOG_VERSION,
+  };
   progress.runStarted(planned, setup.tier, options.outDir);
   const cells: Cell[] = [];
   const references = new Map<string, TunnelFigures>();
@@ -119,6 +123,7 @@ export async function runScenarios(options: RunOptions): Promise<Report> {
     },
     node: process.version,
     ...setup.environment(),
+    matrix: matrixInfo,
   });
   const snapshot = (finishedAt: Date) =>
     buildReport({

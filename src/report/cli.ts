@@ -1,9 +1,19 @@
+import { stat } from "node:fs/promises";
+import { join } from "node:path";
 import type { Command } from "commander";
 import { CheckFailed, UsageError } from "../util/errors.ts";
 import { compareReports, comparisonFailed, DEFAULT_COMPARE_OPTIONS, formatComparison } from "./compare.ts";
 import { evaluateGate, formatVerdict } from "./gate.ts";
+import { mergeReports } from "./merge.ts";
 import { loadPolicy } from "./policy.ts";
 import { readReport } from "./read.ts";
+import { writeReports } from "./write.ts";
+
+/** A part given as its report.json or as the folder `run --out` wrote. */
+async function readPart(path: string) {
+  const file = (await stat(path).catch(() => undefined))?.isDirectory() ? join(path, "report.json") : path;
+  return { file, report: await readReport(file) };
+}
 
 function fraction(value: string, flag: string): number {
   const n = Number(value);
@@ -74,5 +84,23 @@ export function registerReportCommands(program: Command): void {
         throw new CheckFailed(
           `gate failed: the report reaches stage ${verdict.reached ?? "none"}, ${verdict.required} required`,
         );
+    });
+
+  program
+    .command("merge")
+    .description(
+      "Join part reports of one matrix (run --shard i/n, or runs with cell filters) into the report a single run over the same cells gives: gaps and summary computed again from the joined cells. Refuses parts of different tiers, catalog versions or scenario sets, overlapping parts, and shards that leave cells out.",
+    )
+    .argument("<parts...>", "part reports: report.json files or the folders run --out wrote")
+    .requiredOption("--out <dir>", "folder for the merged report.json, report.md, report.html, junit.xml")
+    .action(async (paths: string[], opts: { out: string }) => {
+      const parts = [];
+      for (const path of paths) parts.push(await readPart(path));
+      const runId = `merged-${new Date().toISOString().replace(/[:.]/g, "-")}`;
+      const report = mergeReports(parts, runId);
+      await writeReports(opts.out, report);
+      process.stdout.write(
+        `merged ${parts.length} part(s), ${report.cells.length} cell(s), ${report.gaps.length} gap(s) into ${opts.out}\n`,
+      );
     });
 }
