@@ -18,6 +18,7 @@ const runner: Loader = async () => (await import("./runner/cli.ts")).registerRun
 const images: Loader = async () => (await import("./images/index.ts")).registerImagesCommands;
 const tunnel: Loader = async () => (await import("./tunnel/cli.ts")).registerTunnelCommands;
 const agent: Loader = async () => (await import("./agent/cli.ts")).registerAgentCommands;
+const agentk: Loader = async () => (await import("./agentk/cli.ts")).registerAgentkCommands;
 const tunnelBench: Loader = async () => (await import("./tunnel/bench/cli.ts")).registerTunnelBenchCommands;
 const live: Loader = async () => (await import("./live/cli.ts")).registerLiveCommands;
 
@@ -36,6 +37,7 @@ const COMMAND_MODULES: Record<string, Loader[]> = {
   images: [images],
   tunnel: [tunnel],
   agent: [agent],
+  agentk: [agentk],
   bench: [tunnelBench, ci],
   live: [live],
 };
