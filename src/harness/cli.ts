@@ -33,6 +33,7 @@ interface RunFlags {
   paths?: WorkspacePath[];
   executors?: Executor[];
   arch?: Arch[];
+  adapt?: "gitlab";
   out?: string;
   baseline?: string;
   gate?: string;
@@ -73,6 +74,14 @@ export function registerRunCommand(program: Command): void {
       "run slice i of n of the matrix (a scenario's Kubernetes cell stays with its CI cells); join the parts with `wsparity merge`",
       parseShard,
     )
+    .option(
+      "--adapt <rules>",
+      "gitlab: run each devfile with the smallest changes GitLab's rules need (listed in the report)",
+      (v) => {
+        if (v !== "gitlab") throw new UsageError(`--adapt takes gitlab; got "${v}"`);
+        return v as "gitlab";
+      },
+    )
     .option("--out <dir>", "report folder (default: reports/<timestamp>)")
     .option("--baseline <report>", "compare with an earlier report.json; exit 1 when this run is worse")
     .option(
@@ -95,7 +104,7 @@ export function registerRunCommand(program: Command): void {
     const scenarioFiles = files.length > 0 ? files : await defaultScenarioFiles();
     if (scenarioFiles.length === 0)
       throw new UsageError("no scenarios to run: add scenarios/*.yaml or pass a devfile");
-    const scenarios = await loadScenarios(scenarioFiles, flags.var);
+    const scenarios = await loadScenarios(scenarioFiles, flags.var, flags.adapt);
     const policy = flags.gate ? await loadPolicy(flags.gate) : undefined;
     const baseline = flags.baseline ? await readReport(flags.baseline) : undefined;
     const tier = flags.tier ?? (await detectTier());

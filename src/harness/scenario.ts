@@ -17,6 +17,8 @@ export interface Scenario {
   description?: string;
   /** Absolute path of the devfile. */
   devfile: string;
+  /** "gitlab": run the devfile with the smallest changes that make GitLab accept it (src/devfile/adapt-gitlab.ts). */
+  adapt?: "gitlab";
   /** The file the scenario came from (the devfile itself for a plain devfile). */
   source: string;
   matrix: ScenarioMatrix;
@@ -42,6 +44,7 @@ const schema = {
     name: { type: "string", pattern: "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", maxLength: 40 },
     description: { type: "string" },
     devfile: { type: "string", minLength: 1 },
+    adapt: { enum: ["gitlab"] },
     matrix: {
       type: "object",
       additionalProperties: false,
@@ -123,6 +126,7 @@ export function parseScenario(text: string, file: string): Scenario {
     name: string;
     description?: string;
     devfile: string;
+    adapt?: "gitlab";
     matrix?: ScenarioMatrix;
     workspace?: { variables?: Record<string, string>; files?: Record<string, string> };
     probes?: string[];
@@ -133,6 +137,7 @@ export function parseScenario(text: string, file: string): Scenario {
     name: s.name,
     description: s.description,
     devfile: resolve(dirname(file), s.devfile),
+    ...(s.adapt ? { adapt: s.adapt } : {}),
     source: file,
     matrix: s.matrix ?? {},
     workspace: { variables: s.workspace?.variables ?? {}, files: s.workspace?.files ?? {} },
