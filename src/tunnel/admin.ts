@@ -2,21 +2,26 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { type AgentRegistry, type AgentWorkspace, sameSecret } from "./agent-registry.ts";
 import type { TunnelMetrics } from "./metrics.ts";
 import type { RouteTable } from "./routes.ts";
+import { SIGN_IN_QUERY, type SignInStore } from "./sign-in.ts";
+import { bearerCredential, tokenAdmits } from "./user-auth.ts";
 
 type Reply = (res: ServerResponse, status: number, message: string, headers?: Record<string, string>) => void;
 
 const ADMIN_PREFIX = "/-/admin/workspaces";
 const MAX_ADMIN_BODY = 64 * 1024;
+const SIGN_IN_CODES = "/-/sign-in-codes";
 
 /**
  * The listener's own endpoints, for requests that name no workspace: /healthz, /metrics, and (when an
- * admin token is set) PUT/DELETE /-/admin/workspaces/<name> to add or remove a CI workspace at run time.
+ * admin token is set) PUT/DELETE /-/admin/workspaces/<name> to add or remove a CI workspace at run time, and
+ * POST /-/sign-in-codes, where a user token buys a one-time browser sign-in link for one workspace port.
  */
 export class AdminApi {
   constructor(
     private readonly routes: RouteTable,
     private readonly registry: AgentRegistry,
     private readonly metrics: TunnelMetrics,
+    private readonly signIns: SignInStore,
     private readonly adminToken: string | undefined,
     private readonly domain: string,
   ) {}
@@ -44,6 +49,10 @@ export class AdminApi {
       res.end(body);
       return;
     }
+    if (path === SIGN_IN_CODES) {
+      this.#signInCode(req, res, reply);
+      return;
+    }
     if (path.startsWith(ADMIN_PREFIX)) {
       this.#admin(req, res, reply, path);
       return;
@@ -53,6 +62,62 @@ export class AdminApi {
       res,
       404,
       `no workspace in Host or path: use <port>-<workspace>.${this.domain} or /-/ws/<workspace>/<port>/`,
+    );
+  }
+
+  /** `POST /-/sign-in-codes?workspace=<name>&port=<n>[&path=/p]` with the user token as a bearer token. */
+  #signInCode(req: IncomingMessage, res: ServerResponse, reply: Reply): void {
+    req.resume();
+    if (req.method !== "POST") {
+      reply(res, 405, `use POST ${SIGN_IN_CODES}?workspace=<name>&port=<n>`, { allow: "POST" });
+      return;
+    }
+    const url = req.url ?? "";
+    const query = new URLSearchParams(url.includes("?") ? url.slice(url.indexOf("?") + 1) : "");
+    const workspace = query.get("workspace") ?? "";
+    const port = Number(query.get("port"));
+    const path = query.get("path") ?? "/";
+    const route = this.routes.get(workspace);
+    if (!route || !Number.isInteger(port) || !path.startsWith("/") || path.startsWith("//")) {
+      reply(
+        res,
+        400,
+        `name a known workspace and one of its ports: ${SIGN_IN_CODES}?workspace=<name>&port=<n>[&path=/a/path]`,
+      );
+      return;
+    }
+    const credential = bearerCredential(req.headers);
+    if (!credential || !tokenAdmits(route, credential.token)) {
+      reply(
+        res,
+        401,
+        `a sign-in code needs one of workspace ${workspace}'s user tokens as "Authorization: Bearer"`,
+        {
+          "www-authenticate": 'Bearer realm="wsparity"',
+        },
+      );
+      return;
+    }
+    if (!route.ports.includes(port)) {
+      reply(res, 403, `port ${port} is not an endpoint of workspace ${workspace}`);
+      return;
+    }
+    const { code, expiresAt } = this.signIns.mint({ workspace, port }, credential.token);
+    const listenerPort = (req.headers.host ?? "").match(/:(\d+)$/)?.[1];
+    const scheme = "encrypted" in req.socket ? "https" : "http";
+    const target = new URL(
+      path,
+      `${scheme}://${port}-${workspace}.${this.domain}${listenerPort ? `:${listenerPort}` : ""}`,
+    );
+    target.searchParams.set(SIGN_IN_QUERY, code);
+    reply(
+      res,
+      201,
+      JSON.stringify({ url: target.href, code, expiresAt: new Date(expiresAt).toISOString() }),
+      {
+        "content-type": "application/json",
+        "cache-control": "no-store",
+      },
     );
   }
 

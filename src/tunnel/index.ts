@@ -22,4 +22,4 @@ export {
   type TunnelLimits,
   TunnelServerBuilder,
 } from "./server.ts";
-export { TOKEN_COOKIE, TOKEN_QUERY } from "./user-auth.ts";
+export { SESSION_COOKIE, SIGN_IN_QUERY } from "./sign-in.ts";

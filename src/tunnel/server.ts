@@ -10,6 +10,7 @@ import { silentLog, type TunnelLog } from "./log.ts";
 import { TunnelMetrics } from "./metrics.ts";
 import { AGENT_WEBSOCKET_PATH } from "./protocol.ts";
 import { RouteTable } from "./routes.ts";
+import { SIGN_IN_QUERY, SignInStore } from "./sign-in.ts";
 import { createUserServer } from "./user-listener.ts";
 
 export interface TlsMaterial {
@@ -58,6 +59,11 @@ export interface StartedTunnelServer {
   readonly metrics: TunnelMetrics;
   /** The URL of a workspace port in host form, e.g. http://8080-ws1.localtest:PORT/. */
   workspaceUrl(workspace: string, port: number, path?: string): string;
+  /**
+   * A one-time browser sign-in link for a workspace port (host form, `?wsparity_code=…`, valid for a minute,
+   * exchanged for a session cookie on that host). `userToken` must be one of the workspace's user tokens.
+   */
+  signInUrl(workspace: string, port: number, userToken: string, path?: string): string;
   stop(): Promise<void>;
 }
 
@@ -129,7 +135,8 @@ export class TunnelServerBuilder {
         helloTimeoutMs: limits.helloTimeoutMs,
         heartbeatMs: limits.heartbeatMs,
       });
-    const admin = new AdminApi(routes, registry, metrics, this.#adminToken, domain);
+    const signIns = new SignInStore();
+    const admin = new AdminApi(routes, registry, metrics, signIns, this.#adminToken, domain);
     const sockets = new Set<Duplex>();
     const track = (socket: Duplex) => {
       sockets.add(socket);
@@ -137,7 +144,7 @@ export class TunnelServerBuilder {
     };
 
     const userServer: http.Server = createUserServer(
-      { routes, metrics, log, admin, acceptAgentStream },
+      { routes, metrics, log, admin, signIns, acceptAgentStream },
       { domain, tls: this.#user.tls, ...limits },
     );
     userServer.on("connection", track);
@@ -195,6 +202,12 @@ export class TunnelServerBuilder {
       metrics,
       workspaceUrl: (workspace, port, path = "/") =>
         `${userScheme}://${port}-${workspace}.${domain}:${userPort}${path}`,
+      signInUrl: (workspace, port, userToken, path = "/") => {
+        const { code } = signIns.mint({ workspace, port }, userToken);
+        const url = new URL(path, `${userScheme}://${port}-${workspace}.${domain}:${userPort}`);
+        url.searchParams.set(SIGN_IN_QUERY, code);
+        return url.href;
+      },
       stop: async () => {
         registry.closeAll();
         const closing = [userServer, agentServer, socketServer].filter((x) => x !== undefined).map(close);

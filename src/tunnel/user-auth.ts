@@ -1,12 +1,9 @@
 import type { IncomingHttpHeaders } from "node:http";
 import { sameSecret } from "./agent-registry.ts";
 import type { WorkspaceRoute } from "./routes.ts";
+import { TUNNEL_PARAMETERS } from "./sign-in.ts";
 
-/** The cookie a browser carries after it opened a workspace URL with `?wsparity_token=…` once. */
-export const TOKEN_COOKIE = "wsparity_token";
-export const TOKEN_QUERY = "wsparity_token";
-
-export type CredentialSource = "authorization" | "proxy-authorization" | "cookie" | "query";
+export type CredentialSource = "authorization" | "proxy-authorization" | "session";
 
 export interface Credential {
   token: string;
@@ -27,19 +24,12 @@ export function cookieValue(header: string | undefined, name: string): string | 
   return undefined;
 }
 
-/** Finds the user's token, in order: Authorization, Proxy-Authorization, cookie, query parameter. */
-export function findCredential(
-  headers: IncomingHttpHeaders,
-  query: URLSearchParams | undefined,
-): Credential | null {
+/** A bearer token from Authorization, else from Proxy-Authorization. */
+export function bearerCredential(headers: IncomingHttpHeaders): Credential | null {
   const fromAuthorization = bearer(headers.authorization);
   if (fromAuthorization) return { token: fromAuthorization, source: "authorization" };
   const fromProxy = bearer(headers["proxy-authorization"]);
   if (fromProxy) return { token: fromProxy, source: "proxy-authorization" };
-  const fromCookie = cookieValue(headers.cookie, TOKEN_COOKIE);
-  if (fromCookie) return { token: fromCookie, source: "cookie" };
-  const fromQuery = query?.get(TOKEN_QUERY);
-  if (fromQuery) return { token: fromQuery, source: "query" };
   return null;
 }
 
@@ -56,7 +46,7 @@ export function stripCredentials(headers: IncomingHttpHeaders, credential: Crede
   if (headers.cookie) {
     const kept = headers.cookie
       .split(";")
-      .filter((part) => part.split("=")[0]?.trim() !== TOKEN_COOKIE)
+      .filter((part) => !(TUNNEL_PARAMETERS as readonly string[]).includes(part.split("=")[0]!.trim()))
       .join(";")
       .trim();
     if (kept) headers.cookie = kept;

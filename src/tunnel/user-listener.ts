@@ -22,13 +22,19 @@ import type { TunnelMetrics } from "./metrics.ts";
 import { StreamPools } from "./pools.ts";
 import { AGENT_WEBSOCKET_PATH } from "./protocol.ts";
 import { RouteError, type RouteTable, type WorkspaceRoute } from "./routes.ts";
+import {
+  type Grant,
+  SESSION_COOKIE,
+  SIGN_IN_QUERY,
+  type SignInStore,
+  withoutTunnelParameters,
+} from "./sign-in.ts";
 import { splice } from "./splice.ts";
 import {
+  bearerCredential,
   type Credential,
-  findCredential,
+  cookieValue,
   stripCredentials,
-  TOKEN_COOKIE,
-  TOKEN_QUERY,
   tokenAdmits,
 } from "./user-auth.ts";
 
@@ -47,18 +53,27 @@ export interface UserListenerContext {
   metrics: TunnelMetrics;
   log: TunnelLog;
   admin: AdminApi;
+  signIns: SignInStore;
   acceptAgentStream(stream: Duplex, peer: string): void;
 }
 
 interface Target {
   address: WorkspaceAddress;
+  /** The host form has an origin of its own, so it takes sign-in codes and session cookies; the path form does not. */
+  form: "host" | "path";
+  /** The query as sent, with the tunnel's own parameters. */
+  query: URLSearchParams | undefined;
+  /** What the workspace gets: the path without the tunnel's own parameters. */
   forwardPath: string;
-  cookiePath: string;
 }
 
 interface Admitted {
   route: WorkspaceRoute;
   credential: Credential;
+}
+
+interface SignIn {
+  grant: Grant;
 }
 
 interface Refusal {
@@ -108,34 +123,61 @@ export function createUserServer(ctx: UserListenerContext, options: UserListener
       return `request target ${JSON.stringify((req.url ?? "").slice(0, 100))} is neither /path nor http(s)://host/path`;
     }
     const byHost = parseHostAddress(requestTarget.authority ?? req.headers.host, options.domain);
-    if (byHost) return { address: byHost, forwardPath: requestTarget.path, cookiePath: "/" };
+    const query = queryOf(requestTarget.path);
+    if (byHost) return { address: byHost, form: "host", query, forwardPath: forwardable(requestTarget.path) };
     const byPath = parsePathAddress(requestTarget.path);
-    if (byPath) return { address: byPath, forwardPath: byPath.forwardPath, cookiePath: byPath.prefix };
+    if (byPath) return { address: byPath, form: "path", query, forwardPath: forwardable(byPath.forwardPath) };
     return null;
   };
 
+  /**
+   * Who may pass: a bearer token (Authorization or Proxy-Authorization) on either form; on the host form also
+   * the session cookie, and (`signIn`, a GET navigation) a one-time code to exchange for that cookie.
+   */
   const admit = (
-    target: WorkspaceAddress,
+    target: WorkspaceAddress & { form: Target["form"]; query?: URLSearchParams },
     headers: IncomingHttpHeaders,
-    query: URLSearchParams | undefined,
-  ): Admitted | Refusal => {
+    signIn: boolean,
+  ): Admitted | SignIn | Refusal => {
     const route = ctx.routes.get(target.workspace);
     if (!route)
       return { status: 404, message: `workspace ${target.workspace} is not known to this tunnel server` };
-    const credential = findCredential(headers, query);
     const challenge = { "www-authenticate": 'Bearer realm="wsparity"' };
+    const invalid = { "www-authenticate": 'Bearer realm="wsparity", error="invalid_token"' };
+    let credential = bearerCredential(headers);
+    if (!credential && target.form === "host") {
+      const id = cookieValue(headers.cookie, SESSION_COOKIE);
+      const grant = id ? ctx.signIns.session(id, target) : undefined;
+      if (grant) credential = { token: grant.token, source: "session" };
+      const code = target.query?.get(SIGN_IN_QUERY);
+      if (!credential && code && signIn) {
+        const redeemed = ctx.signIns.redeem(code, target);
+        if (redeemed && tokenAdmits(route, redeemed.token)) return { grant: redeemed };
+        return {
+          status: 401,
+          message: `the sign-in code is unknown, expired or already used: mint a new one (POST /-/sign-in-codes with the user token)`,
+          headers: invalid,
+        };
+      }
+    }
     if (!credential) {
       return {
         status: 401,
-        message: `workspace ${target.workspace} needs a token: send "Authorization: Bearer <token>", the ${TOKEN_COOKIE} cookie, or ?${TOKEN_QUERY}=<token> once`,
+        message:
+          target.form === "host"
+            ? `workspace ${target.workspace} needs a token: send "Authorization: Bearer <token>", or open a one-time sign-in link (POST /-/sign-in-codes with the token) in a browser`
+            : `workspace ${target.workspace} needs "Authorization: Bearer <token>": the path form /-/ws/<workspace>/<port>/ shares one origin between workspaces, so it takes no cookies or sign-in codes; browsers use <port>-<workspace>.${options.domain}`,
         headers: challenge,
       };
     }
     if (!tokenAdmits(route, credential.token)) {
       return {
         status: 401,
-        message: `the token is not valid for workspace ${target.workspace}`,
-        headers: { "www-authenticate": 'Bearer realm="wsparity", error="invalid_token"' },
+        message:
+          credential.source === "session"
+            ? `the session for workspace ${target.workspace} has ended: sign in again`
+            : `the token is not valid for workspace ${target.workspace}`,
+        headers: invalid,
       };
     }
     if (!route.ports.includes(target.port)) {
@@ -190,16 +232,22 @@ export function createUserServer(ctx: UserListenerContext, options: UserListener
       ctx.admin.handle(req, res, reply);
       return;
     }
-    const outcome = admit(target.address, req.headers, queryOf(target.forwardPath));
+    const navigation = req.method === "GET" || req.method === "HEAD";
+    const outcome = admit(
+      { ...target.address, form: target.form, query: target.query },
+      req.headers,
+      navigation,
+    );
     if ("status" in outcome) {
       req.resume();
       reply(res, outcome.status, outcome.message, outcome.headers);
       return;
     }
-    if (outcome.credential.source === "query") {
+    if ("grant" in outcome) {
       req.resume();
-      const cookie = `${TOKEN_COOKIE}=${outcome.credential.token}; Path=${target.cookiePath}; HttpOnly; SameSite=Lax${secure ? "; Secure" : ""}`;
-      reply(res, 303, "signed in", { location: withoutTokenQuery(req.url ?? "/"), "set-cookie": cookie });
+      const session = ctx.signIns.open(outcome.grant);
+      const cookie = `${SESSION_COOKIE}=${session.id}; Path=/; Max-Age=${session.maxAgeSeconds}; HttpOnly; SameSite=Lax${secure ? "; Secure" : ""}`;
+      reply(res, 303, "signed in", { location: signedInLocation(target.forwardPath), "set-cookie": cookie });
       return;
     }
     const started = process.hrtime.bigint();
@@ -320,11 +368,12 @@ export function createUserServer(ctx: UserListenerContext, options: UserListener
       }
       return;
     }
-    const outcome = admit(target.address, req.headers, queryOf(target.forwardPath));
+    const outcome = admit({ ...target.address, form: target.form }, req.headers, false);
     if ("status" in outcome) {
       refuseRaw(socket, outcome.status, outcome.message, outcome.headers);
       return;
     }
+    if ("grant" in outcome) throw new Error("a sign-in code is only exchanged on a GET navigation");
     const headers = forwardedHeaders(req, outcome.credential);
     headers.connection = "Upgrade";
     headers.upgrade = req.headers.upgrade;
@@ -347,11 +396,12 @@ export function createUserServer(ctx: UserListenerContext, options: UserListener
       );
       return;
     }
-    const outcome = admit(address, req.headers, undefined);
+    const outcome = admit({ ...address, form: "path" }, req.headers, false);
     if ("status" in outcome) {
       refuseRaw(socket, outcome.status, outcome.message, outcome.headers);
       return;
     }
+    if ("grant" in outcome) throw new Error("a sign-in code is only exchanged on a GET navigation");
     void openRaw(socket, outcome, address.port, [head], "HTTP/1.1 200 Connection Established\r\n\r\n");
   };
 
@@ -394,17 +444,20 @@ export function createUserServer(ctx: UserListenerContext, options: UserListener
   return server;
 }
 
+/** A request target without the tunnel's own query parameters, which never reach the workspace. */
+function forwardable(path: string): string {
+  const mark = path.indexOf("?");
+  if (mark === -1) return path;
+  const query = withoutTunnelParameters(path.slice(mark + 1));
+  return query ? `${path.slice(0, mark)}?${query}` : path.slice(0, mark);
+}
+
 /**
- * Where a query sign-in sends the browser next: the same path without the token. The path is never resolved
+ * Where a sign-in sends the browser next: the same path and query without the code. The path is never resolved
  * (resolving `/.//evil.example/` gives `//evil.example/`), and leading slashes and backslashes collapse to one,
  * so the Location always stays on the workspace's origin.
  */
-export function withoutTokenQuery(path: string): string {
-  const mark = path.indexOf("?");
-  const pathname = `/${(mark === -1 ? path : path.slice(0, mark)).replace(/^[/\\]+/, "")}`;
-  if (mark === -1) return pathname;
-  const query = new URLSearchParams(path.slice(mark + 1));
-  query.delete(TOKEN_QUERY);
-  const rest = query.toString();
-  return rest ? `${pathname}?${rest}` : pathname;
+export function signedInLocation(path: string): string {
+  const clean = forwardable(path);
+  return `/${clean.replace(/^[/\\]+/, "")}`;
 }

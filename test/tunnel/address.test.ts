@@ -10,7 +10,8 @@ import {
   parsePathAddress,
 } from "../../src/tunnel/index.ts";
 import { ProtocolError, parseHello } from "../../src/tunnel/protocol.ts";
-import { withoutTokenQuery } from "../../src/tunnel/user-listener.ts";
+import { withoutTunnelParameters } from "../../src/tunnel/sign-in.ts";
+import { signedInLocation } from "../../src/tunnel/user-listener.ts";
 
 const label = fc.stringMatching(/^[a-z0-9](?:[a-z0-9-]{0,40}[a-z0-9])?$/);
 const port = fc.integer({ min: 1, max: 65535 });
@@ -178,13 +179,30 @@ describe("request targets", () => {
   it("keeps the sign-in redirect on the workspace's origin whatever the path", () => {
     fc.assert(
       fc.property(anyTarget, (url) => {
-        const location = withoutTokenQuery(url.startsWith("/") ? url : `/${url}`);
+        const location = signedInLocation(url.startsWith("/") ? url : `/${url}`);
         expect(location).toMatch(/^\/(?![/\\])/);
         expect(new URL(location, "http://8080-a.localtest").host).toBe("8080-a.localtest");
-        expect(queryOf(location)?.has("wsparity_token") ?? false).toBe(false);
+        expect(queryOf(location)?.has("wsparity_code") ?? false).toBe(false);
       }),
     );
-    expect(withoutTokenQuery("/.//evil.example/?wsparity_token=T")).toBe("/.//evil.example/");
-    expect(withoutTokenQuery("//evil.example/?wsparity_token=T&a=1")).toBe("/evil.example/?a=1");
+    expect(signedInLocation("/.//evil.example/?wsparity_code=T")).toBe("/.//evil.example/");
+    expect(signedInLocation("//evil.example/?wsparity_code=T&a=1")).toBe("/evil.example/?a=1");
+    expect(signedInLocation("/\\evil.example/?wsparity_code=T")).toBe("/evil.example/");
+  });
+
+  it("drops the tunnel's own query parameters and keeps every other one byte for byte", () => {
+    const part = fc.stringMatching(/^[^&]*$/);
+    const ours = fc.constantFrom(
+      "wsparity_code=x",
+      "wsparity_token=y",
+      "wsparity_%63ode=z",
+      "wsparity_session",
+    );
+    fc.assert(
+      fc.property(fc.array(fc.oneof(part, ours)), (parts) => {
+        const kept = parts.filter((p) => p !== "" && !/^wsparity_(code|token|%63ode|session)(=|$)/.test(p));
+        expect(withoutTunnelParameters(parts.join("&"))).toBe(kept.join("&"));
+      }),
+    );
   });
 });

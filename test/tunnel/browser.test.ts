@@ -30,33 +30,60 @@ describeUnless(noChromium)("headless Chromium through the tunnel", () => {
     await app?.close();
   });
 
-  for (const form of ["host", "path"] as const) {
-    it(`signs in with ?wsparity_token=, loads the page and its WebSocket (${form} form)`, async () => {
-      const context = await browser.newContext();
-      try {
-        const page = await context.newPage();
-        const base =
-          form === "host"
-            ? `http://${app.port}-${ws.name}.localtest:${server.userPort}/app`
-            : `${server.userUrl}/-/ws/${ws.name}/${app.port}/app`;
-        const response = await page.goto(`${base}?wsparity_token=${ws.userToken}`);
-        expect(response?.status()).toBe(200);
-        expect(page.url()).toBe(base);
-        await page.waitForFunction(
-          () => document.getElementById("status")?.textContent?.startsWith("echo"),
-          undefined,
-          {
-            timeout: 30_000,
-          },
-        );
-        expect(await page.textContent("#status")).toBe("echo: ping from the browser");
-        const cookies = await context.cookies();
-        expect(cookies.find((c) => c.name === "wsparity_token")?.httpOnly).toBe(true);
-      } finally {
-        await context.close();
-      }
-    }, 60_000);
-  }
+  const waitForEcho = async (page: import("playwright-core").Page) => {
+    await page.waitForFunction(
+      () => document.getElementById("status")?.textContent?.startsWith("echo"),
+      undefined,
+      { timeout: 30_000 },
+    );
+    expect(await page.textContent("#status")).toBe("echo: ping from the browser");
+  };
+
+  it("host form: signs in with a one-time link, loads the page and its WebSocket on a host-only cookie", async () => {
+    const context = await browser.newContext();
+    try {
+      const page = await context.newPage();
+      const base = `http://${app.port}-${ws.name}.localtest:${server.userPort}/app`;
+      const response = await page.goto(server.signInUrl(ws.name, app.port, ws.userToken, "/app"));
+      expect(response?.status()).toBe(200);
+      expect(page.url()).toBe(base);
+      await waitForEcho(page);
+      const cookies = await context.cookies();
+      expect(cookies).toHaveLength(1);
+      expect(cookies[0]).toMatchObject({
+        name: "wsparity_session",
+        domain: `${app.port}-${ws.name}.localtest`,
+        path: "/",
+        httpOnly: true,
+      });
+      expect(cookies[0]!.value).not.toContain(ws.userToken);
+    } finally {
+      await context.close();
+    }
+  }, 60_000);
+
+  it("path form: a browser needs a bearer token; a sign-in link there gets 401 and no cookie", async () => {
+    const base = `${server.userUrl}/-/ws/${ws.name}/${app.port}/app`;
+    const refused = await browser.newContext();
+    try {
+      const page = await refused.newPage();
+      const code = new URL(server.signInUrl(ws.name, app.port, ws.userToken)).search;
+      expect((await page.goto(`${base}${code}`))?.status()).toBe(401);
+      expect(await refused.cookies()).toEqual([]);
+    } finally {
+      await refused.close();
+    }
+    const bearer = await browser.newContext({
+      extraHTTPHeaders: { authorization: `Bearer ${ws.userToken}` },
+    });
+    try {
+      const page = await bearer.newPage();
+      expect((await page.goto(base))?.status()).toBe(200);
+      await waitForEcho(page);
+    } finally {
+      await bearer.close();
+    }
+  }, 60_000);
 
   it("without a token the browser gets 401 and no page", async () => {
     const context = await browser.newContext();

@@ -123,19 +123,6 @@ describe("tunnel security", () => {
     }
   });
 
-  it("signs a browser in once with ?wsparity_token= and then accepts the cookie, scoped to the workspace path", async () => {
-    const first = await get(`${url(a, app.port)}?wsparity_token=${a.userToken}&keep=1`, {});
-    expect(first.status).toBe(303);
-    expect(first.headers.location).toBe(`/-/ws/ws-a/${app.port}/whoami?keep=1`);
-    const cookie = first.headers["set-cookie"]![0]!;
-    expect(cookie).toContain(`Path=/-/ws/ws-a/${app.port}/`);
-    expect(cookie).toContain("HttpOnly");
-    const second = await get(url(a, app.port), { cookie: cookie.split(";")[0]! });
-    expect(second).toMatchObject({ status: 200, body: "a" });
-    const crossed = await get(url(b, app.port), { cookie: cookie.split(";")[0]! });
-    expect(crossed.status).toBe(401);
-  });
-
   it("refuses oversized headers with 431", async () => {
     const r = await curl([
       "-H",
