@@ -20,9 +20,9 @@ export function authenticate(store: Store, ctx: RequestContext): User {
 }
 
 function paginate<T>(ctx: RequestContext, items: T[]): Reply {
-  const perPage = Math.min(Math.max(Number(ctx.input.per_page ?? 20) || 20, 1), 100);
+  const perPage = Math.min(Math.max(integerParam(ctx, "per_page") ?? 20, 1), 100);
   const totalPages = Math.max(Math.ceil(items.length / perPage), 1);
-  const page = Math.min(Math.max(Number(ctx.input.page ?? 1) || 1, 1), totalPages);
+  const page = Math.min(Math.max(integerParam(ctx, "page") ?? 1, 1), totalPages);
   const headers: Record<string, string> = {
     "X-Total": String(items.length),
     "X-Total-Pages": String(totalPages),
@@ -436,9 +436,21 @@ export function registerRestApi(router: Router, store: Store): void {
   }
 }
 
+/** An Integer parameter as Grape coerces it: absent is undefined, anything but an integer is a 400. */
+function integerParam(ctx: RequestContext, name: string): number | undefined {
+  const raw = ctx.input[name];
+  if (raw === undefined || raw === "") return undefined;
+  const value = typeof raw === "string" || typeof raw === "number" ? Number(raw) : Number.NaN;
+  if (!Number.isInteger(value)) throw badRequest(`${name} is invalid`);
+  return value;
+}
+
 function scopeFilter(ctx: RequestContext) {
   const raw = ctx.input.scope;
-  const scopes = raw === undefined ? [] : Array.isArray(raw) ? raw.map(String) : [String(raw)];
+  const valid = (v: unknown): v is string => typeof v === "string";
+  if (raw !== undefined && !valid(raw) && !(Array.isArray(raw) && raw.every(valid)))
+    throw badRequest("scope does not have a valid value");
+  const scopes = raw === undefined ? [] : Array.isArray(raw) ? raw : [raw];
   return (job: { status: string }) => scopes.length === 0 || scopes.includes(job.status);
 }
 
