@@ -9,6 +9,7 @@ import { type StartedTunnelServer, TunnelServerBuilder } from "../tunnel/index.t
 import { UsageError } from "../util/errors.ts";
 import { gitlabService } from "./gitlab/service.ts";
 import { kubernetesService } from "./kubernetes/service.ts";
+import { workspacesService } from "./workspaces-service.ts";
 
 export interface SimContext {
   stateDir: string;
@@ -62,6 +63,7 @@ export const SIM_SERVICES: SimService[] = [
   tunnelService,
   kubernetesProxyService,
   gitlabService,
+  workspacesService,
 ];
 
 export interface RunningSim {

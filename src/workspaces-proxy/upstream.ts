@@ -1,0 +1,71 @@
+// Where a workspace's port is, found as the in-cluster proxy finds it: the workspace's Service (it carries
+// GitLab's host-template annotation), its port, and a ready pod its selector picks.
+import type { Duplex } from "node:stream";
+import { CoreV1Api, type KubeConfig, type V1Service } from "@kubernetes/client-node";
+
+export const HOST_TEMPLATE_ANNOTATION = "workspaces.gitlab.com/host-template";
+
+/** Opens a byte stream to a port of a pod (the simulator's kubelet; a pod IP inside a real cluster). */
+export type PodDialer = (namespace: string, pod: string, port: number) => Promise<Duplex>;
+
+export class UpstreamError extends Error {
+  constructor(
+    readonly status: 400 | 502 | 503,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export class WorkspaceUpstreams {
+  private readonly core: CoreV1Api;
+  private services: { at: number; items: V1Service[] } | undefined;
+
+  constructor(
+    kc: KubeConfig,
+    private readonly dial: PodDialer,
+  ) {
+    this.core = kc.makeApiClient(CoreV1Api);
+  }
+
+  /** The workspace's Service, looked up again after a second so new and removed workspaces show. */
+  private async service(workspace: string): Promise<V1Service | undefined> {
+    if (!this.services || Date.now() - this.services.at > 1000) {
+      const list = await this.core.listServiceForAllNamespaces();
+      this.services = {
+        at: Date.now(),
+        items: list.items.filter((s) => s.metadata?.annotations?.[HOST_TEMPLATE_ANNOTATION]),
+      };
+    }
+    return this.services.items.find((s) => s.metadata?.name === workspace);
+  }
+
+  async exists(workspace: string): Promise<boolean> {
+    return (await this.service(workspace)) !== undefined;
+  }
+
+  async connect(workspace: string, port: number): Promise<Duplex> {
+    const service = await this.service(workspace);
+    if (!service) throw new UpstreamError(400, "could not find upstream workspace upstream not found");
+    const servicePort = service.spec?.ports?.find((p) => p.port === port);
+    if (!servicePort) throw new UpstreamError(400, `workspace ${workspace} exposes no port ${port}`);
+    const namespace = service.metadata!.namespace!;
+    const selector = Object.entries(service.spec?.selector ?? {})
+      .map(([k, v]) => `${k}=${v}`)
+      .join(",");
+    const pods = await this.core.listNamespacedPod({ namespace, labelSelector: selector });
+    const ready = pods.items.find(
+      (p) =>
+        !p.metadata?.deletionTimestamp &&
+        p.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True"),
+    );
+    if (!ready?.metadata?.name)
+      throw new UpstreamError(503, `workspace ${workspace} has no ready pod (is it stopped or starting?)`);
+    const target = typeof servicePort.targetPort === "number" ? servicePort.targetPort : port;
+    try {
+      return await this.dial(namespace, ready.metadata.name, target);
+    } catch (err) {
+      throw new UpstreamError(502, `port ${port} of workspace ${workspace}: ${(err as Error).message}`);
+    }
+  }
+}
