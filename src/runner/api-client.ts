@@ -37,6 +37,24 @@ export interface JobCache {
   when: "on_success" | "on_failure" | "always";
 }
 
+export interface JobArtifactSpec {
+  name?: string;
+  untracked?: boolean;
+  paths: string[];
+  exclude?: string[];
+  when?: "on_success" | "on_failure" | "always";
+  artifact_type?: string;
+  artifact_format?: string;
+  expire_in?: string | null;
+}
+
+export interface JobDependency {
+  id: number;
+  name: string;
+  token?: string;
+  artifacts_file?: { filename: string; size: number };
+}
+
 export interface JobPayload {
   id: number;
   token: string;
@@ -55,6 +73,8 @@ export interface JobPayload {
   image: JobImage | null;
   services: JobImage[] | null;
   cache: JobCache[] | null;
+  artifacts?: JobArtifactSpec[] | null;
+  dependencies?: JobDependency[] | null;
 }
 
 export interface RunnerInfo {
@@ -137,6 +157,35 @@ export class JobApiClient {
     });
     await res.arrayBuffer();
     return remoteState(res);
+  }
+
+  /** POST /jobs/:id/artifacts (multipart, as gitlab-runner sends it); the answer's status. */
+  async uploadArtifact(
+    job: Pick<JobPayload, "id" | "token">,
+    content: Buffer,
+    filename: string,
+    params: { artifact_type: string; artifact_format: string; expire_in?: string },
+  ): Promise<number> {
+    const form = new FormData();
+    form.set("file", new Blob([new Uint8Array(content)]), filename);
+    const query = new URLSearchParams(params);
+    const res = await fetch(this.url(`jobs/${job.id}/artifacts?${query}`), {
+      method: "POST",
+      headers: { "JOB-TOKEN": job.token },
+      body: form,
+    });
+    await res.arrayBuffer();
+    return res.status;
+  }
+
+  /** GET /jobs/:id/artifacts with the dependent job's token; undefined when GitLab has none to give. */
+  async downloadArtifacts(dependencyId: number, token: string): Promise<Buffer | undefined> {
+    const res = await fetch(this.url(`jobs/${dependencyId}/artifacts`), { headers: { "JOB-TOKEN": token } });
+    if (res.status !== 200) {
+      await res.arrayBuffer();
+      return undefined;
+    }
+    return Buffer.from(await res.arrayBuffer());
   }
 
   async patchTrace(

@@ -5,6 +5,7 @@
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { JobApiClient, JobPayload } from "./api-client.ts";
+import { artifactRoots, downloadDependencies, uploadArtifacts } from "./artifacts.ts";
 import { archiveCaches, cachePaths, restoreCaches } from "./cache.ts";
 import type { Executor, JobContext, StageRun } from "./executor.ts";
 import { ShellExecutor } from "./executors/shell.ts";
@@ -201,14 +202,25 @@ export class JobRun {
         sources,
         onHost ? this.hostShell : this.executor,
       );
-      if (code !== 0)
-        return this.aborted
-          ? { state: "aborted" }
-          : { state: "failed", reason: "script_failure", exitCode: code };
+      if (code !== 0) {
+        if (this.aborted) return { state: "aborted" };
+        // The job's timeout covers every stage: one that runs out while fetching is a timeout, as in gitlab-runner.
+        if (this.timedOut) return { state: "failed", reason: "job_execution_timeout" };
+        return { state: "failed", reason: "script_failure", exitCode: code };
+      }
     } else mkdirSync(projectDirOnHost, { recursive: true });
 
     this.trace.write(section("restore_cache", "Restoring cache"));
     await restoreCaches(settings.cacheDir, job, projectDirOnHost, (l) => this.trace.write(`${l}\n`));
+    if ((job.dependencies ?? []).some((d) => d.artifacts_file)) {
+      this.trace.write(section("download_artifacts", "Downloading artifacts"));
+      try {
+        await downloadDependencies(this.client, job, projectDirOnHost, (l) => this.trace.write(`${l}\n`));
+      } catch (err) {
+        this.trace.write(`ERROR: ${(err as Error).message}\n`);
+        return { state: "failed", reason: "missing_dependency_failure" };
+      }
+    }
     if (this.executor.syncIn) {
       this.trace.write("Copying the build folder into the job\n");
       await this.executor.syncIn(ctx);
@@ -251,6 +263,19 @@ export class JobRun {
       );
     } catch (err) {
       this.trace.write(`WARNING: Failed to create cache: ${(err as Error).message}\n`);
+    }
+    if ((job.artifacts ?? []).length > 0) {
+      this.trace.write(section("upload_artifacts", "Uploading artifacts"));
+      try {
+        const roots = artifactRoots(job);
+        if (this.executor.syncOut && roots.length > 0) await this.executor.syncOut(ctx, roots);
+        await uploadArtifacts(this.client, job, projectDirOnHost, succeeded, (l) =>
+          this.trace.write(`${l}\n`),
+        );
+      } catch (err) {
+        this.trace.write(`ERROR: Uploading artifacts failed: ${(err as Error).message}\n`);
+        if (succeeded) return { state: "failed", reason: "unknown_failure" };
+      }
     }
     return succeeded
       ? { state: "success" }

@@ -37,8 +37,12 @@ async function post(path: string, body: unknown, headers: Record<string, string>
   });
 }
 
+/** As gitlab-runner polls: the first request learns X-GitLab-Last-Update, the next one long-polls with it. */
 async function requestJob(features: Record<string, boolean> = {}) {
-  return post("jobs/request", { token: runnerToken, info: { name: "test", executor: "shell", features } });
+  const body = { token: runnerToken, info: { name: "test", executor: "shell", features } };
+  const first = await post("jobs/request", body);
+  if (first.status !== 204) return first;
+  return post("jobs/request", { ...body, last_update: first.headers.get("x-gitlab-last-update") });
 }
 
 async function newPipeline(): Promise<number> {
@@ -65,6 +69,14 @@ describe("runner job API", () => {
     expect([missing.status, await missing.json()]).toEqual([400, { error: "token is missing" }]);
   });
 
+  it("answers 204 at once to a runner without the current last_update (only Workhorse holds, and only then)", async () => {
+    const started = Date.now();
+    const res = await post("jobs/request", { token: runnerToken, last_update: "stale" });
+    expect(res.status).toBe(204);
+    expect(Date.now() - started).toBeLessThan(LONG_POLL_MS);
+    expect(res.headers.get("x-gitlab-last-update")).toMatch(/^\d+$/);
+  });
+
   it("long-polls: 204 with X-GitLab-Last-Update after the poll time when no job waits", async () => {
     const started = Date.now();
     const res = await requestJob();
@@ -89,7 +101,12 @@ describe("runner job API", () => {
     expect(job.git_info).toMatchObject({
       ref: "main",
       ref_type: "branch",
-      refspecs: ["+refs/heads/main:refs/remotes/origin/main"],
+      // Ci::BuildRunnerPresenter#refspecs: the pipeline's persistent ref, then the branch (depth > 0)
+      refspecs: [
+        `+refs/pipelines/${job.job_info.pipeline_id}:refs/pipelines/${job.job_info.pipeline_id}`,
+        "+refs/heads/main:refs/remotes/origin/main",
+      ],
+      depth: 20,
     });
     expect(job.git_info.repo_url).toContain(`gitlab-ci-token:${job.token}@`);
     expect(job.runner_info.timeout).toBe(5400);

@@ -13,7 +13,8 @@ export class ApiError extends Error {
   }
 }
 
-export const notFound = (what: string) => new ApiError(404, { message: `404 ${what} Not Found` });
+export const notFound = (what: string) =>
+  new ApiError(404, { message: what ? `404 ${what} Not Found` : "404 Not Found" });
 export const unauthorized = () => new ApiError(401, { message: "401 Unauthorized" });
 export const forbidden = () => new ApiError(403, { message: "403 Forbidden" });
 export const badRequest = (error: string) => new ApiError(400, { error });

@@ -2,6 +2,8 @@
 // HTTP protocol so a plain `git clone` (and so any runner) fetches exactly the files committed through the API.
 
 import { createHash } from "node:crypto";
+import { existsSync, mkdirSync, renameSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { deflateSync } from "node:zlib";
 
 export interface CommitInfo {
@@ -101,6 +103,34 @@ export class GitRepository {
       ...[...this.tags].map(([n, sha]): [string, string] => [`refs/tags/${n}`, sha]),
       ...this.refs,
     ].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  }
+
+  /**
+   * Writes every object and ref into a bare repository at `dir` (for git's own upload-pack to serve).
+   * Files are replaced by rename, so a git reading the folder meanwhile never sees one half written.
+   */
+  materialize(dir: string): void {
+    mkdirSync(join(dir, "refs"), { recursive: true });
+    const put = (path: string, content: string | Buffer) => {
+      const temporary = `${path}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
+      writeFileSync(temporary, content);
+      renameSync(temporary, path);
+    };
+    if (!existsSync(join(dir, "HEAD"))) put(join(dir, "HEAD"), `ref: refs/heads/${this.defaultBranch}\n`);
+    if (!existsSync(join(dir, "config")))
+      put(join(dir, "config"), "[core]\n\trepositoryformatversion = 0\n\tbare = true\n");
+    for (const [sha, object] of this.objects) {
+      const path = join(dir, "objects", sha.slice(0, 2), sha.slice(2));
+      if (existsSync(path)) continue;
+      mkdirSync(dirname(path), { recursive: true });
+      put(path, object);
+    }
+    put(
+      join(dir, "packed-refs"),
+      this.allRefs()
+        .map(([name, sha]) => `${sha} ${name}\n`)
+        .join(""),
+    );
   }
 
   head(ref: string): CommitInfo | undefined {

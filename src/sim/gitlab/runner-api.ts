@@ -5,7 +5,8 @@
 import { ApiError, forbidden, missing, notFound } from "./errors.ts";
 import { FAILURE_REASONS } from "./failure-reasons.ts";
 import type { Reply, RequestContext, Router } from "./http.ts";
-import { DEFAULT_JOB_TIMEOUT_SECONDS, type Job, type Runner, type Store } from "./store.ts";
+import { jobPayload } from "./job-payload.ts";
+import type { Job, Runner, Store } from "./store.ts";
 
 const API = "/api/v4";
 
@@ -43,7 +44,11 @@ export function registerRunnerApi(router: Router, store: Store, options: RunnerA
     .on("POST", `${API}/jobs/request`, async (ctx) => {
       const runner = runnerFrom(ctx);
       const info = (ctx.input.info ?? {}) as { features?: Record<string, boolean> };
-      const deadline = Date.now() + options.longPollMs;
+      // Workhorse holds a request only while the runner's last_update is current: a runner without one,
+      // or with an older one, hears 204 at once and asks again with the value it was given.
+      const current = () => String(store.queueVersion);
+      const holds = ctx.input.last_update !== undefined && String(ctx.input.last_update) === current();
+      const deadline = Date.now() + (holds ? options.longPollMs : 0);
       for (;;) {
         // A runner that hung up must not be handed a job: nobody would run it.
         if (ctx.res.destroyed || ctx.req.socket.destroyed) break;
@@ -54,12 +59,14 @@ export function registerRunnerApi(router: Router, store: Store, options: RunnerA
         if (remaining <= 0) break;
         await waitForQueue(store, remaining, ctx);
       }
-      return { status: 204, headers: { "X-GitLab-Last-Update": String(store.queueVersion) } };
+      return { status: 204, headers: { "X-GitLab-Last-Update": current() } };
     })
     .on("PUT", `${API}/jobs/:job_id`, (ctx) => {
       const job = store.jobs.get(Number(ctx.params.job_id));
-      if (!job) throw notFound("");
-      if (store.jobByToken(job.id, ctx.input.token) === undefined) throw forbidden();
+      // GitLab authenticates the job before anything else: an unknown job is 403, as a wrong token is.
+      if (!job) throw forbidden();
+      if (store.jobByToken(job.id, ctx.input.token ?? ctx.req.headers["job-token"]) === undefined)
+        throw forbidden();
       if (job.status !== "running" && job.status !== "canceling") {
         throw new ApiError(403, { message: "403 Forbidden  - Job is not running" }, jobHeaders(job));
       }
@@ -76,11 +83,18 @@ export function registerRunnerApi(router: Router, store: Store, options: RunnerA
       } else if (state !== undefined && state !== "running" && state !== "pending") {
         throw new ApiError(400, { error: "state does not have a valid value" });
       }
-      return { status: 200, body: {}, headers: jobHeaders(job) };
+      return {
+        status: 200,
+        body: {},
+        headers: {
+          ...jobHeaders(job),
+          "X-GitLab-Trace-Update-Interval": String(options.traceUpdateIntervalSeconds),
+        },
+      };
     })
     .on("PATCH", `${API}/jobs/:job_id/trace`, (ctx): Reply => {
       const job = store.jobs.get(Number(ctx.params.job_id));
-      if (!job) throw notFound("");
+      if (!job) throw forbidden();
       const token = ctx.req.headers["job-token"] ?? ctx.input.token;
       if (store.jobByToken(job.id, token) === undefined) throw forbidden();
       if (job.status !== "running" && job.status !== "canceling") {
@@ -122,155 +136,4 @@ function waitForQueue(store: Store, ms: number, ctx: RequestContext): Promise<vo
     store.on("queued", done);
     ctx.res.on("close", done);
   });
-}
-
-function jobPayload(store: Store, job: Job, runner: Runner, baseUrl: string) {
-  const pipeline = store.pipelines.get(job.pipelineId)!;
-  const project = store.projects.get(job.projectId)!;
-  const def = job.definition;
-  const host = new URL(baseUrl);
-  const repoUrl = `${host.protocol}//gitlab-ci-token:${job.token}@${host.host}/root/${project.path}.git`;
-  let timeout = def.timeoutSeconds ?? DEFAULT_JOB_TIMEOUT_SECONDS;
-  if (runner.maximumTimeout) timeout = Math.min(timeout, runner.maximumTimeout);
-  const pub = (key: string, value: string) => ({ key, value, public: true, masked: false });
-  const predefined = [
-    pub("CI_PIPELINE_ID", String(pipeline.id)),
-    pub("CI_PIPELINE_IID", String(pipeline.iid)),
-    pub("CI_PIPELINE_SOURCE", pipeline.source),
-    pub("CI_JOB_ID", String(job.id)),
-    pub("CI_JOB_URL", `${baseUrl}/root/${project.path}/-/jobs/${job.id}`),
-    { key: "CI_JOB_TOKEN", value: job.token, public: false, masked: true },
-    pub("CI_JOB_NAME", def.name),
-    pub("CI_JOB_STAGE", def.stage),
-    pub("CI_JOB_TIMEOUT", String(timeout)),
-    pub("CI_COMMIT_SHA", pipeline.sha),
-    pub("CI_COMMIT_SHORT_SHA", pipeline.sha.slice(0, 8)),
-    pub("CI_COMMIT_REF_NAME", pipeline.ref),
-    pub("CI_COMMIT_BRANCH", pipeline.ref),
-    pub(
-      "CI_COMMIT_REF_SLUG",
-      pipeline.ref
-        .toLowerCase()
-        .replace(/[^a-z0-9]+/g, "-")
-        .slice(0, 63)
-        .replace(/^-|-$/g, ""),
-    ),
-    pub("CI_DEFAULT_BRANCH", project.repo.defaultBranch),
-    pub("CI_PROJECT_ID", String(project.id)),
-    pub("CI_PROJECT_NAME", project.path),
-    pub("CI_PROJECT_PATH", `root/${project.path}`),
-    pub("CI_PROJECT_NAMESPACE", "root"),
-    pub("CI_PROJECT_URL", `${baseUrl}/root/${project.path}`),
-    { key: "CI_REPOSITORY_URL", value: repoUrl, public: false, masked: false },
-    pub("CI_RUNNER_ID", String(runner.id)),
-    pub("CI_RUNNER_TAGS", JSON.stringify(runner.tags)),
-    pub("CI_SERVER_URL", baseUrl),
-    pub("CI_SERVER_HOST", host.hostname),
-    pub("CI_SERVER_PORT", host.port),
-    pub("CI_SERVER_PROTOCOL", host.protocol.replace(":", "")),
-    pub("CI_API_V4_URL", `${baseUrl}/api/v4`),
-    pub("CI_SERVER_NAME", "GitLab"),
-    pub("CI_SERVER_VERSION", "17.11.0"),
-    pub("CI", "true"),
-    pub("GITLAB_CI", "true"),
-    pub("GITLAB_USER_ID", String(pipeline.userId)),
-  ];
-  const yamlVariables = def.variables.map((v) => ({
-    key: v.key,
-    value: v.value,
-    public: true,
-    masked: false,
-    ...(v.raw ? { raw: true } : {}),
-  }));
-  const pipelineVariables = pipeline.variables.map((v) => ({
-    key: v.key,
-    value: v.value,
-    public: false,
-    masked: false,
-    ...(v.variable_type === "file" ? { file: true } : {}),
-  }));
-  const image = (i: NonNullable<typeof def.image>) => ({
-    name: i.name,
-    ...(i.alias ? { alias: i.alias } : {}),
-    ...(i.entrypoint ? { entrypoint: i.entrypoint } : {}),
-    ...(i.command ? { command: i.command } : {}),
-    ports: [],
-    ...(i.variables
-      ? {
-          variables: i.variables.map((v) => ({
-            key: v.key,
-            value: v.value,
-            public: true,
-            masked: false,
-            ...(v.raw ? { raw: true } : {}),
-          })),
-        }
-      : {}),
-    ...(i.platform || i.user
-      ? {
-          executor_opts: {
-            docker: { ...(i.platform ? { platform: i.platform } : {}), ...(i.user ? { user: i.user } : {}) },
-          },
-        }
-      : {}),
-    pull_policy: null,
-  });
-  return {
-    id: job.id,
-    token: job.token,
-    allow_git_fetch: true,
-    job_info: {
-      id: job.id,
-      name: def.name,
-      stage: def.stage,
-      project_id: project.id,
-      project_name: project.path,
-      time_in_queue_seconds:
-        job.queuedAt && job.startedAt ? (job.startedAt.getTime() - job.queuedAt.getTime()) / 1000 : 0,
-      project_jobs_running_on_instance_runners_count: "0",
-    },
-    git_info: {
-      repo_url: repoUrl,
-      repo_object_format: "sha1",
-      ref: pipeline.ref,
-      sha: pipeline.sha,
-      before_sha: "0000000000000000000000000000000000000000",
-      ref_type: "branch",
-      refspecs: [`+refs/heads/${pipeline.ref}:refs/remotes/origin/${pipeline.ref}`],
-      // 0 = full clone: the dumb HTTP protocol the simulator serves has no shallow fetch.
-      depth: 0,
-    },
-    runner_info: { timeout, runner_session_url: null },
-    variables: [...predefined, ...yamlVariables, ...pipelineVariables],
-    steps: [
-      {
-        name: "script",
-        script: [...def.beforeScript, ...def.script],
-        timeout,
-        when: "on_success",
-        allow_failure: false,
-      },
-      ...(def.afterScript.length > 0
-        ? [{ name: "after_script", script: def.afterScript, timeout, when: "always", allow_failure: true }]
-        : []),
-    ],
-    image: def.image ? image(def.image) : null,
-    services: def.services.map(image),
-    artifacts: [],
-    cache: def.cache.map((c) => ({
-      key: c.key,
-      untracked: c.untracked,
-      policy: c.policy,
-      paths: c.paths,
-      when: c.when,
-      fallback_keys: [],
-    })),
-    credentials: [],
-    dependencies: [],
-    features: {
-      trace_sections: true,
-      token_mask_prefixes: ["glpat-", "glcbt-", "glrt-"],
-      failure_reasons: FAILURE_REASONS,
-    },
-  };
 }

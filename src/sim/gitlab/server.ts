@@ -3,7 +3,10 @@
 
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { Router } from "./http.ts";
+import { registerArtifactsApi } from "./artifacts-api.ts";
+import { ApiError } from "./errors.ts";
+import { SmartHttp } from "./git-smart-http.ts";
+import { type RequestContext, Router } from "./http.ts";
 import { registerAgentsApi } from "./remote-development/agents-api.ts";
 import { registerGraphqlApi } from "./remote-development/graphql-api.ts";
 import { RemoteDevelopment, type RemoteDevelopmentOptions } from "./remote-development/model.ts";
@@ -25,6 +28,7 @@ export class GitLabSimulator {
   /** A personal access token of the root user, with the api scope. */
   readonly rootToken: string;
   private server: Server | undefined;
+  private readonly smartHttp = new SmartHttp();
   private baseUrl = "";
 
   constructor(private readonly options: GitLabSimulatorOptions = {}) {
@@ -48,6 +52,7 @@ export class GitLabSimulator {
   async start(): Promise<this> {
     const router = new Router();
     registerRestApi(router, this.store);
+    registerArtifactsApi(router, this.store);
     registerRunnerApi(router, this.store, {
       longPollMs: this.options.longPollMs ?? 50_000,
       traceUpdateIntervalSeconds: this.options.traceUpdateIntervalSeconds ?? 3,
@@ -74,13 +79,17 @@ export class GitLabSimulator {
     this.server = undefined;
     server.closeAllConnections();
     await new Promise<void>((resolve) => server.close(() => resolve()));
+    this.smartHttp.close();
   }
 
-  /** git clone over HTTP (dumb protocol), authenticated with a job token or a personal access token. */
+  /**
+   * git over HTTP, authenticated with a job token or a personal access token: the smart protocol
+   * (upload-pack; shallow fetches) when the client asks for it, the dumb protocol otherwise.
+   */
   private serveGit(router: Router): void {
-    router.on("GET", "/root/:repo/:file*", (ctx) => {
+    const repository = (ctx: RequestContext) => {
       const repoName = ctx.params.repo!;
-      if (!repoName.endsWith(".git")) return { status: 404, raw: "Not Found" };
+      if (!repoName.endsWith(".git")) return undefined;
       const auth = ctx.req.headers.authorization ?? "";
       const [, password = ""] = Buffer.from(auth.replace(/^Basic\s+/i, ""), "base64")
         .toString("utf8")
@@ -91,15 +100,40 @@ export class GitLabSimulator {
           (j) => j.token === password && (j.status === "running" || j.status === "canceling"),
         );
       if (!allowed)
-        return {
-          status: 401,
-          raw: "HTTP Basic: Access denied\n",
-          headers: { "WWW-Authenticate": 'Basic realm="GitLab"' },
-        };
+        throw new ApiError(
+          401,
+          {},
+          { "WWW-Authenticate": 'Basic realm="GitLab"' },
+          "HTTP Basic: Access denied\n",
+        );
       const project = [...this.store.projects.values()].find((p) => `${p.path}.git` === repoName);
-      const file = project?.repo.dumbHttp(ctx.params.file!);
+      return project ? { name: repoName, repo: project.repo } : undefined;
+    };
+    router.on("GET", "/root/:repo/:file*", async (ctx) => {
+      const found = repository(ctx);
+      if (!found) return { status: 404, raw: "Not Found" };
+      if (ctx.params.file === "info/refs" && ctx.url.searchParams.get("service") === "git-upload-pack") {
+        return {
+          status: 200,
+          raw: await this.smartHttp.advertise(found.name, found.repo),
+          contentType: "application/x-git-upload-pack-advertisement",
+          headers: { "Cache-Control": "no-cache" },
+        };
+      }
+      const file = found.repo.dumbHttp(ctx.params.file!);
       if (!file) return { status: 404, raw: "Not Found" };
       return { status: 200, raw: file.body, contentType: file.contentType };
+    });
+    router.on("POST", "/root/:repo/git-upload-pack", async (ctx) => {
+      const found = repository(ctx);
+      if (!found) return { status: 404, raw: "Not Found" };
+      const gzipped = ctx.req.headers["content-encoding"] === "gzip";
+      return {
+        status: 200,
+        raw: await this.smartHttp.serve(found.name, found.repo, ctx.rawBody, gzipped),
+        contentType: "application/x-git-upload-pack-result",
+        headers: { "Cache-Control": "no-cache" },
+      };
     });
   }
 }
