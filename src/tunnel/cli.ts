@@ -21,6 +21,7 @@ interface ServeFlags {
   maxHeaderBytes: string;
   headersTimeoutMs: string;
   keepaliveTimeoutMs: string;
+  halfCloseIdleMs: string;
   helloTimeoutMs: string;
   heartbeatMs: string;
   replaceGraceMs: string;
@@ -137,6 +138,14 @@ export function registerTunnelCommands(program: Command): void {
     )
     .addOption(
       envOption(
+        "--half-close-idle-ms <n>",
+        "cut a tunnelled connection one side has half-closed after this long without a byte",
+        "WSPARITY_TUNNEL_HALF_CLOSE_IDLE_MS",
+        String(DEFAULT_LIMITS.halfCloseIdleMs),
+      ),
+    )
+    .addOption(
+      envOption(
         "--hello-timeout-ms <n>",
         "an agent must authenticate within this time",
         "WSPARITY_TUNNEL_HELLO_TIMEOUT_MS",
@@ -221,6 +230,7 @@ async function serve(flags: ServeFlags): Promise<void> {
       maxHeaderBytes: parsePositiveInt(flags.maxHeaderBytes, "--max-header-bytes"),
       headersTimeoutMs: parsePositiveInt(flags.headersTimeoutMs, "--headers-timeout-ms"),
       keepAliveTimeoutMs: parsePositiveInt(flags.keepaliveTimeoutMs, "--keepalive-timeout-ms"),
+      halfCloseIdleMs: parsePositiveInt(flags.halfCloseIdleMs, "--half-close-idle-ms"),
       helloTimeoutMs: parsePositiveInt(flags.helloTimeoutMs, "--hello-timeout-ms"),
       heartbeatMs: parsePositiveInt(flags.heartbeatMs, "--heartbeat-ms"),
       replaceGraceMs: parsePositiveInt(flags.replaceGraceMs, "--replace-grace-ms"),

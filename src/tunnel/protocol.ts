@@ -9,6 +9,12 @@ import type { Duplex } from "node:stream";
 export const PROTOCOL = "wsparity-tunnel/1";
 export const MAX_LINE_BYTES = 8192;
 export const AGENT_WEBSOCKET_PATH = "/-/agent";
+/**
+ * The largest WebSocket message the server takes from an agent, which bounds what one unauthenticated
+ * connection can make it buffer before the hello is checked. HTTP/2 writes reach the WebSocket in chunks of
+ * at most 16 KiB (measured), so 1 MiB leaves ample room.
+ */
+export const AGENT_WEBSOCKET_MAX_MESSAGE_BYTES = 1024 * 1024;
 /** The stream the server opens with `:method = POST` to tell the agent to stop for good (it answers 200). */
 export const STOP_PATH = "/-/stop";
 

@@ -28,6 +28,8 @@ export interface TunnelLimits {
   maxHeaderBytes: number;
   headersTimeoutMs: number;
   keepAliveTimeoutMs: number;
+  /** A tunnelled connection that one side has half-closed is cut after this long without a byte either way. */
+  halfCloseIdleMs: number;
   helloTimeoutMs: number;
   heartbeatMs: number;
   replaceGraceMs: number;
@@ -37,6 +39,7 @@ export const DEFAULT_LIMITS: TunnelLimits = {
   maxHeaderBytes: 16 * 1024,
   headersTimeoutMs: 10_000,
   keepAliveTimeoutMs: 65_000,
+  halfCloseIdleMs: 30_000,
   helloTimeoutMs: 10_000,
   heartbeatMs: 15_000,
   replaceGraceMs: 10_000,

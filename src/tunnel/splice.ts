@@ -1,32 +1,47 @@
 import type { Duplex } from "node:stream";
 
 /**
- * Pipes two byte streams both ways until both are closed. When one side ends cleanly, the other is half-closed
- * and left to flush what it still holds (cut after `lingerMs`); when one side fails or is reset, both are
- * destroyed at once. `onClosed` runs once, after both sides have closed.
+ * Pipes two byte streams both ways until both are closed. When one side ends cleanly (a half-close), the other
+ * is ended too and left to flush what it still holds; from then on, `idleMs` without a byte in either direction
+ * cuts both, so a peer that never closes its half cannot keep the pair open for ever. A side that closes
+ * without ending cleanly (failed, reset) takes the other with it at once; one that closes after ending lets the
+ * other flush first. `onClosed` runs once, after both sides have closed.
  */
-export function splice(a: Duplex, b: Duplex, onClosed?: () => void, lingerMs = 30_000): void {
+export function splice(a: Duplex, b: Duplex, onClosed?: () => void, idleMs = 30_000): void {
   let open = 2;
+  let idle: NodeJS.Timeout | undefined;
   const closed = () => {
-    if (--open === 0) onClosed?.();
+    if (--open > 0) return;
+    clearTimeout(idle);
+    onClosed?.();
   };
   const abort = () => {
+    clearTimeout(idle);
     a.destroy();
     b.destroy();
   };
+  const halfClosed = () => {
+    if (idle) return;
+    idle = setTimeout(abort, idleMs);
+    idle.unref();
+    const activity = () => idle?.refresh();
+    a.on("data", activity);
+    b.on("data", activity);
+  };
+  // Once one side is gone, nothing the other reads can go anywhere: it only has to flush what it was sent.
   const follow = (gone: Duplex, other: Duplex) => {
     closed();
     if (other.destroyed) return;
-    if (!gone.readableEnded) {
-      other.destroy();
-      return;
+    if (!gone.readableEnded || other.writableFinished) other.destroy();
+    else {
+      halfClosed();
+      other.once("finish", () => other.destroy());
     }
-    const cut = setTimeout(() => other.destroy(), lingerMs);
-    cut.unref();
-    other.once("close", () => clearTimeout(cut));
   };
   a.on("error", abort);
   b.on("error", abort);
+  a.once("end", halfClosed);
+  b.once("end", halfClosed);
   a.once("close", () => follow(a, b));
   b.once("close", () => follow(b, a));
   a.pipe(b);

@@ -20,7 +20,7 @@ import type { AdminApi } from "./admin.ts";
 import type { TunnelLog } from "./log.ts";
 import type { TunnelMetrics } from "./metrics.ts";
 import { StreamPools } from "./pools.ts";
-import { AGENT_WEBSOCKET_PATH } from "./protocol.ts";
+import { AGENT_WEBSOCKET_MAX_MESSAGE_BYTES, AGENT_WEBSOCKET_PATH } from "./protocol.ts";
 import { RouteError, type RouteTable, type WorkspaceRoute } from "./routes.ts";
 import {
   type Grant,
@@ -46,6 +46,7 @@ export interface UserListenerOptions {
   /** A client that has not sent its full header block by then is cut off (slowloris). */
   headersTimeoutMs: number;
   keepAliveTimeoutMs: number;
+  halfCloseIdleMs: number;
 }
 
 export interface UserListenerContext {
@@ -101,7 +102,7 @@ export function createUserServer(ctx: UserListenerContext, options: UserListener
   const agentSockets = new WebSocketServer({
     noServer: true,
     perMessageDeflate: false,
-    maxPayload: 16 * 1024 * 1024,
+    maxPayload: AGENT_WEBSOCKET_MAX_MESSAGE_BYTES,
   });
   const secure = options.tls !== undefined;
   const serverOptions: http.ServerOptions = {
@@ -209,10 +210,14 @@ export function createUserServer(ctx: UserListenerContext, options: UserListener
     ctx.metrics.response(status);
     if (status >= 500) ctx.metrics.error(`http_${status}`);
     const body = `${message}\n`;
+    // A body the tunnel answers without reading (a refused request) is not waited for: a client dripping it
+    // slowly would otherwise hold the connection for ever.
+    const unread = res.req.complete ? {} : { connection: "close" };
     res.writeHead(status, {
       "content-type": "text/plain; charset=utf-8",
       "content-length": Buffer.byteLength(body),
       ...headers,
+      ...unread,
     });
     res.end(body);
   };
@@ -348,7 +353,7 @@ export function createUserServer(ctx: UserListenerContext, options: UserListener
     if (established) socket.write(established);
     for (const chunk of first) if (chunk.length > 0) stream.write(chunk);
     ctx.metrics.streamOpened();
-    splice(socket, stream, () => ctx.metrics.streamClosed());
+    splice(socket, stream, () => ctx.metrics.streamClosed(), options.halfCloseIdleMs);
   };
 
   const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {

@@ -1,9 +1,11 @@
+import net from "node:net";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { WebSocket } from "ws";
 import { PROTOCOL } from "../../src/tunnel/protocol.ts";
+import { openFds, rssMiB, settleFds } from "./fds.ts";
 import { token, type Workspace, workspace } from "./helpers.ts";
 import { rawExchange } from "./raw.ts";
-import { spawnTunnelServer, type TunnelServerProcess } from "./server-process.ts";
+import { spawnAgent, spawnTunnelServer, type TunnelServerProcess } from "./server-process.ts";
 
 // Requests that once killed the tunnel server (issue 12). The server runs as its own process, so a crash
 // (an exception or a native assertion) shows as an exited process, not as a lost test worker.
@@ -99,5 +101,99 @@ describe("tunnel server under hostile requests", () => {
       });
     }
     await expectAlive();
+  });
+
+  it("closes the connection of a refused request whose body drips in slowly (defect 6)", async () => {
+    const started = Date.now();
+    const cut = await Promise.all(
+      Array.from(
+        { length: 20 },
+        () =>
+          new Promise<number>((resolve) => {
+            const socket = net.connect(server.userPort, "127.0.0.1");
+            socket.write(
+              "POST /upload HTTP/1.1\r\nHost: 8080-ws-a.localtest\r\nContent-Length: 1000000\r\n\r\nx",
+            );
+            const drip = setInterval(() => socket.write("x"), 100);
+            const giveUp = setTimeout(() => socket.destroy(), 15_000);
+            socket.on("data", () => {});
+            socket.on("error", () => {});
+            socket.on("close", () => {
+              clearInterval(drip);
+              clearTimeout(giveUp);
+              resolve(Date.now() - started);
+            });
+          }),
+      ),
+    );
+    expect(Math.max(...cut)).toBeLessThan(5000);
+    await expectAlive();
+  });
+
+  it("bounds what an unauthenticated WebSocket agent can make the server buffer before its hello (defect 5)", async () => {
+    const before = rssMiB(server.pid);
+    const closes = await Promise.all(
+      Array.from(
+        { length: 6 },
+        () =>
+          new Promise<number>((resolve) => {
+            const ws = new WebSocket(server.agentWebSocketUrl, { perMessageDeflate: false });
+            ws.on("open", () => ws.send(Buffer.alloc(12 * 1024 * 1024, 120)));
+            ws.on("close", (code) => resolve(code));
+            ws.on("error", () => {});
+          }),
+      ),
+    );
+    expect(closes).toEqual(Array(6).fill(1009));
+    expect(rssMiB(server.pid) - before).toBeLessThan(30);
+    await expectAlive();
+  });
+});
+
+describe("half-closed tunnelled connections (issue 12 defect 5)", () => {
+  it("are cut once idle, on the server and on the agent, when the workspace never closes its half", async () => {
+    const held = new Set<net.Socket>();
+    const app = net.createServer({ allowHalfOpen: true }, (socket) => {
+      held.add(socket);
+      socket.on("data", () => {});
+      socket.on("error", () => {});
+      socket.on("close", () => held.delete(socket));
+    });
+    await new Promise<void>((resolve) => app.listen(0, "127.0.0.1", resolve));
+    const port = (app.address() as net.AddressInfo).port;
+    const ws = workspace("ws-half", [port]);
+    const server = await spawnTunnelServer({ workspaces: [ws], flags: ["--half-close-idle-ms", "500"] });
+    const agent = spawnAgent(server.agentUrl, ws);
+    try {
+      await agent.connected(1);
+      const serverFds = openFds(server.pid);
+      const agentFds = openFds(agent.pid);
+      const clients = await Promise.all(
+        Array.from(
+          { length: 20 },
+          () =>
+            new Promise<net.Socket>((resolve) => {
+              const socket = net.connect({ port: server.userPort, host: "127.0.0.1", allowHalfOpen: true });
+              socket.write(
+                `CONNECT ${ws.name}:${port} HTTP/1.1\r\nHost: ${ws.name}:${port}\r\nProxy-Authorization: Bearer ${ws.userToken}\r\n\r\n`,
+              );
+              socket.once("data", () => {
+                socket.end("bye");
+                resolve(socket);
+              });
+              socket.on("error", () => {});
+            }),
+        ),
+      );
+      expect(clients).toHaveLength(20);
+      expect(await settleFds(server.pid, serverFds, 8000)).toBeLessThanOrEqual(serverFds);
+      expect(await settleFds(agent.pid, agentFds, 8000)).toBeLessThanOrEqual(agentFds);
+      for (const client of clients) client.destroy();
+    } finally {
+      await agent.stop();
+      await server.stop();
+      for (const socket of held) socket.destroy();
+      app.close();
+    }
   });
 });
