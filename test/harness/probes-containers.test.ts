@@ -52,12 +52,24 @@ describe("container.command-args", () => {
       containers: [container("tooling", { main: true, command: ["sleep"], args: [marker] })],
     });
     const ws = await workspace();
-    expect((await containerCommandArgs.run(context(ws, s))).status).toBe("unsupported");
+    // `sleep` exists but runs nothing: it may have started and exited, which a process list cannot tell.
+    expect(await containerCommandArgs.run(context(ws, s))).toMatchObject({
+      status: "inconclusive",
+      reason: expect.stringContaining("may have started and exited"),
+    });
+    const missing = spec({
+      containers: [container("tooling", { main: true, command: ["no-such-server"], args: [marker] })],
+    });
+    expect(await containerCommandArgs.run(context(ws, missing))).toMatchObject({
+      status: "unsupported",
+      evidence: expect.stringContaining("no-such-server is not in the main container"),
+    });
     const sleeper = spawn("sleep", [marker]);
     cleanup.push(async () => sleeper.kill());
     await new Promise((r) => setTimeout(r, 100));
     expect(await containerCommandArgs.run(context(ws, s))).toMatchObject({
       status: "supported",
+      outcome: "running",
       evidence: expect.stringContaining(`["sleep","${marker}"]`),
     });
   });
@@ -69,11 +81,12 @@ describe("container.multi", () => {
     const s = spec({
       containers: [
         container("tooling", { main: true }),
-        container("db", { endpoints: [endpoint("db", sidecarPort, "internal")] }),
+        container("db", { image: "redis:7", endpoints: [endpoint("db", sidecarPort, "internal")] }),
       ],
     });
     const ws = await workspace();
-    const missing = await containerMulti.run(context(ws, s));
+    const docker = { tier: "docker" as const };
+    const missing = await containerMulti.run(context(ws, s, docker));
     expect(missing).toMatchObject({
       status: "unsupported",
       evidence: `db:${sidecarPort} does not answer on the main container's 127.0.0.1`,
@@ -86,7 +99,29 @@ describe("container.multi", () => {
         container("db", { endpoints: [endpoint("db", sidecar.port, "internal")] }),
       ],
     });
-    expect((await containerMulti.run(context(ws, s2))).status).toBe("supported");
+    expect((await containerMulti.run(context(ws, s2, docker))).status).toBe("supported");
+  });
+
+  it("is inconclusive, naming the cause, when the tier does not run the sidecar's server", async () => {
+    const s = spec({
+      containers: [
+        container("tooling", { main: true }),
+        container("cache", {
+          image: "redis:7",
+          endpoints: [endpoint("redis", await freePort(), "internal")],
+        }),
+      ],
+    });
+    const ws = await workspace();
+    expect(await containerMulti.run(context(ws, s))).toMatchObject({
+      status: "inconclusive",
+      reason: expect.stringContaining("the sim tier does not run cache's image redis:7"),
+    });
+    ws.facts.imageMap = { "redis:7": "wsparity/base:latest" };
+    expect(await containerMulti.run(context(ws, s, { tier: "docker" }))).toMatchObject({
+      status: "inconclusive",
+      reason: expect.stringContaining("runs wsparity/base:latest in place of cache's image redis:7"),
+    });
   });
 });
 
@@ -157,8 +192,8 @@ describe("workspace.variables", () => {
 });
 
 describe("command.exec", () => {
-  it("runs the devfile's command in its working dir: exit 0 supported, failure unsupported", async () => {
-    const cmd = (line: string) =>
+  it("checks the mechanism itself and records the command's outcome, failure included; a missing workingDir is inconclusive", async () => {
+    const cmd = (line: string, workingDir = "${PROJECTS_ROOT}") =>
       spec({
         commands: [
           {
@@ -166,7 +201,7 @@ describe("command.exec", () => {
             id: "build",
             component: "tooling",
             commandLine: line,
-            workingDir: "${PROJECTS_ROOT}",
+            workingDir,
             env: [{ name: "X", value: "it's" }],
             hotReloadCapable: false,
           },
@@ -174,7 +209,19 @@ describe("command.exec", () => {
       });
     const ws = await workspace();
     const ok = await commandExec.run(context(ws, cmd('test "$X" = "it\'s" && pwd')));
-    expect(ok).toMatchObject({ status: "supported", evidence: expect.stringContaining(ws.projects) });
-    expect((await commandExec.run(context(ws, cmd("exit 3")))).status).toBe("unsupported");
+    expect(ok).toMatchObject({
+      status: "supported",
+      evidence: expect.stringContaining(ws.projects),
+      outcome: "exit 0: <workingDir>",
+    });
+    // The devfile's payload failing is an outcome both paths are compared on, not the mechanism failing.
+    expect(await commandExec.run(context(ws, cmd("echo 'no package.json' >&2; exit 3")))).toMatchObject({
+      status: "supported",
+      outcome: "exit 3: no package.json",
+    });
+    expect(await commandExec.run(context(ws, cmd("true", "/nonexistent/project")))).toMatchObject({
+      status: "inconclusive",
+      reason: expect.stringMatching(/workingDir \/nonexistent\/project does not exist/),
+    });
   });
 });

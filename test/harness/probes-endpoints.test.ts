@@ -1,4 +1,8 @@
+import { existsSync } from "node:fs";
+import { mkdtemp, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { editorInjected } from "../../src/harness/probes/editor-injected.ts";
 import { endpointHttp } from "../../src/harness/probes/endpoint-http.ts";
@@ -84,11 +88,33 @@ describe("endpoint.tcp", () => {
       status: "supported",
       evidence: expect.stringContaining("SSH-2.0-OpenSSH_9.2p1"),
     });
+    // An image with an sshd (a stand-in on PATH) whose port does not greet: unsupported.
+    const bin = await mkdtemp(join(tmpdir(), "wsparity-sshd-"));
+    await writeFile(join(bin, "sshd"), "#!/bin/sh\nexit 1\n", { mode: 0o755 });
+    const withSshd = { PATH: `${bin}:/usr/bin:/bin` };
     const http = await workspace({
+      env: withSshd,
       tcpRoute: { [SSH_PORT]: await banner("HTTP/1.1 400 Bad Request\r\n\r\n") },
     });
     expect((await endpointTcp.run(context(http, spec()))).status).toBe("unsupported");
-    const nothing = await workspace({ tcpRoute: { [SSH_PORT]: await freePort() } });
-    expect((await endpointTcp.run(context(nothing, spec()))).status).toBe("unsupported");
+    const nothing = await workspace({ env: withSshd, tcpRoute: { [SSH_PORT]: await freePort() } });
+    expect(await endpointTcp.run(context(nothing, spec()))).toMatchObject({
+      status: "unsupported",
+      evidence: expect.stringContaining(`sshd is at ${bin}/sshd`),
+    });
   });
+
+  it.skipIf(existsSync("/usr/bin/sshd") || existsSync("/bin/sshd"))(
+    "is inconclusive when the image has no sshd: GitLab offers no SSH then either",
+    async () => {
+      const noSshd = await workspace({
+        env: { PATH: "/usr/bin:/bin" },
+        tcpRoute: { [SSH_PORT]: await freePort() },
+      });
+      expect(await endpointTcp.run(context(noSshd, spec()))).toMatchObject({
+        status: "inconclusive",
+        reason: expect.stringContaining("has no sshd"),
+      });
+    },
+  );
 });

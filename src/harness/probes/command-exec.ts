@@ -1,8 +1,9 @@
 import { type ExecCommandSpec, mainContainer, type WorkspaceSpec } from "../../devfile/spec.ts";
-import { describeExec, execInWorkspace } from "./editor-client.ts";
-import { type Probe, supported, unsupported } from "./probe.ts";
+import { describeExec, type ExecOutput, execInWorkspace } from "./editor-client.ts";
+import { inconclusive, type Probe, type ProbeOutcome, supported, unsupported } from "./probe.ts";
 
 const shellQuote = (s: string) => `'${s.replace(/'/g, `'"'"'`)}'`;
+const MARKER = "wsparity-exec-env";
 
 /** The first exec command of the main container that no event runs: what a user runs from the editor. */
 function userCommand(spec: WorkspaceSpec): ExecCommandSpec | undefined {
@@ -17,6 +18,28 @@ function userCommand(spec: WorkspaceSpec): ExecCommandSpec | undefined {
   );
 }
 
+/**
+ * What the command did, comparable across paths: exit code and first line of output, with the
+ * working directory (which differs between paths: /projects, a runner's build folder) written as
+ * <workingDir>.
+ */
+export function commandOutcome(out: ExecOutput, workingDir: string | undefined): string {
+  const text = `${out.stderr}\n${out.stdout}`;
+  const first = text.split("\n").find((line) => line.trim() !== "") ?? "";
+  const normalised = (workingDir ? first.split(workingDir).join("<workingDir>") : first)
+    .replace(/\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b/gi, "<uuid>")
+    .replace(/\b\d{4}-\d{2}-\d{2}T[\d:.]+Z?\b/g, "<time>")
+    .replace(/\s+/g, " ")
+    .trim()
+    .slice(0, 160);
+  return `exit ${out.exitCode}${out.timedOut ? " (timed out)" : ""}${normalised ? `: ${normalised}` : ""}`;
+}
+
+/**
+ * The mechanism (the editor runs a devfile command in the main container with its env and workingDir)
+ * is checked with the probe's own command; the devfile's command is then run as written, and its
+ * outcome — success or not — is what the paths are compared on: the same failure on both is parity.
+ */
 export const commandExec: Probe = {
   id: "command.exec",
   notApplicable: ({ spec }) =>
@@ -25,9 +48,36 @@ export const commandExec: Probe = {
     const command = userCommand(spec)!;
     const env = command.env.map((e) => `export ${e.name}=${shellQuote(e.value)}; `).join("");
     const cd = command.workingDir ? `cd ${command.workingDir} && ` : "";
-    const line = `${env}${cd}${command.commandLine}`;
-    const out = await execInWorkspace(ws, line, { timeoutMs });
-    const evidence = `command ${command.id}: ${describeExec(command.commandLine, out)}`;
-    return out.exitCode === 0 ? supported(evidence) : unsupported(evidence);
+    const envShown = command.env.map((e) => `${e.name}=\${${e.name}}`).join(" ");
+    const own = await execInWorkspace(ws, `${env}${cd}printf '${MARKER} %s %s' "$PWD" "${envShown}"`, {
+      timeoutMs,
+    });
+    const mechanism = checkMechanism(command, own);
+    if (mechanism) return mechanism;
+    const pwd = own.stdout.slice(own.stdout.indexOf(MARKER) + MARKER.length + 1).split(" ")[0];
+    const out = await execInWorkspace(ws, `${env}${cd}${command.commandLine}`, { timeoutMs });
+    const evidence = `command ${command.id} ran in ${pwd} with its env; ${describeExec(command.commandLine, out)}`;
+    return { ...supported(evidence), outcome: commandOutcome(out, pwd) };
   },
 };
+
+function checkMechanism(command: ExecCommandSpec, own: ExecOutput): ProbeOutcome | undefined {
+  const at = own.stdout.indexOf(MARKER);
+  if (own.exitCode === 0 && at >= 0) {
+    const seen = own.stdout.slice(at + MARKER.length + 1);
+    const missing = command.env.filter((e) => !seen.includes(`${e.name}=${e.value}`));
+    if (missing.length === 0) return undefined;
+    return unsupported(
+      `command ${command.id}: env ${missing.map((e) => e.name).join(", ")} not set as declared (saw ${JSON.stringify(seen.slice(0, 160))})`,
+    );
+  }
+  if (command.workingDir && /can't cd|cd: .*(No such file|can't)/i.test(`${own.stderr}${own.stdout}`)) {
+    return inconclusive(
+      `command ${command.id}: ${describeExec(`cd ${command.workingDir}`, own)}`,
+      `the command's workingDir ${command.workingDir} does not exist in the workspace: it needs project sources that are not there`,
+    );
+  }
+  return unsupported(
+    `command ${command.id}: the editor could not run a command in its context: ${describeExec("printf", own)}`,
+  );
+}

@@ -1,5 +1,5 @@
 import { describeExec, execInWorkspace } from "./editor-client.ts";
-import { type Probe, supported, unsupported } from "./probe.ts";
+import { inconclusive, type Probe, supported, unsupported } from "./probe.ts";
 
 // Lists every process's argv as NUL-joined fields, one process per line, from /proc.
 const LIST_PROCESSES = `for f in /proc/[0-9]*/cmdline; do tr '\\0' '\\1' < "$f" 2>/dev/null; echo; done`;
@@ -27,11 +27,28 @@ export const containerCommandArgs: Probe = {
         : wanted.every((a, i) => argv[argv.length - wanted.length + i] === a),
     );
     const shown = JSON.stringify(wanted);
-    return match
-      ? supported(
+    if (match)
+      return {
+        ...supported(
           `a process runs ${JSON.stringify(match)}, matching the declared ${main.command ? "command+args" : "args"} ${shown}`,
-        )
-      : unsupported(`no process in the main container runs ${shown} (${processes.length} processes seen)`);
+        ),
+        outcome: "running",
+      };
+    const seen = `no process in the main container runs ${shown} (${processes.length} processes seen)`;
+    // A declared command that started and exited (its payload failed, e.g. without project sources)
+    // leaves no process either: only when nothing of the main container is left can that be ruled out.
+    const exe = main.command?.[0];
+    if (!exe) return unsupported(seen);
+    const found = await execInWorkspace(ws, `command -v ${shellWord(exe)}`);
+    return found.exitCode === 0
+      ? {
+          ...inconclusive(
+            `${seen}; ${exe} is at ${found.stdout.trim()}`,
+            `the declared command may have started and exited (its own payload deciding, e.g. project sources that are not there): a process list cannot tell that from a command never started`,
+          ),
+          outcome: "not running",
+        }
+      : unsupported(`${seen}; ${exe} is not in the main container`);
   },
 };
 
@@ -42,3 +59,5 @@ export const containerCommandArgs: Probe = {
 export function withoutEmulator(argv: string[]): string[] {
   return /\/qemu-[\w-]*(binfmt|static)/.test(argv[0] ?? "") && argv.length >= 3 ? argv.slice(2) : argv;
 }
+
+const shellWord = (s: string) => `'${s.replace(/'/g, `'"'"'`)}'`;

@@ -1,5 +1,29 @@
 import { SSH_PORT } from "../../kubernetes/settings.ts";
-import { type Probe, supported, unsupported } from "./probe.ts";
+import type { WorkspaceHandle } from "../workspace.ts";
+import { execInWorkspace } from "./editor-client.ts";
+import { inconclusive, type Probe, type ProbeOutcome, supported, unsupported } from "./probe.ts";
+
+/**
+ * GitLab starts sshd on 60022 only when the image has one: without it, no SSH endpoint is what
+ * GitLab does too, and the feature cannot be shown with this devfile's image.
+ */
+async function explained(ws: WorkspaceHandle, failure: string): Promise<ProbeOutcome> {
+  const look = await execInWorkspace(
+    ws,
+    `echo "sshd=$(command -v sshd)"; grep -h sshd "\${GL_WORKSPACE_LOGS_DIR:-/nonexistent}"/*.log 2>/dev/null | tail -n 2`,
+    { timeoutMs: 10_000 },
+  ).catch(() => undefined);
+  if (!look) return unsupported(failure);
+  const [first = "", ...log] = look.stdout.trim().split("\n");
+  const sshd = first.replace(/^sshd=/, "");
+  if (first.startsWith("sshd=") && sshd === "")
+    return inconclusive(
+      failure,
+      "the main container's image has no sshd (GitLab starts sshd on 60022 only when the image has one)",
+    );
+  const said = log.filter(Boolean).join(" / ");
+  return unsupported(`${failure}; sshd is at ${sshd || "?"}${said ? `; the workspace's log: ${said}` : ""}`);
+}
 
 /** SSH through the workspace URL: a raw TCP stream to 60022 must greet with an SSH banner. */
 export const endpointTcp: Probe = {
@@ -9,7 +33,7 @@ export const endpointTcp: Probe = {
     try {
       stream = await ws.connect(SSH_PORT);
     } catch (err) {
-      return unsupported(`CONNECT to port ${SSH_PORT} failed: ${(err as Error).message}`);
+      return explained(ws, `CONNECT to port ${SSH_PORT} failed: ${(err as Error).message}`);
     }
     try {
       const banner = await new Promise<string>((resolve, reject) => {
@@ -38,7 +62,7 @@ export const endpointTcp: Probe = {
         ? supported(`TCP to ${SSH_PORT} through the workspace URL greeted "${banner}"`)
         : unsupported(`TCP to ${SSH_PORT} answered "${banner.slice(0, 80)}", not an SSH banner`);
     } catch (err) {
-      return unsupported(`TCP to ${SSH_PORT}: ${(err as Error).message}`);
+      return explained(ws, `TCP to ${SSH_PORT}: ${(err as Error).message}`);
     } finally {
       stream.destroy();
     }

@@ -4,6 +4,10 @@ import type { CellContext, WorkspaceHandle } from "../workspace.ts";
 export interface ProbeOutcome {
   status: FeatureStatus;
   evidence: string;
+  /** Why the probe could not check the feature: required with status inconclusive. */
+  reason?: string;
+  /** What the devfile's own payload did, where that decides the outcome (compared across paths). */
+  outcome?: string;
 }
 
 export interface ProbeContext extends CellContext {
@@ -51,3 +55,9 @@ export type AnyProbe = Probe | RestartProbe | StopProbe;
 export const supported = (evidence: string): ProbeOutcome => ({ status: "supported", evidence });
 export const unsupported = (evidence: string): ProbeOutcome => ({ status: "unsupported", evidence });
 export const degraded = (evidence: string): ProbeOutcome => ({ status: "degraded", evidence });
+/** The probe could not check the feature for a reason that is not the feature, named in `reason`. */
+export const inconclusive = (evidence: string, reason: string): ProbeOutcome => ({
+  status: "inconclusive",
+  evidence,
+  reason,
+});
