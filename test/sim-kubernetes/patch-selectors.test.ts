@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { jsonMergePatch, serverSideApply, strategicMergePatch } from "../../src/sim/kubernetes/patch.ts";
+import { jsonMergePatch, strategicMergePatch } from "../../src/sim/kubernetes/patch.ts";
 import { parseFieldSelector, parseLabelSelector } from "../../src/sim/kubernetes/selectors.ts";
 
 const json = fc.jsonValue({ maxDepth: 3 });
@@ -51,16 +51,6 @@ describe("strategic merge patch", () => {
           ],
         },
       ],
-    });
-  });
-
-  it("server-side apply keeps other managers' fields and prunes its own dropped ones", () => {
-    const live = { metadata: { labels: { mine: "1", theirs: "2" } }, spec: { a: 1 } };
-    const before = { metadata: { labels: { mine: "1" } }, spec: { a: 1 } };
-    const now = { metadata: { labels: {} }, spec: { a: 3 } };
-    expect(serverSideApply(live, before, now)).toEqual({
-      metadata: { labels: { theirs: "2" } },
-      spec: { a: 3 },
     });
   });
 });

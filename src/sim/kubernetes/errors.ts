@@ -24,7 +24,7 @@ export class ApiError extends Error {
       metadata: {},
       status: "Failure",
       message: this.message,
-      reason: this.reason,
+      ...(this.reason ? { reason: this.reason } : {}),
       ...(this.details ? { details: this.details } : {}),
       code: this.code,
     };
@@ -55,13 +55,24 @@ export const conflict = (group: string, plural: string, name: string, why: strin
     { name, group, kind: plural },
   );
 
-export const invalid = (kind: string, name: string, causes: { field: string; message: string }[]) =>
-  new ApiError(
-    422,
-    "Invalid",
-    `${kind} "${name}" is invalid: ${causes.map((c) => `${c.field}: ${c.message}`).join(", ")}`,
-    { name, kind, causes: causes.map((c) => ({ reason: "FieldValueInvalid", ...c })) },
-  );
+export interface Cause {
+  reason: string;
+  field: string;
+  message: string;
+}
+
+/** 422 Invalid as kube-apiserver words it: `Deployment.apps "web" is invalid: spec.replicas: Invalid value: …`. */
+export const invalid = (kind: string, group: string, name: string, causes: Cause[]) => {
+  const qualified = group ? `${kind}.${group}` : kind;
+  const each = causes.map((c) => `${c.field}: ${c.message}`);
+  const summary = each.length === 1 ? each[0] : `[${each.join(", ")}]`;
+  return new ApiError(422, "Invalid", `${qualified} "${name}" is invalid: ${summary}`, {
+    name,
+    group,
+    kind,
+    causes,
+  });
+};
 
 export const badRequest = (message: string) => new ApiError(400, "BadRequest", message);
 

@@ -1,8 +1,8 @@
-// JSON merge patch (RFC 7386), strategic merge patch for the fields workspaces use, and server-side apply.
+// JSON merge patch (RFC 7386), strategic merge patch for the fields workspaces use, and RFC 6902 JSON patch.
 // biome-ignore-all lint/suspicious/noExplicitAny: patches operate on arbitrary JSON
 
 /** List fields that merge by a key in strategic merge patch and apply, as Kubernetes' schemas declare them. */
-const MERGE_KEYS: Record<string, string> = {
+export const MERGE_KEYS: Record<string, string> = {
   containers: "name",
   initContainers: "name",
   ephemeralContainers: "name",
@@ -80,62 +80,6 @@ function mergeList(field: string, target: any[], patch: any[]): any[] {
       if (i >= 0) out.splice(i, 1);
     } else if (i >= 0) out[i] = strategicMergePatch(out[i], item, "");
     else out.push(structuredClone(item));
-  }
-  return out;
-}
-
-/**
- * Server-side apply for one field manager: fields the manager applied before and no longer applies are removed,
- * then the applied configuration is merged in (keyed lists by key). Fields of other managers stay.
- */
-export function serverSideApply(live: any, previouslyApplied: any, applied: any): any {
-  const pruned = prune(live, previouslyApplied, applied, "");
-  return strategicMergePatch(pruned, applied, "");
-}
-
-function prune(live: any, before: any, now: any, field: string): any {
-  if (Array.isArray(before) && Array.isArray(live) && MERGE_KEYS[field]) {
-    const nowKeys = new Set((Array.isArray(now) ? now : []).map((x: any) => keyOf(field, x)));
-    return live
-      .filter((x: any) => {
-        const k = keyOf(field, x);
-        return !(before.some((b: any) => keyOf(field, b) === k) && !nowKeys.has(k));
-      })
-      .map((x: any) => {
-        const k = keyOf(field, x);
-        const b = before.find((y: any) => keyOf(field, y) === k);
-        const n = (Array.isArray(now) ? now : []).find((y: any) => keyOf(field, y) === k);
-        return b && n ? prune(x, b, n, "") : x;
-      });
-  }
-  if (!isObject(before) || !isObject(live)) return live;
-  const out: Record<string, any> = { ...live };
-  for (const k of Object.keys(before)) {
-    if (!isObject(now) || !(k in now)) delete out[k];
-    else setOwn(out, k, prune(own(out, k), before[k], now[k], k));
-  }
-  return out;
-}
-
-/** The managedFields fieldsV1 description of an applied configuration. */
-export function fieldsV1(applied: any, field = ""): any {
-  if (Array.isArray(applied)) {
-    const out: Record<string, any> = {};
-    for (const item of applied) {
-      const spec = MERGE_KEYS[field]?.split("|").find((k) => isObject(item) && item[k] !== undefined);
-      if (spec) out[`k:${JSON.stringify({ [spec]: item[spec] })}`] = { ".": {}, ...fieldsV1(item) };
-      else out[`v:${JSON.stringify(item)}`] = {};
-    }
-    return out;
-  }
-  if (!isObject(applied)) return {};
-  const out: Record<string, any> = {};
-  for (const [k, v] of Object.entries(applied)) {
-    if (field === "" && (k === "apiVersion" || k === "kind")) continue;
-    if (k === "name" && field === "metadata") continue;
-    out[`f:${k}`] =
-      isObject(v) || Array.isArray(v) ? { ...(Array.isArray(v) ? {} : { ".": {} }), ...fieldsV1(v, k) } : {};
-    if (isObject(v) && Object.keys(v).length === 0) out[`f:${k}`] = {};
   }
   return out;
 }

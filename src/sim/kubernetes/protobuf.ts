@@ -39,6 +39,17 @@ const FIELDS_V1 = `.${META}.FieldsV1`;
 const QUANTITY = ".k8s.io.apimachinery.pkg.api.resource.Quantity";
 const INT_OR_STRING = ".k8s.io.apimachinery.pkg.util.intstr.IntOrString";
 const RAW_EXTENSION = ".k8s.io.apimachinery.pkg.runtime.RawExtension";
+/** How the special messages look in JSON, for the decoder and the OpenAPI documents. */
+export const SPECIAL: Record<string, "time" | "duration" | "quantity" | "int-or-string" | "raw" | "fields"> =
+  {
+    [TIME]: "time",
+    [MICRO_TIME]: "time",
+    [DURATION]: "duration",
+    [QUANTITY]: "quantity",
+    [INT_OR_STRING]: "int-or-string",
+    [RAW_EXTENSION]: "raw",
+    [FIELDS_V1]: "fields",
+  };
 /** Go's zero time.Time in Unix seconds. */
 const ZERO_TIME_SECONDS = -62135596800;
 
@@ -80,7 +91,7 @@ const MEANINGFUL_ZERO = new Set([
 ]);
 
 /** Go structs embedded with `json:",inline"`: a field of their own in protobuf, their fields in the parent in JSON. */
-const INLINE = new Set([
+export const INLINE_FIELDS = new Set([
   "volumeSource",
   "persistentVolumeSource",
   "ephemeralContainerCommon",
@@ -91,11 +102,11 @@ const INLINE = new Set([
 
 let root: protobuf.Root | undefined;
 
-function schema(): protobuf.Root {
+export function schema(): protobuf.Root {
   if (root) return root;
   const r = new protobuf.Root();
   r.resolvePath = (_origin, target) => `${PROTO_DIR}${target}`;
-  r.loadSync(FILES, { keepCase: true });
+  r.loadSync(FILES, { keepCase: true, alternateCommentMode: true });
   r.resolveAll();
   root = r;
   return r;
@@ -192,7 +203,7 @@ function toProto(type: protobuf.Type, value: any): any {
     if (isInline(field)) out[field.name] = toProto(field.resolvedType as protobuf.Type, value);
   }
   for (const [name, v] of Object.entries(value)) {
-    const field = type.fields[name];
+    const field = Object.hasOwn(type.fields, name) ? type.fields[name] : undefined;
     if (!field || v === null || v === undefined || isInline(field)) continue;
     const convert = (item: any) => fieldToProto(field, item);
     if (field.map) {
@@ -204,7 +215,7 @@ function toProto(type: protobuf.Type, value: any): any {
 }
 
 function isInline(field: protobuf.Field): boolean {
-  return INLINE.has(field.name) && field.resolvedType instanceof protobuf.Type && !field.repeated;
+  return INLINE_FIELDS.has(field.name) && field.resolvedType instanceof protobuf.Type && !field.repeated;
 }
 
 function fieldToProto(field: protobuf.Field, v: any): any {
@@ -232,7 +243,7 @@ function fieldToProto(field: protobuf.Field, v: any): any {
 function fromProto(type: protobuf.Type, value: any): Record<string, any> {
   const out: Record<string, any> = {};
   for (const [name, v] of Object.entries(value ?? {})) {
-    const field = type.fields[name];
+    const field = Object.hasOwn(type.fields, name) ? type.fields[name] : undefined;
     if (!field) continue;
     if (isInline(field)) {
       Object.assign(out, fromProto(field.resolvedType as protobuf.Type, v));

@@ -9,18 +9,11 @@ import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import { WebSocketServer } from "ws";
 import type { KubeObject } from "../../kubernetes/objects.ts";
-import {
-  apiGroup,
-  apiGroupList,
-  apiResourceList,
-  apiVersions,
-  openApiV2Document,
-  openApiV3Document,
-  openApiV3Index,
-  SERVER_VERSION,
-} from "./discovery.ts";
+import { apiGroup, apiGroupList, apiResourceList, apiVersions, SERVER_VERSION } from "./discovery.ts";
 import { ApiError, badRequest, invalid, notFound } from "./errors.ts";
 import { EXEC_PROTOCOLS, serveExec } from "./exec-websocket.ts";
+import { checkApplied, decodeKind, fieldValidationOf } from "./go-decode.ts";
+import { planApply, recordUpdate } from "./managed-fields.ts";
 import {
   decodeBody,
   encodeBody,
@@ -31,7 +24,8 @@ import {
   readRaw,
   unsupportedMediaType,
 } from "./media.ts";
-import { fieldsV1, jsonMergePatch, jsonPatch, serverSideApply, strategicMergePatch } from "./patch.ts";
+import { openApiV2Document, openApiV3Document, openApiV3Index } from "./openapi.ts";
+import { jsonMergePatch, jsonPatch, strategicMergePatch } from "./patch.ts";
 import { encodeWatchFrame, PROTOBUF } from "./protobuf.ts";
 import { apiVersionOf, type ResourceType, typeByPlural } from "./resources.ts";
 import type { PodRuntime } from "./runtime.ts";
@@ -64,8 +58,6 @@ export class KubernetesApiServer {
   private readonly open = new Set<ServerResponse>();
   /** The response format each request negotiated (its Accept header). */
   private readonly formats = new WeakMap<ServerResponse, Format>();
-  /** Last applied configuration per object and field manager, for server-side apply's field removal. */
-  private readonly applied = new Map<string, Map<string, unknown>>();
 
   constructor(private readonly opts: ApiServerOptions) {
     const onRequest = (req: IncomingMessage, res: ServerResponse) => {
@@ -150,7 +142,7 @@ export class KubernetesApiServer {
     if (route.subresource === "exec")
       throw badRequest("exec needs a WebSocket upgrade (v5.channel.k8s.io or v4.channel.k8s.io)");
     if (route.subresource === "scale" && SCALABLE.has(route.rt.kind) && route.name) {
-      return this.scale(req, res, route);
+      return this.scale(req, res, route, url);
     }
     if (route.subresource && route.subresource !== "status") {
       throw new ApiError(
@@ -171,8 +163,7 @@ export class KubernetesApiServer {
       }
       case "POST": {
         if (route.name) throw new ApiError(405, "MethodNotAllowed", "POST is not allowed on a named object");
-        const body = (await readBody(req)) as KubeObject;
-        this.checkKind(rt, body);
+        const body = this.decode(res, rt, await readBody(req), url);
         body.metadata ??= { name: "" };
         if (rt.namespaced) body.metadata.namespace ??= route.namespace;
         if (rt.namespaced && body.metadata.namespace !== route.namespace) {
@@ -180,16 +171,23 @@ export class KubernetesApiServer {
             "the namespace of the provided object does not match the namespace sent on the request",
           );
         }
-        this.recordManager(body, url.searchParams.get("fieldManager") ?? managerOf(req), "Update", body);
+        body.metadata.managedFields = recordUpdate(undefined, body, managerOf(req, url), apiVersionOf(rt));
         if (dryRun) return this.json(res, 201, body);
         return this.json(res, 201, store.create(rt, body));
       }
       case "PUT": {
-        const body = (await readBody(req)) as KubeObject;
-        this.checkKind(rt, body);
+        const body = this.decode(res, rt, await readBody(req), url);
+        body.metadata ??= { name: "" };
         if (rt.namespaced) body.metadata.namespace ??= route.namespace;
         if (body.metadata?.name !== route.name)
           throw badRequest("the name of the object does not match the URL");
+        body.metadata.managedFields = recordUpdate(
+          store.get(rt, route.namespace, route.name),
+          body,
+          managerOf(req, url),
+          apiVersionOf(rt),
+          route.subresource,
+        );
         if (dryRun) return this.json(res, 200, body);
         return this.json(res, 200, store.update(rt, body, { status: route.subresource === "status" }));
       }
@@ -226,33 +224,27 @@ export class KubernetesApiServer {
       if (type === "application/apply-patch+cbor") throw unsupportedMediaType(PATCH_TYPES);
       const applied = (await readBody(req, "application/yaml")) as KubeObject;
       this.checkKind(rt, applied);
+      checkApplied(apiVersionOf(rt), rt.kind, {
+        ...applied,
+        metadata: { ...(route.namespace ? { namespace: route.namespace } : {}), ...applied.metadata },
+      });
       if (applied.metadata?.name !== route.name)
         throw badRequest("the name of the object does not match the URL");
       if (rt.namespaced) applied.metadata.namespace ??= route.namespace;
-      const key = `${apiVersionOf(rt)}/${rt.kind}/${route.namespace ?? ""}/${route.name}`;
-      const managers = this.applied.get(key) ?? new Map<string, unknown>();
+      const { resourceVersion: _ignored, managedFields: _fields, ...appliedMeta } = applied.metadata;
+      const config = { ...applied, metadata: appliedMeta };
       const live = store.find(rt, route.namespace, route.name);
+      const force = url.searchParams.get("force") === "true";
+      const { base, managedFields } = planApply(live, config, manager, apiVersionOf(rt), force);
+      const merged = (live ? strategicMergePatch(base, config) : structuredClone(config)) as KubeObject;
+      merged.metadata.managedFields = managedFields;
       if (!live) {
-        const created = structuredClone(applied);
-        this.recordManager(created, manager, "Apply", applied);
-        if (dryRun) return this.json(res, 201, created);
-        const out = store.create(rt, created);
-        managers.set(manager, applied);
-        this.applied.set(key, managers);
-        return this.json(res, 201, out);
+        if (dryRun) return this.json(res, 201, merged);
+        return this.json(res, 201, store.create(rt, merged));
       }
-      const { resourceVersion: _ignored, ...appliedMeta } = applied.metadata;
-      const merged = serverSideApply(live, managers.get(manager), {
-        ...applied,
-        metadata: appliedMeta,
-      }) as KubeObject;
       merged.metadata.resourceVersion = live.metadata.resourceVersion;
-      this.recordManager(merged, manager, "Apply", applied);
       if (dryRun) return this.json(res, 200, merged);
-      const out = store.update(rt, merged, { status });
-      managers.set(manager, applied);
-      this.applied.set(key, managers);
-      return this.json(res, 200, out);
+      return this.json(res, 200, store.update(rt, merged, { status }));
     }
     const live = store.get(rt, route.namespace, route.name);
     if (!PATCH_TYPES.split(", ").includes(type)) throw unsupportedMediaType(PATCH_TYPES);
@@ -267,14 +259,21 @@ export class KubernetesApiServer {
         throw new ApiError(422, "Invalid", `the JSON patch could not be applied: ${(err as Error).message}`);
       }
     } else throw unsupportedMediaType(PATCH_TYPES);
+    next = this.decode(res, rt, next, url);
     if (!(body as KubeObject)?.metadata?.resourceVersion)
       next.metadata.resourceVersion = live.metadata.resourceVersion;
-    this.recordManager(next, url.searchParams.get("fieldManager") ?? managerOf(req), "Update", body);
+    next.metadata.managedFields = recordUpdate(
+      live,
+      next,
+      managerOf(req, url),
+      apiVersionOf(rt),
+      route.subresource,
+    );
     if (dryRun) return this.json(res, 200, next);
     return this.json(res, 200, store.update(rt, next, { status }));
   }
 
-  private async scale(req: IncomingMessage, res: ServerResponse, route: Route): Promise<void> {
+  private async scale(req: IncomingMessage, res: ServerResponse, route: Route, url: URL): Promise<void> {
     const store = this.opts.store;
     const live = store.get(route.rt, route.namespace, route.name!);
     const method = req.method ?? "GET";
@@ -291,29 +290,18 @@ export class KubernetesApiServer {
     try {
       next = withScale(live, wanted);
     } catch (err) {
-      throw invalid("Scale", route.name!, [{ field: "spec.replicas", message: (err as Error).message }]);
+      throw invalid("Scale", "autoscaling", route.name!, [
+        { reason: "FieldValueInvalid", field: "spec.replicas", message: (err as Error).message },
+      ]);
     }
-    this.json(res, 200, scaleOf(store.update(route.rt, next)));
-  }
-
-  private recordManager(
-    o: KubeObject,
-    manager: string,
-    operation: "Apply" | "Update",
-    fields: unknown,
-  ): void {
-    const entries = ((o.metadata.managedFields ?? []) as { manager: string; operation: string }[]).filter(
-      (e) => !(e.manager === manager && e.operation === operation),
+    next.metadata.managedFields = recordUpdate(
+      live,
+      next,
+      managerOf(req, url),
+      apiVersionOf(route.rt),
+      "scale",
     );
-    entries.push({
-      manager,
-      operation,
-      apiVersion: o.apiVersion,
-      time: new Date().toISOString().replace(/\.\d+Z$/, "Z"),
-      fieldsType: "FieldsV1",
-      fieldsV1: fieldsV1(fields),
-    } as { manager: string; operation: string });
-    o.metadata.managedFields = entries;
+    this.json(res, 200, scaleOf(store.update(route.rt, next)));
   }
 
   private list(req: IncomingMessage, res: ServerResponse, route: Route, url: URL): void {
@@ -458,10 +446,36 @@ export class KubernetesApiServer {
     return { rt, namespace, name: rest[1], subresource: rest[2] };
   }
 
+  /**
+   * A request's object decoded as kube-apiserver's Go decoder would: 400 for a wrong type or (fieldValidation=Strict)
+   * an unknown field; unknown fields are dropped, with a warning unless fieldValidation=Ignore.
+   */
+  private decode(res: ServerResponse, rt: ResourceType, body: unknown, url: URL): KubeObject {
+    this.checkKind(rt, body as KubeObject);
+    const { object, unknown } = decodeKind<KubeObject>(
+      apiVersionOf(rt),
+      rt.kind,
+      body,
+      fieldValidationOf(url),
+    );
+    if (unknown.length) {
+      res.setHeader(
+        "Warning",
+        unknown.map((u) => `299 - ${JSON.stringify(`unknown field "${u}"`)}`),
+      );
+    }
+    return object;
+  }
+
   private checkKind(rt: ResourceType, body: KubeObject | undefined): void {
     if (!body || typeof body !== "object") throw badRequest("the request body must be a Kubernetes object");
     if (body.kind && body.kind !== rt.kind) {
       throw badRequest(`the kind of the object (${body.kind}) does not match the URL (${rt.kind})`);
+    }
+    if (body.apiVersion && body.apiVersion !== apiVersionOf(rt)) {
+      throw badRequest(
+        `the API version in the data (${body.apiVersion}) does not match the expected API version (${apiVersionOf(rt)})`,
+      );
     }
   }
 
@@ -519,7 +533,10 @@ function listOf(rt: ResourceType, items: KubeObject[], resourceVersion: string) 
   return { kind: `${rt.kind}List`, apiVersion: apiVersionOf(rt), metadata: { resourceVersion }, items };
 }
 
-function managerOf(req: IncomingMessage): string {
+/** The fieldManager parameter, else what kube-apiserver derives from the User-Agent (its program name). */
+function managerOf(req: IncomingMessage, url: URL): string {
+  const named = url.searchParams.get("fieldManager");
+  if (named) return named;
   return (req.headers["user-agent"] ?? "unknown").split("/")[0] || "unknown";
 }
 

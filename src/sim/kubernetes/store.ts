@@ -1,9 +1,12 @@
 // The simulator's storage: objects by resource type, a global resourceVersion, watch history and garbage collection.
 import { randomUUID } from "node:crypto";
 import type { KubeObject } from "../../kubernetes/objects.ts";
+import { applyDefaults } from "./defaults.ts";
 import { ApiError, alreadyExists, conflict, gone, invalid, notFound } from "./errors.ts";
+import { encodeObject } from "./protobuf.ts";
 import { apiVersionOf, RESOURCE_TYPES, type ResourceType, typeByKind, typeKey } from "./resources.ts";
 import type { Selector } from "./selectors.ts";
+import { validateObject } from "./validation.ts";
 
 export type WatchEventType = "ADDED" | "MODIFIED" | "DELETED";
 
@@ -21,8 +24,6 @@ export interface WatchFilter {
 }
 
 const HISTORY_LIMIT = 20_000;
-const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
-const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 
 export class ObjectStore {
   private readonly byType = new Map<string, Map<string, KubeObject>>();
@@ -86,6 +87,7 @@ export class ObjectStore {
     if (!o.metadata.name && o.metadata.generateName) {
       o.metadata.name = `${o.metadata.generateName}${randomUUID().replace(/-/g, "").slice(0, 5)}`;
     }
+    applyDefaults(o);
     this.validate(rt, o);
     if (rt.namespaced) this.requireNamespace(o.metadata.namespace!);
     const table = this.table(rt);
@@ -118,6 +120,7 @@ export class ObjectStore {
     }
     o.apiVersion = apiVersionOf(rt);
     o.kind = rt.kind;
+    if (!opts.status) applyDefaults(o);
     this.validate(rt, o);
     let next: KubeObject;
     if (opts.status) {
@@ -255,6 +258,7 @@ export class ObjectStore {
   }
 
   private commit(rt: ResourceType, type: WatchEventType, o: KubeObject): KubeObject {
+    checkStoredSize(o);
     this.rv++;
     o.metadata.resourceVersion = String(this.rv);
     this.table(rt).set(key(rt, o.metadata.namespace, o.metadata.name), o);
@@ -279,47 +283,8 @@ export class ObjectStore {
   }
 
   private validate(rt: ResourceType, o: KubeObject): void {
-    const name = o.metadata?.name ?? "";
-    const causes: { field: string; message: string }[] = [];
-    const pattern = rt.kind === "Namespace" || rt.kind === "Service" ? DNS_LABEL : DNS_SUBDOMAIN;
-    if (!name)
-      causes.push({ field: "metadata.name", message: "Required value: name or generateName is required" });
-    else if (!pattern.test(name) || name.length > 253) {
-      causes.push({
-        field: "metadata.name",
-        message: `Invalid value: "${name}": must be a lowercase RFC 1123 name`,
-      });
-    }
-    if (rt.namespaced && !o.metadata.namespace) {
-      causes.push({ field: "metadata.namespace", message: "Required value" });
-    }
-    for (const [k, v] of Object.entries(o.metadata?.labels ?? {})) {
-      if (
-        typeof v !== "string" ||
-        v.length > 63 ||
-        !/^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/.test(v)
-      ) {
-        causes.push({ field: `metadata.labels`, message: `Invalid value: "${v}" for label ${k}` });
-      }
-    }
-    if (rt.kind === "Deployment") {
-      const sel = o.spec?.selector?.matchLabels ?? {};
-      const tpl = o.spec?.template?.metadata?.labels ?? {};
-      if (!Object.keys(sel).length) causes.push({ field: "spec.selector", message: "Required value" });
-      else if (!Object.entries(sel).every(([k, v]) => tpl[k] === v)) {
-        causes.push({
-          field: "spec.template.metadata.labels",
-          message: "Invalid value: `selector` does not match template `labels`",
-        });
-      }
-      if (!o.spec?.template?.spec?.containers?.length) {
-        causes.push({ field: "spec.template.spec.containers", message: "Required value" });
-      }
-    }
-    if (rt.kind === "Pod" && !o.spec?.containers?.length) {
-      causes.push({ field: "spec.containers", message: "Required value" });
-    }
-    if (causes.length) throw invalid(rt.kind, name, causes);
+    const causes = validateObject(rt, o);
+    if (causes.length) throw invalid(rt.kind, rt.group, o.metadata?.name ?? "", causes);
   }
 
   private table(rt: ResourceType): Map<string, KubeObject> {
@@ -336,6 +301,15 @@ export function resourceTypeOf(o: KubeObject): ResourceType {
       `the server could not find the requested resource (${o.apiVersion} ${o.kind})`,
     );
   return rt;
+}
+
+/** etcd's request limit (1.5 MiB) on the object as stored: protobuf, which is never larger than its JSON. */
+const MAX_STORED_BYTES = 1.5 * 1024 * 1024;
+
+function checkStoredSize(o: KubeObject): void {
+  if (JSON.stringify(o).length <= MAX_STORED_BYTES) return;
+  if (encodeObject(o).length <= MAX_STORED_BYTES) return;
+  throw new ApiError(413, "RequestEntityTooLarge", "etcdserver: request is too large");
 }
 
 function key(rt: ResourceType, namespace: string | undefined, name: string): string {
