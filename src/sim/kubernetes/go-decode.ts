@@ -4,6 +4,7 @@
 // biome-ignore-all lint/suspicious/noExplicitAny: walks arbitrary JSON
 import protobuf from "protobufjs";
 import { ApiError, badRequest } from "./errors.ts";
+import { setOwn } from "./patch.ts";
 import { INLINE_FIELDS, messageType, SPECIAL } from "./protobuf.ts";
 
 export type FieldValidation = "Strict" | "Warn" | "Ignore";
@@ -133,7 +134,7 @@ function decodeField(field: protobuf.Field, v: any, path: string, where: string,
     for (const [k, item] of Object.entries(v)) {
       if (item === null) continue;
       const d = decodeValue(field, item, `${path}[${k}]`, where, goPath, walk);
-      if (d !== undefined) out[k] = d;
+      if (d !== undefined) setOwn(out, k, d);
     }
     return out;
   }

@@ -25,9 +25,9 @@ const isObject = (v: unknown): v is Record<string, any> =>
 
 // A key from a request (even `__proto__` or `constructor`) is an ordinary field: read and written as an
 // own property, never through the prototype chain.
-const own = (o: any, k: string): any =>
+export const own = (o: any, k: string): any =>
   o !== null && typeof o === "object" && Object.hasOwn(o, k) ? o[k] : undefined;
-const setOwn = (o: any, k: string, v: any): void => {
+export const setOwn = (o: any, k: string, v: any): void => {
   Object.defineProperty(o, k, { value: v, writable: true, enumerable: true, configurable: true });
 };
 

@@ -15,6 +15,8 @@ export interface WatchEvent {
   type: WatchEventType;
   rt: ResourceType;
   object: KubeObject;
+  /** The object before this change (MODIFIED), for watchers whose selector it stops or starts matching. */
+  previous?: KubeObject;
 }
 
 export interface WatchFilter {
@@ -190,7 +192,10 @@ export class ObjectStore {
       if (sinceRv < this.oldestWatchableVersion - 1) {
         throw gone(`too old resource version: ${sinceRv} (${this.oldestWatchableVersion})`);
       }
-      for (const e of this.history) if (e.rv > sinceRv && matches(filter, e)) send(e);
+      for (const e of this.history) {
+        const seen = e.rv > sinceRv ? asSeenBy(filter, e) : undefined;
+        if (seen) send(seen);
+      }
     } else {
       for (const o of this.list(filter.rt, filter.namespace, filter.select)) {
         send({ rv: Number(o.metadata.resourceVersion), type: "ADDED", rt: filter.rt, object: o });
@@ -259,17 +264,22 @@ export class ObjectStore {
 
   private commit(rt: ResourceType, type: WatchEventType, o: KubeObject): KubeObject {
     checkStoredSize(o);
+    const k = key(rt, o.metadata.namespace, o.metadata.name);
+    const previous = this.table(rt).get(k);
     this.rv++;
     o.metadata.resourceVersion = String(this.rv);
-    this.table(rt).set(key(rt, o.metadata.namespace, o.metadata.name), o);
-    this.publish({ rv: this.rv, type, rt, object: structuredClone(o) });
+    this.table(rt).set(k, o);
+    this.publish({ rv: this.rv, type, rt, object: structuredClone(o), ...(previous ? { previous } : {}) });
     return structuredClone(o);
   }
 
   private publish(e: WatchEvent): void {
     this.history.push(e);
     if (this.history.length > HISTORY_LIMIT) this.history.splice(0, this.history.length - HISTORY_LIMIT);
-    for (const w of [...this.watchers]) if (matches(w.filter, e)) w.send(e);
+    for (const w of [...this.watchers]) {
+      const seen = asSeenBy(w.filter, e);
+      if (seen) w.send(seen);
+    }
     if (e.type === "DELETED" && e.rt.namespaced) this.finishNamespaceIfEmpty(e.object.metadata.namespace);
   }
 
@@ -316,10 +326,24 @@ function key(rt: ResourceType, namespace: string | undefined, name: string): str
   return rt.namespaced ? `${namespace}/${name}` : name;
 }
 
-function matches(f: WatchFilter, e: WatchEvent): boolean {
-  if (typeKey(f.rt) !== typeKey(e.rt)) return false;
-  if (f.rt.namespaced && f.namespace && e.object.metadata.namespace !== f.namespace) return false;
-  return f.select(e.object);
+/**
+ * The event a watcher sees, as kube-apiserver's watch cache decides it from the old and the new object: ADDED when a
+ * change makes the object match the selector, DELETED (the old object at the new resourceVersion) when it stops
+ * matching, nothing when neither matches.
+ */
+function asSeenBy(f: WatchFilter, e: WatchEvent): WatchEvent | undefined {
+  if (typeKey(f.rt) !== typeKey(e.rt)) return undefined;
+  const passes = (o: KubeObject | undefined) =>
+    !!o && (!f.rt.namespaced || !f.namespace || o.metadata.namespace === f.namespace) && f.select(o);
+  if (e.type !== "MODIFIED") return passes(e.object) ? e : undefined;
+  const now = passes(e.object);
+  const before = passes(e.previous);
+  if (now && before) return e;
+  if (now) return { ...e, type: "ADDED" };
+  if (!before) return undefined;
+  const old = structuredClone(e.previous!);
+  old.metadata.resourceVersion = String(e.rv);
+  return { ...e, type: "DELETED", object: old };
 }
 
 function stripVolatile(o: KubeObject): unknown {
