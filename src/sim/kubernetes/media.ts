@@ -92,6 +92,9 @@ export function decodeBody(raw: Buffer, mediaType: string): unknown {
   }
   const text = raw.toString("utf8");
   if (!text.trim()) return undefined;
+  if (nestingDepth(text) > MAX_NESTING_DEPTH) {
+    throw badRequest("the request body could not be decoded: exceeded max depth");
+  }
   try {
     return format === "json" ? JSON.parse(text, withoutPrototype) : parseYaml(text);
   } catch (err) {
@@ -107,6 +110,26 @@ export function encodeBody(format: Format, body: unknown): { contentType: string
   }
   if (format === "yaml") return { contentType: "application/yaml", data: stringifyYaml(body) };
   return { contentType: "application/json", data: JSON.stringify(body) };
+}
+
+/** Go's encoding/json (which kube-apiserver decodes with) refuses nesting deeper than this. */
+const MAX_NESTING_DEPTH = 10_000;
+
+/** The deepest nesting of objects and arrays (flow collections, for YAML) outside strings. */
+function nestingDepth(text: string): number {
+  let depth = 0;
+  let max = 0;
+  let quote = "";
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (quote) {
+      if (c === "\\") i++;
+      else if (c === quote) quote = "";
+    } else if (c === '"') quote = c;
+    else if (c === "{" || c === "[") max = Math.max(max, ++depth);
+    else if (c === "}" || c === "]") depth--;
+  }
+  return max;
 }
 
 /** JSON.parse reviver: objects without a prototype, so a `__proto__` key is an ordinary field. */
