@@ -5,6 +5,8 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { Command } from "commander";
 import { kubernetesProxyService } from "../kubernetes/proxy-service.ts";
+import { runnerTags } from "../runner/index.ts";
+import { type TierSettings, writeTierSettings } from "../tier/settings.ts";
 import { type StartedTunnelServer, TunnelServerBuilder } from "../tunnel/index.ts";
 import { UsageError } from "../util/errors.ts";
 import { gitlabService } from "./gitlab/service.ts";
@@ -107,6 +109,9 @@ export async function simUp(
   }
   if (env.KUBECONFIG)
     writeFileSync(join(stateDir, "kubeconfig"), readFileSync(env.KUBECONFIG, "utf8"), { mode: 0o600 });
+  const tierFile = join(stateDir, "tier.yaml");
+  const tier = tierSettingsFrom(env, kubelet);
+  if (tier) writeTierSettings(tierFile, tier);
   const envFile = join(stateDir, "env");
   const lines = Object.entries({
     ...env,
@@ -119,7 +124,49 @@ export async function simUp(
     async stop() {
       await stopAll();
       rmSync(envFile, { force: true });
+      rmSync(tierFile, { force: true });
     },
+  };
+}
+
+/**
+ * The tier settings of what started (DIR/tier.yaml), when GitLab, its agent and the tunnel are all up:
+ * every runner registered (those not run in-process are served by `wsparity runner run`).
+ */
+function tierSettingsFrom(
+  env: Record<string, string>,
+  kubelet: SimContext["kubelet"],
+): TierSettings | undefined {
+  const {
+    GITLAB_URL,
+    GITLAB_TOKEN,
+    GITLAB_AGENT_ID,
+    WORKSPACES_DNS_ZONE,
+    WORKSPACES_PROXY_URL,
+    TUNNEL_DOMAIN,
+    TUNNEL_URL,
+  } = env;
+  if (!GITLAB_URL || !GITLAB_TOKEN || !GITLAB_AGENT_ID || !WORKSPACES_DNS_ZONE || !WORKSPACES_PROXY_URL)
+    return undefined;
+  if (!TUNNEL_DOMAIN || !TUNNEL_URL) return undefined;
+  const runners = Object.keys(env).flatMap((key) => {
+    const match = /^RUNNER_TOKEN_(SHELL|DOCKER|KUBERNETES)_(AMD64|ARM64)$/.exec(key);
+    if (!match) return [];
+    const cell = {
+      executor: match[1]!.toLowerCase() as "shell" | "docker" | "kubernetes",
+      arch: match[2]!.toLowerCase() as "amd64" | "arm64",
+    };
+    return [{ ...cell, tags: runnerTags(cell) }];
+  });
+  return {
+    tier: kubelet === "docker" ? "docker" : "sim",
+    gitlab: { url: GITLAB_URL, token: GITLAB_TOKEN, group: "root", project: "root/workspaces" },
+    kubernetes: {
+      clusterAgentId: GITLAB_AGENT_ID,
+      dnsZone: WORKSPACES_DNS_ZONE,
+      resolveTo: new URL(WORKSPACES_PROXY_URL).host,
+    },
+    ci: { tunnelDomain: TUNNEL_DOMAIN, resolveTo: new URL(TUNNEL_URL).host, runners },
   };
 }
 

@@ -1,5 +1,6 @@
 // `wsparity sim up` end to end with the real kubectl: apply a workspace, see it Running, exec, logs, reach the editor
 // through the workspace proxy URL, delete it, then Ctrl-C leaves no process or folder behind.
+
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { request } from "node:http";
@@ -7,7 +8,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { defaultSettings, toYamlStream, workspaceManifest } from "../../src/kubernetes/index.ts";
+import { runnerTags } from "../../src/runner/index.ts";
 import { processKubeletUnavailable } from "../../src/sim/kubernetes/kubelet/process-backend.ts";
+import { readTierSettings } from "../../src/tier/settings.ts";
 import { container, endpoint, workspace } from "../kubernetes/spec-fixtures.ts";
 import { describeUnless } from "../support/skip.ts";
 
@@ -138,6 +141,17 @@ describeUnless(missing)("wsparity sim up with kubectl", () => {
   it("writes DIR/env and DIR/kubeconfig", () => {
     expect(Object.keys(env)).toEqual(expect.arrayContaining(["KUBECONFIG", "TUNNEL_URL", "WORKSPACE_TOKEN"]));
     expect(env.KUBECONFIG).toBe(join(stateDir, "kubeconfig"));
+    const tier = readTierSettings(join(stateDir, "tier.yaml"));
+    expect(tier.gitlab.url).toBe(env.GITLAB_URL);
+    expect(tier.kubernetes).toMatchObject({
+      clusterAgentId: env.GITLAB_AGENT_ID,
+      dnsZone: env.WORKSPACES_DNS_ZONE,
+    });
+    expect(tier.ci.runners).toContainEqual({
+      executor: "shell",
+      arch: "amd64",
+      tags: runnerTags({ executor: "shell", arch: "amd64" }),
+    });
   });
 
   it("applies a workspace, runs it, execs, logs, serves the editor through the proxy, deletes it", {
