@@ -1,13 +1,38 @@
-import { stat } from "node:fs/promises";
-import { join } from "node:path";
+import { rename, stat, writeFile } from "node:fs/promises";
+import { basename, dirname, join } from "node:path";
 import type { Command } from "commander";
 import { CheckFailed, UsageError } from "../util/errors.ts";
 import { compareReports, comparisonFailed, DEFAULT_COMPARE_OPTIONS, formatComparison } from "./compare.ts";
 import { evaluateGate, formatVerdict } from "./gate.ts";
 import { mergeReports } from "./merge.ts";
+import type { Report } from "./model.ts";
 import { loadPolicy } from "./policy.ts";
 import { readReport } from "./read.ts";
+import { applyRolloutFlag } from "./rollout-flag.ts";
+import { assertValidReport } from "./validate.ts";
 import { writeReports } from "./write.ts";
+
+interface GateOptions {
+  policy: string;
+  stage?: string;
+  json?: boolean;
+  applyFlag?: string;
+  gitlab?: string;
+  token?: string;
+  yes?: boolean;
+}
+
+/** Writes the report back where it was read: with its three siblings when it is a run's report.json. */
+async function saveReport(file: string, report: Report): Promise<void> {
+  if (basename(file) === "report.json") {
+    await writeReports(dirname(file), report);
+    return;
+  }
+  assertValidReport(report);
+  const tmp = `${file}.${process.pid}.tmp`;
+  await writeFile(tmp, `${JSON.stringify(report, null, 2)}\n`);
+  await rename(tmp, file);
+}
 
 /** A part given as its report.json or as the folder `run --out` wrote. */
 async function readPart(path: string) {
@@ -68,7 +93,14 @@ export function registerReportCommands(program: Command): void {
     .requiredOption("--policy <file>", "policy YAML, e.g. policies/rollout.yaml")
     .option("--stage <name>", "require this stage instead of the policy's `gate`")
     .option("--json", "print the verdict as JSON")
-    .action(async (reportFile: string, opts: { policy: string; stage?: string; json?: boolean }) => {
+    .option(
+      "--apply-flag <name>",
+      "set this GitLab feature flag to the value the policy gives the stage reached (stage `flag:`), read it back, and record before and after in the report",
+    )
+    .option("--gitlab <url>", "GitLab instance for --apply-flag, e.g. https://gitlab.example.com")
+    .option("--token <token>", "administrator token for --apply-flag (default: $GITLAB_TOKEN)")
+    .option("--yes", "send the change; without it --apply-flag prints the request (dry run)")
+    .action(async (reportFile: string, opts: GateOptions) => {
       const policy = await loadPolicy(opts.policy);
       if (opts.stage) {
         if (!policy.stages.some((s) => s.name === opts.stage)) {
@@ -78,8 +110,23 @@ export function registerReportCommands(program: Command): void {
         }
         policy.gate = opts.stage;
       }
-      const verdict = evaluateGate(await readReport(reportFile), policy);
+      if (opts.applyFlag && !opts.gitlab) throw new UsageError("--apply-flag needs --gitlab URL");
+      const token = opts.token ?? process.env.GITLAB_TOKEN;
+      if (opts.applyFlag && !token)
+        throw new UsageError("--apply-flag needs an administrator token: --token or $GITLAB_TOKEN");
+      const report = await readReport(reportFile);
+      const verdict = evaluateGate(report, policy);
       process.stdout.write(opts.json ? `${JSON.stringify(verdict, null, 2)}\n` : formatVerdict(verdict));
+      if (opts.applyFlag) {
+        const rollout = await applyRolloutFlag(policy, verdict.reached, {
+          gitlab: opts.gitlab!,
+          token: token!,
+          flag: opts.applyFlag,
+          yes: opts.yes ?? false,
+          log: (line) => process.stderr.write(`${line}\n`),
+        });
+        if (rollout.applied) await saveReport(reportFile, { ...report, rollout });
+      }
       if (!verdict.passed)
         throw new CheckFailed(
           `gate failed: the report reaches stage ${verdict.reached ?? "none"}, ${verdict.required} required`,

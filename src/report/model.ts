@@ -136,6 +136,23 @@ export interface Summary {
   byPath: Record<WorkspacePath, StatusCounts>;
 }
 
+/** A rollout flag's value: on or off for everyone, or on for a percentage of actors. */
+export type FlagValue = boolean | number;
+
+/** What `gate --apply-flag` did to GitLab's feature flag. */
+export interface RolloutRecord {
+  flag: string;
+  gitlab: string;
+  /** The highest stage the report reaches (null: none). */
+  stage: string | null;
+  desired: FlagValue;
+  before: FlagValue;
+  after: FlagValue;
+  /** False for a dry run or when the flag already had the stage's value. */
+  applied: boolean;
+  at: string;
+}
+
 export interface Report {
   schemaVersion: string;
   runId: string;
@@ -148,6 +165,7 @@ export interface Report {
   /** Per scenario: GitLab's verdict on its devfile, the adaptations made, findings. */
   scenarios: ScenarioSummary[];
   summary: Summary;
+  rollout?: RolloutRecord;
 }
 
 export function cellKey(cell: Pick<Cell, "executor" | "arch">): string {

@@ -1,8 +1,8 @@
 import { readFile } from "node:fs/promises";
-import { Ajv } from "ajv";
+import { Ajv, type ValidateFunction } from "ajv";
 import { UsageError } from "../util/errors.ts";
 import { locate, parseYamlWithPositions, yamlData } from "../util/yaml-locate.ts";
-import { FEATURE_STATUSES, type FeatureStatus } from "./model.ts";
+import { FEATURE_STATUSES, type FeatureStatus, type FlagValue } from "./model.ts";
 
 export type Comparator = "<" | "<=" | ">" | ">=" | "==" | "!=";
 
@@ -39,12 +39,16 @@ export interface Stage {
   description?: string;
   metrics: MetricRule[];
   require: FeatureRequirement[];
+  /** The rollout flag's value once the report reaches this stage (`gate --apply-flag`). */
+  flag?: FlagValue;
 }
 
 export interface Policy {
   stages: Stage[];
   /** The stage the gate must reach to pass. */
   gate: string;
+  /** The rollout flag's value when the report reaches no stage. */
+  flagBelowFirstStage: FlagValue;
 }
 
 const STATUS: readonly string[] = FEATURE_STATUSES;
@@ -56,6 +60,7 @@ const policySchema = {
   additionalProperties: false,
   properties: {
     gate: { type: "string" },
+    flagBelowFirstStage: { $ref: "#/definitions/flag" },
     stages: {
       type: "array",
       minItems: 1,
@@ -66,6 +71,7 @@ const policySchema = {
         properties: {
           name: { type: "string", minLength: 1 },
           description: { type: "string" },
+          flag: { $ref: "#/definitions/flag" },
           thresholds: {
             type: "object",
             additionalProperties: { type: "array", minItems: 1, items: { type: "string" } },
@@ -91,6 +97,9 @@ const policySchema = {
         },
       },
     },
+  },
+  definitions: {
+    flag: { anyOf: [{ type: "boolean" }, { type: "number", exclusiveMinimum: 0, exclusiveMaximum: 100 }] },
   },
 } as const;
 
@@ -138,6 +147,13 @@ export function compare(actual: number, t: Threshold): boolean {
   }
 }
 
+let compiledPolicySchema: ValidateFunction | undefined;
+/** Compiled once per process: compiling costs more than checking a policy. */
+function policyValidator(): ValidateFunction {
+  compiledPolicySchema ??= new Ajv({ allErrors: true }).compile(policySchema);
+  return compiledPolicySchema;
+}
+
 /** Parses and checks a policy; every problem names file:line:column and the field. */
 export function parsePolicy(text: string, file: string): Policy {
   const parsed = parseYamlWithPositions(text);
@@ -148,8 +164,7 @@ export function parsePolicy(text: string, file: string): Policy {
   const loaded = yamlData(parsed, file);
   if ("error" in loaded) throw new UsageError(loaded.error);
   const data = loaded.data as unknown;
-  const ajv = new Ajv({ allErrors: true });
-  const validate = ajv.compile(policySchema);
+  const validate = policyValidator();
   if (!validate(data)) {
     const problems = (validate.errors ?? []).map((e) => {
       const extra =
@@ -166,9 +181,11 @@ export function parsePolicy(text: string, file: string): Policy {
   }
   const raw = data as {
     gate?: string;
+    flagBelowFirstStage?: FlagValue;
     stages: {
       name: string;
       description?: string;
+      flag?: FlagValue;
       thresholds?: Record<string, string[]>;
       require?: (CellSelector & { feature: string; status: FeatureStatus | FeatureStatus[] })[];
     }[];
@@ -199,14 +216,20 @@ export function parsePolicy(text: string, file: string): Policy {
       selector,
       status: Array.isArray(status) ? status : [status],
     }));
-    return { name: s.name, description: s.description, metrics, require };
+    return {
+      name: s.name,
+      description: s.description,
+      metrics,
+      require,
+      ...(s.flag !== undefined ? { flag: s.flag } : {}),
+    };
   });
   const names = stages.map((s) => s.name);
   const gate = raw.gate ?? names[names.length - 1]!;
   if (!names.includes(gate))
     problems.push(`${at("/gate")}: gate "${gate}" is not a stage (stages: ${names.join(", ")})`);
   if (problems.length > 0) throw new UsageError(`invalid policy:\n  ${problems.join("\n  ")}`);
-  return { stages, gate };
+  return { stages, gate, flagBelowFirstStage: raw.flagBelowFirstStage ?? false };
 }
 
 export async function loadPolicy(file: string): Promise<Policy> {

@@ -5,6 +5,7 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { registerArtifactsApi } from "./artifacts-api.ts";
 import { ApiError } from "./errors.ts";
+import { FeatureFlags, registerFeaturesApi } from "./features-api.ts";
 import { SmartHttp } from "./git-smart-http.ts";
 import { type RequestContext, Router } from "./http.ts";
 import { registerAgentsApi } from "./remote-development/agents-api.ts";
@@ -23,6 +24,8 @@ export interface GitLabSimulatorOptions extends Partial<RunnerApiOptions> {
 
 export class GitLabSimulator {
   readonly store = new Store();
+  /** The instance's feature flags (Features API); root is its administrator. */
+  readonly features = new FeatureFlags();
   readonly remoteDevelopment: RemoteDevelopment;
   readonly root: User;
   /** A personal access token of the root user, with the api scope. */
@@ -35,6 +38,7 @@ export class GitLabSimulator {
     this.store.setMaxListeners(0);
     this.root = this.store.createUser("root");
     this.rootToken = this.store.createToken(this.root.id);
+    this.features.admins.add(this.root.id);
     this.remoteDevelopment = new RemoteDevelopment(this.store, {
       licensed: true,
       fullReconciliationIntervalSeconds: 3600,
@@ -53,6 +57,7 @@ export class GitLabSimulator {
     const router = new Router();
     registerRestApi(router, this.store);
     registerArtifactsApi(router, this.store);
+    registerFeaturesApi(router, this.store, this.features);
     registerRunnerApi(router, this.store, {
       longPollMs: this.options.longPollMs ?? 50_000,
       traceUpdateIntervalSeconds: this.options.traceUpdateIntervalSeconds ?? 3,
