@@ -29,6 +29,8 @@ const mode = (
       "upload-node": rounds(upload / 2),
       concurrent64: rounds(concurrent64),
     },
+    // CPU per GiB taken as the inverse of throughput, so its ratios mirror the throughput ratios.
+    cpuMsPerGiB: { "download-curl": rounds(1e6 / download), "upload-curl": rounds(1e6 / upload) },
     wsEchoUs: { p50, p99 },
     connectMs: { p50: 1 },
   };
@@ -78,6 +80,7 @@ describe("bench tunnel report", () => {
     expect(report.ratios["tunnel-tls/direct"]!["upload-curl"].median).toBe(0.63);
     expect(report.ratios["tunnel-tls/ssh"]!["download-curl"].median).toBe(1.5);
     expect(report.ratios["tunnel-tls/ssh"]!.concurrent64.median).toBe(1.8);
+    expect(report.cpuRatios["tunnel-tls/ssh"]).toEqual({ "download-curl": 0.67, "upload-curl": 0.9 });
     expect(report.addedLatencyUs["tunnel-tls"]).toEqual({ p50: 120, p99: 600 });
     expect(report.targets.map((t) => t.met)).toEqual([true, true, true, true, true, true]);
     expect(formatTable(report)).toMatch(
@@ -143,6 +146,8 @@ describe("bench tunnel report", () => {
         expect(m.throughputMBps[figure].min).toBeGreaterThan(0);
       }
       expect(m.wsEchoUs.p50).toBeGreaterThan(0);
+      if (name === "direct") expect(m.cpuMsPerGiB).toBeUndefined();
+      else expect(m.cpuMsPerGiB["download-curl"].rounds).toHaveLength(2);
       expect(m.connectMs.p50).toBeGreaterThan(0);
     }
     expect(Object.keys(report.ratios)).toEqual(

@@ -1,3 +1,4 @@
+import { resolve } from "node:path";
 import type { Command } from "commander";
 import { UsageError } from "../../util/errors.ts";
 import { formatTable, runTunnelBench } from "./run.ts";
@@ -11,6 +12,7 @@ interface BenchFlags {
   bulkMib: string;
   rounds: string;
   cpuProf?: string;
+  baseline?: string;
   streams: string;
   streamMib: string;
   wsMessages: string;
@@ -42,6 +44,10 @@ export function registerTunnelBenchCommands(program: Command): void {
     .option("--warmup <n>", "warm-up requests", "1000")
     .option("--bulk-mib <n>", "MiB per single-stream download and upload", "128")
     .option(
+      "--baseline <dir>",
+      "another checkout with node_modules (e.g. git worktree add /tmp/base main) whose tunnel-tls is measured in the same rounds as mode baseline: a change's before and after",
+    )
+    .option(
       "--cpu-prof <dir>",
       "write CPU profiles of every tunnel server and agent into <dir> and summarize them",
     )
@@ -70,6 +76,7 @@ export function registerTunnelBenchCommands(program: Command): void {
         bulkBytes: positive(flags.bulkMib, "--bulk-mib") * 1024 * 1024,
         rounds: positive(flags.rounds, "--rounds"),
         ...(flags.cpuProf ? { cpuProfDir: flags.cpuProf } : {}),
+        ...(flags.baseline ? { baselineRoot: resolve(flags.baseline) } : {}),
         concurrentStreams: positive(flags.streams, "--streams"),
         concurrentBytesEach: positive(flags.streamMib, "--stream-mib") * 1024 * 1024,
         wsMessages: positive(flags.wsMessages, "--ws-messages"),

@@ -96,26 +96,31 @@ function expectOk(result: { status: number }, what: string, ep: ModeEndpoint): v
   if (result.status !== 200) throw new Error(`${ep.name}: ${what} answered HTTP ${result.status}`);
 }
 
-/** Sequential small requests on one keep-alive connection, after a warm-up, recorded into `h` (µs). */
-export async function measureLatency(
-  ep: ModeEndpoint,
+/**
+ * Sequential small requests, each mode on its own keep-alive connection, taking turns request by request
+ * (mode 1, mode 2, …, mode 1, …) so that load from elsewhere on the machine falls on every mode alike.
+ * After a warm-up, each round trip is recorded into that mode's histogram (µs).
+ */
+export async function measureLatencyInterleaved(
+  eps: ModeEndpoint[],
   count: number,
   warmup: number,
-  h: Histogram = histogram(),
-): Promise<LatencySummary> {
-  const agent = agentFor(ep, 1);
+  histograms: Map<ModeEndpoint["name"], Histogram>,
+): Promise<void> {
+  const agents = eps.map((ep) => agentFor(ep, 1));
   try {
-    for (let i = 0; i < warmup; i++) expectOk(await exchange(ep, agent, "GET", "/small"), "GET /small", ep);
-    for (let i = 0; i < count; i++) {
-      const started = process.hrtime.bigint();
-      const r = await exchange(ep, agent, "GET", "/small");
-      h.recordValue(Math.max(1, Number(process.hrtime.bigint() - started) / 1000));
-      if (r.status !== 200) throw new Error(`${ep.name}: GET /small answered HTTP ${r.status}`);
+    for (let i = 0; i < warmup + count; i++) {
+      for (const [k, ep] of eps.entries()) {
+        const started = process.hrtime.bigint();
+        const r = await exchange(ep, agents[k]!, "GET", "/small");
+        const us = Number(process.hrtime.bigint() - started) / 1000;
+        expectOk(r, "GET /small", ep);
+        if (i >= warmup) histograms.get(ep.name)!.recordValue(Math.max(1, us));
+      }
     }
   } finally {
-    agent.destroy();
+    for (const agent of agents) agent.destroy();
   }
-  return summarize(h);
 }
 
 const MB = 1_000_000;

@@ -1,6 +1,7 @@
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import { join, resolve } from "node:path";
+import { cpuMs } from "./cpu.ts";
 import { curlAvailable, curlDownload, curlUpload, writeUploadFile } from "./curl.ts";
 import {
   type Histogram,
@@ -9,7 +10,7 @@ import {
   measureConcurrent,
   measureConnect,
   measureDownload,
-  measureLatency,
+  measureLatencyInterleaved,
   measureUpload,
   measureWebSocketEcho,
   median,
@@ -24,6 +25,7 @@ import {
   measureIdleAgents,
 } from "./scale.ts";
 import {
+  BASELINE,
   MODES,
   type ModeEndpoint,
   type ModeName,
@@ -48,6 +50,8 @@ export interface BenchOptions {
   connects: number;
   /** Write CPU profiles of every tunnel server and agent here. */
   cpuProfDir?: string;
+  /** Another checkout (e.g. a worktree of main) whose tunnel-tls runs as mode "baseline" in the same rounds. */
+  baselineRoot?: string;
   /** Idle agents and concurrent streams for the scale figures; null skips them. */
   scale: { idleAgents: number; streamAgents: number; streams: number } | null;
   progress: (line: string) => void;
@@ -71,9 +75,14 @@ export interface Spread {
   rounds: number[];
 }
 
+/** CPU time the carrying processes spent per GiB moved by curl: steadier than MB/s on a busy machine. */
+export type CpuPerGiB = Record<"download-curl" | "upload-curl", Spread>;
+
 export interface ModeResult {
   latencyUs: LatencySummary;
   throughputMBps: Record<Throughput, Spread>;
+  /** Tunnel server + agent, or sshd's + ssh; absent for direct. */
+  cpuMsPerGiB?: CpuPerGiB;
   wsEchoUs: { p50: number; p99: number };
   connectMs: { p50: number };
 }
@@ -89,6 +98,8 @@ export interface TunnelBenchReport {
   modes: Partial<Record<ModeName, ModeResult>>;
   /** `a/b`: a's figure ÷ b's in the same round, summarized over the rounds. */
   ratios: Record<string, Record<Throughput, Spread>>;
+  /** `a/b`: a's CPU per GiB ÷ b's (medians); below 1 means a spends less CPU per byte than b. */
+  cpuRatios: Record<string, { "download-curl": number; "upload-curl": number }>;
   addedLatencyUs: Record<string, { p50: number; p99: number }>;
   scale?: { idleAgents: IdleAgentsResult; concurrentStreams: ConcurrentStreamsResult };
   profiles?: ProfileSummary[];
@@ -98,6 +109,7 @@ export interface TunnelBenchReport {
   environment: Record<string, unknown>;
 }
 
+const GiB = 1024 ** 3;
 const round = (n: number, digits = 1) => Math.round(n * 10 ** digits) / 10 ** digits;
 
 export function spread(values: number[], digits = 1): Spread {
@@ -141,7 +153,7 @@ export async function runTunnelBench(options: BenchOptions): Promise<TunnelBench
     if (!curlAvailable()) throw new Error("bench tunnel measures with curl: install Debian's curl");
     if (profileDir) await mkdir(profileDir, { recursive: true });
     say("starting the target, tunnel servers, bundled agents and sshd");
-    await prepareAgentBundle(dir);
+    await prepareAgentBundle(dir, options.baselineRoot);
     const uploadFile = join(dir, "upload.bin");
     await writeUploadFile(uploadFile, options.bulkBytes);
     const targetPort = await startTarget(group);
@@ -150,6 +162,10 @@ export async function runTunnelBench(options: BenchOptions): Promise<TunnelBench
       if (mode === "direct") endpoints.push({ name: "direct", secure: false, port: targetPort, headers: {} });
       if (mode === "tunnel" || mode === "tunnel-tls" || mode === "tunnel-tls-both")
         endpoints.push(await startTunnelMode(group, dir, targetPort, mode, profileDir));
+      if (mode === "tunnel-tls" && options.baselineRoot)
+        endpoints.push(
+          await startTunnelMode(group, dir, targetPort, "baseline", profileDir, options.baselineRoot),
+        );
       if (mode === "ssh") {
         if (!sshAvailable())
           throw new Error(
@@ -167,6 +183,9 @@ export async function runTunnelBench(options: BenchOptions): Promise<TunnelBench
         Object.fromEntries(THROUGHPUTS.map((t) => [t, [] as number[]])) as Record<Throughput, number[]>,
       ]),
     );
+    const cpu = new Map<ModeName, Record<keyof CpuPerGiB, number[]>>(
+      endpoints.map((ep) => [ep.name, { "download-curl": [], "upload-curl": [] }]),
+    );
     const each = async (what: string, fn: (ep: ModeEndpoint) => Promise<void>) => {
       for (const ep of endpoints) {
         say(`${ep.name}: ${what}`);
@@ -178,13 +197,18 @@ export async function runTunnelBench(options: BenchOptions): Promise<TunnelBench
     const mib = options.bulkBytes / 1024 / 1024;
     for (let r = 1; r <= options.rounds; r++) {
       const of = `round ${r}/${options.rounds}`;
-      await each(`latency, ${perRound} keep-alive requests (${of})`, async (ep) => {
-        await measureLatency(ep, perRound, warmupPerRound, latency.get(ep.name));
-      });
+      say(`latency, ${perRound} keep-alive requests per mode, modes taking turns request by request (${of})`);
+      await measureLatencyInterleaved(endpoints, perRound, warmupPerRound, latency);
       await each(`download and upload ${mib} MiB with curl and with node (${of})`, async (ep) => {
         const f = figures.get(ep.name)!;
+        const c = cpu.get(ep.name)!;
+        const carriers = ep.carriers?.() ?? [];
+        let before = cpuMs(carriers);
         f["download-curl"].push(await curlDownload(ep, options.bulkBytes));
+        c["download-curl"].push(((cpuMs(carriers) - before) * GiB) / options.bulkBytes);
+        before = cpuMs(carriers);
         f["upload-curl"].push(await curlUpload(ep, uploadFile, options.bulkBytes));
+        c["upload-curl"].push(((cpuMs(carriers) - before) * GiB) / options.bulkBytes);
         f["download-node"].push(await measureDownload(ep, options.bulkBytes));
         f["upload-node"].push(await measureUpload(ep, options.bulkBytes));
       });
@@ -203,12 +227,21 @@ export async function runTunnelBench(options: BenchOptions): Promise<TunnelBench
       say(`${ep.name}: connection setup, ${options.connects} new connections`);
       const connect = await measureConnect(ep, options.connects);
       const f = figures.get(ep.name)!;
+      const c = cpu.get(ep.name)!;
       modes[ep.name] = {
         latencyUs: summarize(latency.get(ep.name)!),
         throughputMBps: Object.fromEntries(THROUGHPUTS.map((t) => [t, spread(f[t])])) as Record<
           Throughput,
           Spread
         >,
+        ...(ep.carriers
+          ? {
+              cpuMsPerGiB: {
+                "download-curl": spread(c["download-curl"], 0),
+                "upload-curl": spread(c["upload-curl"], 0),
+              },
+            }
+          : {}),
         wsEchoUs: { p50: ws.p50, p99: ws.p99 },
         connectMs: { p50: round(connect.p50, 2) },
       };
@@ -243,6 +276,9 @@ export async function runTunnelBench(options: BenchOptions): Promise<TunnelBench
       concurrentStreams: options.concurrentStreams,
       concurrentMiBEach: options.concurrentBytesEach / 1024 / 1024,
       legs: "tunnel: no TLS; tunnel-tls: TLS on the agent's leg only (as ssh -R encrypts only its own leg); tunnel-tls-both: TLS on the user's leg too",
+      cpuMsPerGiB:
+        "CPU time (user + system, /proc/<pid>/stat) of the processes that carry the bytes — tunnel server and agent; ssh and sshd's session processes — per GiB curl moved: it varies far less with background load than MB/s",
+      latency: "modes take turns request by request, each on its own keep-alive connection",
       clients:
         "curl (C) and node for single-stream throughput, each on a new connection; node for latency, 64 streams, WebSocket and setup",
       processes:
@@ -287,8 +323,28 @@ export function shapeReport(
     ratio(mode, "direct");
   }
   ratio("ssh", "direct");
+  ratio("tunnel-tls", BASELINE);
+  const cpuRatios: TunnelBenchReport["cpuRatios"] = {};
+  for (const mode of Object.keys(TUNNEL_LEGS) as ModeName[]) {
+    const x = modes[mode]?.cpuMsPerGiB;
+    const y = modes.ssh?.cpuMsPerGiB;
+    if (x && y) {
+      cpuRatios[`${mode}/ssh`] = {
+        "download-curl": round(x["download-curl"].median / y["download-curl"].median, 2),
+        "upload-curl": round(x["upload-curl"].median / y["upload-curl"].median, 2),
+      };
+    }
+  }
+  const now = modes["tunnel-tls"]?.cpuMsPerGiB;
+  const then = modes[BASELINE]?.cpuMsPerGiB;
+  if (now && then) {
+    cpuRatios[`tunnel-tls/${BASELINE}`] = {
+      "download-curl": round(now["download-curl"].median / then["download-curl"].median, 2),
+      "upload-curl": round(now["upload-curl"].median / then["upload-curl"].median, 2),
+    };
+  }
   const addedLatencyUs: TunnelBenchReport["addedLatencyUs"] = {};
-  for (const mode of ["tunnel", "tunnel-tls", "tunnel-tls-both", "ssh"] as const) {
+  for (const mode of ["tunnel", "tunnel-tls", "tunnel-tls-both", "ssh", BASELINE] as const) {
     if (modes[mode] && modes.direct) {
       addedLatencyUs[mode] = {
         p50: modes[mode]!.latencyUs.p50 - modes.direct.latencyUs.p50,
@@ -334,6 +390,7 @@ export function shapeReport(
   return {
     modes,
     ratios,
+    cpuRatios,
     addedLatencyUs,
     ...(scale ? { scale } : {}),
     ...(profiles ? { profiles } : {}),
@@ -347,7 +404,7 @@ const showSpread = (s: Spread, digits = 1) =>
   `${s.median.toFixed(digits)} (${s.min.toFixed(digits)}-${s.max.toFixed(digits)})`;
 
 export function formatTable(report: TunnelBenchReport): string {
-  const names = MODES.filter((m) => report.modes[m]);
+  const names = [...MODES, BASELINE].filter((m) => report.modes[m]);
   const rounds = Object.values(report.modes)[0]?.throughputMBps["download-curl"].rounds.length ?? 0;
   const rows: [string, (r: ModeResult) => string][] = [
     ["latency p50 (us)", (r) => String(r.latencyUs.p50)],
@@ -360,6 +417,11 @@ export function formatTable(report: TunnelBenchReport): string {
           (r: ModeResult) => string,
         ],
     ),
+    [
+      "CPU ms/GiB download-curl",
+      (r) => (r.cpuMsPerGiB ? showSpread(r.cpuMsPerGiB["download-curl"], 0) : "-"),
+    ],
+    ["CPU ms/GiB upload-curl", (r) => (r.cpuMsPerGiB ? showSpread(r.cpuMsPerGiB["upload-curl"], 0) : "-")],
     ["WebSocket echo p50 (us)", (r) => String(r.wsEchoUs.p50)],
     ["WebSocket echo p99 (us)", (r) => String(r.wsEchoUs.p99)],
     ["connect + request p50 (ms)", (r) => r.connectMs.p50.toFixed(2)],
@@ -377,6 +439,11 @@ export function formatTable(report: TunnelBenchReport): string {
   lines.push("", "ratios, each round's a ÷ b, median (lowest-highest):");
   for (const [pair, r] of Object.entries(report.ratios)) {
     lines.push(`${pair.padEnd(width)}${THROUGHPUTS.map((t) => `${t} ${showSpread(r[t], 2)}`).join("  ")}`);
+  }
+  for (const [pair, r] of Object.entries(report.cpuRatios)) {
+    lines.push(
+      `${`CPU per GiB ${pair}`.padEnd(width)}download-curl ${r["download-curl"]}  upload-curl ${r["upload-curl"]}`,
+    );
   }
   for (const [mode, a] of Object.entries(report.addedLatencyUs)) {
     lines.push(`${`added latency ${mode}`.padEnd(width)}p50 ${a.p50} us  p99 ${a.p99} us`);

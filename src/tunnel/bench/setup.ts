@@ -1,19 +1,24 @@
+import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { readFile, writeFile } from "node:fs/promises";
 import net from "node:net";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { bundleAgent } from "../../agent/bundle.ts";
+import { descendants } from "./cpu.ts";
 import type { ProcessGroup } from "./processes.ts";
 import { freePort, startThrowawaySshd, type ThrowawaySshd } from "./sshd.ts";
 
-export type ModeName = "direct" | "tunnel" | "tunnel-tls" | "tunnel-tls-both" | "ssh";
+export type ModeName = "direct" | "tunnel" | "tunnel-tls" | "tunnel-tls-both" | "ssh" | "baseline";
 export const MODES: ModeName[] = ["direct", "tunnel", "tunnel-tls", "tunnel-tls-both", "ssh"];
+/** With --baseline DIR: tunnel-tls as built from another checkout, measured in the same rounds (before/after). */
+export const BASELINE: ModeName = "baseline";
 /** Which legs each tunnel mode encrypts. tunnel-tls is the headline: like ssh -R, only the agent's leg. */
 export const TUNNEL_LEGS: Partial<Record<ModeName, { agentTls: boolean; userTls: boolean }>> = {
   tunnel: { agentTls: false, userTls: false },
   "tunnel-tls": { agentTls: true, userTls: false },
   "tunnel-tls-both": { agentTls: true, userTls: true },
+  baseline: { agentTls: true, userTls: false },
 };
 
 /** How the load generator reaches the target in one mode. */
@@ -27,10 +32,11 @@ export interface ModeEndpoint {
   /** The same CA as a file, for curl. */
   caFile?: string;
   servername?: string;
+  /** The processes that carry this mode's bytes (tunnel server and agent; sshd's and ssh), for CPU per GiB. */
+  carriers?: () => number[];
 }
 
 const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
-const CLI = join(ROOT, "bin/wsparity.js");
 export const BENCH_DOMAIN = "bench.localtest";
 const WORKSPACE = "bench";
 
@@ -58,8 +64,9 @@ export async function startTunnelMode(
   group: ProcessGroup,
   dir: string,
   targetPort: number,
-  mode: "tunnel" | "tunnel-tls" | "tunnel-tls-both",
+  mode: "tunnel" | "tunnel-tls" | "tunnel-tls-both" | "baseline",
   profileDir?: string,
+  root = ROOT,
 ): Promise<ModeEndpoint & { serverPid: number; agentPid: number }> {
   const { agentTls, userTls } = TUNNEL_LEGS[mode]!;
   const agentToken = randomBytes(24).toString("base64url");
@@ -71,7 +78,7 @@ export async function startTunnelMode(
   );
   const server = group.spawn(process.execPath, [
     ...profileFlags(profileDir, `${mode}-server`),
-    CLI,
+    join(root, "bin/wsparity.js"),
     "tunnel",
     "serve",
     "--listen",
@@ -95,7 +102,7 @@ export async function startTunnelMode(
   const caFile = join(dir, `ca-${mode}.pem`);
   if (ca) await writeFile(caFile, ca);
   await writeFile(join(dir, `agent-${mode}.token`), agentToken);
-  const bundle = join(dir, "wsparity-agent.mjs");
+  const bundle = join(dir, root === ROOT ? "wsparity-agent.mjs" : "wsparity-agent-baseline.mjs");
   const agent = group.spawn(process.execPath, [...profileFlags(profileDir, `${mode}-agent`), bundle], {
     WSPARITY_TUNNEL_URL: agentUrl,
     WSPARITY_WORKSPACE: WORKSPACE,
@@ -113,11 +120,20 @@ export async function startTunnelMode(
     ...(ca && userTls ? { ca, caFile, servername: host } : {}),
     serverPid: server.child.pid!,
     agentPid: agent.child.pid!,
+    carriers: () => [server.child.pid!, agent.child.pid!],
   };
 }
 
-export async function prepareAgentBundle(dir: string): Promise<void> {
+export async function prepareAgentBundle(dir: string, baselineRoot?: string): Promise<void> {
   await bundleAgent(join(dir, "wsparity-agent.mjs"));
+  if (!baselineRoot) return;
+  const built = spawnSync(
+    process.execPath,
+    ["--import", "tsx", join(baselineRoot, "src/agent/bundle.ts"), join(dir, "wsparity-agent-baseline.mjs")],
+    { cwd: baselineRoot, encoding: "utf8" },
+  );
+  if (built.status !== 0)
+    throw new Error(`--baseline ${baselineRoot}: cannot bundle its agent: ${built.stderr}`);
 }
 
 /** OpenSSH reverse forwarding with default settings: sshd on 127.0.0.1 and `ssh -N -R`. */
@@ -154,5 +170,12 @@ export async function startSshMode(
     }
     await new Promise((r) => setTimeout(r, 50));
   }
-  return { name: "ssh", secure: false, port: remotePort, headers: {}, sshd };
+  return {
+    name: "ssh",
+    secure: false,
+    port: remotePort,
+    headers: {},
+    sshd,
+    carriers: () => [client.child.pid!, ...descendants(sshd.pid)],
+  };
 }

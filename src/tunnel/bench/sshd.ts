@@ -10,6 +10,8 @@ export const SSHD = "/usr/sbin/sshd";
 
 export interface ThrowawaySshd {
   port: number;
+  /** The listening sshd; each connection runs in processes below it. */
+  pid: number;
   user: string;
   /** Private key accepted by the sshd (and its public half in authorized_keys). */
   keyFile: string;
@@ -111,6 +113,7 @@ export async function startThrowawaySshd(): Promise<ThrowawaySshd> {
   const keyFile = join(dir, "client_key");
   return {
     port,
+    pid: child.pid!,
     user: userInfo().username,
     keyFile,
     clientOptions: [
