@@ -34,6 +34,14 @@ export interface AgentOptions {
 export type AgentState = "connecting" | "connected" | "waiting" | "stopped";
 
 /**
+ * For this long after a working session is lost, retries wait at most `RESTART_CEILING_MS` (a server restart
+ * takes seconds, and its agents should be back seconds after it listens again); later, the backoff grows to
+ * its full ceiling so a long outage costs the server little.
+ */
+const RESTART_WINDOW_MS = 60_000;
+const RESTART_CEILING_MS = 2_000;
+
+/**
  * The workspace agent: dials the tunnel server, authenticates, then serves the server's CONNECT streams by
  * connecting to declared ports on 127.0.0.1. Reconnects with exponential backoff and full jitter, until it
  * is stopped: by `stop()` (SIGINT/SIGTERM in the process) or by the server's `POST /-/stop` stream.
@@ -49,6 +57,7 @@ export class WorkspaceAgent extends EventEmitter<{
   #session: ServerHttp2Session | undefined;
   #transport: Duplex | undefined;
   #attempt = 0;
+  #lostAt: number | undefined;
   #retry: NodeJS.Timeout | undefined;
   #stopped = false;
   readonly #targets = new Set<Duplex>();
@@ -164,6 +173,7 @@ export class WorkspaceAgent extends EventEmitter<{
       if (this.#session === session) this.#session = undefined;
       if (this.#transport === stream) this.#transport = undefined;
       if (this.#stopped) return;
+      this.#lostAt = Date.now();
       options.log("agent-disconnected", { workspace: options.workspace });
       this.emit("disconnected", "session closed");
       this.#scheduleReconnect();
@@ -289,7 +299,11 @@ export class WorkspaceAgent extends EventEmitter<{
     if (this.#stopped) return;
     this.state = "waiting";
     const { initialMs, maxMs } = this.options.backoff;
-    const ceiling = Math.min(maxMs, initialMs * 2 ** this.#attempt);
+    const justLost = this.#lostAt !== undefined && Date.now() - this.#lostAt < RESTART_WINDOW_MS;
+    const ceiling = Math.min(
+      justLost ? Math.min(maxMs, RESTART_CEILING_MS) : maxMs,
+      initialMs * 2 ** this.#attempt,
+    );
     this.#attempt = Math.min(this.#attempt + 1, 30);
     const delay = Math.round(ceiling / 2 + Math.random() * (ceiling / 2));
     this.options.log("agent-reconnect-scheduled", { workspace: this.options.workspace, inMs: delay });

@@ -11,6 +11,7 @@ interface ServeFlags {
   domain: string;
   listen: string;
   agentListen: string;
+  agentSocket?: string;
   tlsCert?: string;
   tlsKey?: string;
   agentTls: boolean;
@@ -73,6 +74,13 @@ export function registerTunnelCommands(program: Command): void {
         "agent listener (TCP, or TLS with --agent-tls); agents may also use ws(s)://<listen>/-/agent",
         "WSPARITY_TUNNEL_AGENT_LISTEN",
         "127.0.0.1:8091",
+      ),
+    )
+    .addOption(
+      envOption(
+        "--agent-socket <path>",
+        "also take agents on a unix socket (unix:///path), for sandboxes that share a folder with this host",
+        "WSPARITY_TUNNEL_AGENT_SOCKET",
       ),
     )
     .addOption(
@@ -242,6 +250,7 @@ async function serve(flags: ServeFlags): Promise<void> {
       ...(flags.agentTls && tlsMaterial ? { tls: tlsMaterial } : {}),
     });
   }
+  if (flags.agentSocket) builder = builder.withAgentSocket(flags.agentSocket);
   for (const workspace of flags.workspaces ? loadWorkspacesFile(flags.workspaces) : [])
     builder = builder.withWorkspace(workspace);
   if (flags.adminTokenFile)
@@ -253,7 +262,7 @@ async function serve(flags: ServeFlags): Promise<void> {
     throw new UsageError(`cannot listen: ${(err as Error).message}`);
   }
   process.stdout.write(
-    `USER_URL=${server.userUrl}\n${server.agentUrl ? `AGENT_URL=${server.agentUrl}\n` : ""}AGENT_WS_URL=${server.agentWebSocketUrl}\nDOMAIN=${server.domain}\n`,
+    `USER_URL=${server.userUrl}\n${server.agentUrl ? `AGENT_URL=${server.agentUrl}\n` : ""}${server.agentSocketUrl ? `AGENT_SOCKET_URL=${server.agentSocketUrl}\n` : ""}AGENT_WS_URL=${server.agentWebSocketUrl}\nDOMAIN=${server.domain}\n`,
   );
   await new Promise<void>((resolve) => {
     const stop = () => {

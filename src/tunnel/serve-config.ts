@@ -27,7 +27,8 @@ export function loadWorkspacesFile(file: string): AgentWorkspace[] {
   }
   let doc: unknown;
   try {
-    doc = parseYaml(text);
+    // JSON first: the YAML parser takes about a second for a few hundred workspaces, and restarts wait on it.
+    doc = parseJsonOrUndefined(text) ?? parseYaml(text);
   } catch (err) {
     throw new UsageError(`--workspaces ${file}: not YAML/JSON: ${(err as Error).message}`);
   }
@@ -71,4 +72,12 @@ export function parsePositiveInt(value: string, flag: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n <= 0) throw new UsageError(`${flag} ${value}: expected a positive integer`);
   return n;
+}
+
+function parseJsonOrUndefined(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
 }

@@ -12,6 +12,7 @@ export interface TunnelServerProcess {
   readonly userUrl: string;
   readonly agentUrl: string;
   readonly agentWebSocketUrl: string;
+  readonly agentSocketUrl: string | undefined;
   readonly userPort: number;
   readonly agentPort: number;
   /** Everything the server wrote to stderr so far (its event log, and a crash's stack). */
@@ -30,6 +31,8 @@ export interface TunnelServerProcessOptions {
   agentPort?: number;
   /** More `tunnel serve` flags, e.g. ["--hello-timeout-ms", "500"]. */
   flags?: string[];
+  /** A script whose arguments are those of `wsparity` (a bundle starts faster than the CLI through tsx). */
+  cli?: string;
 }
 
 /** `wsparity tunnel serve` as its own process, so a crash, its fds and its RSS are its own. */
@@ -48,7 +51,7 @@ export async function spawnTunnelServer(options: TunnelServerProcessOptions): Pr
     ),
   );
   const args = [
-    CLI,
+    options.cli ?? CLI,
     "tunnel",
     "serve",
     "--domain",
@@ -111,6 +114,7 @@ export async function spawnTunnelServer(options: TunnelServerProcessOptions): Pr
     userUrl,
     agentUrl,
     agentWebSocketUrl: lines.AGENT_WS_URL!,
+    agentSocketUrl: lines.AGENT_SOCKET_URL,
     userPort: Number(new URL(userUrl).port),
     agentPort: Number(new URL(agentUrl).port),
     stderr: () => stderr,
@@ -140,16 +144,21 @@ export interface AgentProcess {
   stop(timeoutMs?: number): Promise<number>;
 }
 
-/** `wsparity agent` as its own process, as a CI job runs it. */
-export function spawnAgent(server: string, ws: Workspace, extraEnv: NodeJS.ProcessEnv = {}): AgentProcess {
-  const child = spawn(
-    process.execPath,
-    [CLI, "agent", "--server", server, "--workspace", ws.name, "--ports", ws.ports.join(",")],
-    {
-      stdio: ["ignore", "ignore", "pipe"],
-      env: { ...process.env, WSPARITY_TOKEN: ws.agentToken, WSPARITY_TUNNEL_INSECURE: "1", ...extraEnv },
-    },
-  );
+/**
+ * `wsparity agent` as its own process, as a CI job runs it; `bundle` runs the bundled agent
+ * (dist/wsparity-agent.mjs, what CI jobs get) instead of the CLI.
+ */
+export function spawnAgent(
+  server: string,
+  ws: Workspace,
+  extraEnv: NodeJS.ProcessEnv = {},
+  bundle?: string,
+): AgentProcess {
+  const flags = ["--server", server, "--workspace", ws.name, "--ports", ws.ports.join(",")];
+  const child = spawn(process.execPath, bundle ? [bundle, ...flags] : [CLI, "agent", ...flags], {
+    stdio: ["ignore", "ignore", "pipe"],
+    env: { ...process.env, WSPARITY_TOKEN: ws.agentToken, WSPARITY_TUNNEL_INSECURE: "1", ...extraEnv },
+  });
   let stderr = "";
   let connects = 0;
   const waiters: { count: number; resolve: () => void }[] = [];
