@@ -111,7 +111,7 @@ export async function startCiSimStack(options: CiSimStackOptions = {}): Promise<
     .withLog(log)
     .build()
     .start();
-  const project = await api.Projects.create({ name: "workspaces" });
+  const project = await api.Projects.create({ name: "workspaces", initializeWithReadme: true });
   const launcher = new WorkspaceLauncher(api, project.id);
 
   return {

@@ -58,7 +58,7 @@ const containersOfJob = (jobId: number) =>
 beforeAll(async () => {
   if (!docker) return;
   tier = await startSimTier(new DockerExecutor("amd64"), ["docker-test"]);
-  const project = await tier.api.Projects.create({ name: "docker-project" });
+  const project = await tier.api.Projects.create({ name: "docker-project", initializeWithReadme: true });
   projectId = project.id;
   await tier.api.Commits.create(projectId, "main", "CI [skip ci]", [
     { action: "create", filePath: ".gitlab-ci.yml", content: CONFIG },

@@ -82,7 +82,7 @@ beforeAll(async () => {
     overwriteMaxAllowed: { memory_limit: "8Gi" },
   });
   tier = await startSimTier(executor, ["k8s-test"]);
-  const project = await tier.api.Projects.create({ name: "k8s-project" });
+  const project = await tier.api.Projects.create({ name: "k8s-project", initializeWithReadme: true });
   projectId = project.id;
   await tier.api.Commits.create(projectId, "main", "CI [skip ci]", [
     { action: "create", filePath: ".gitlab-ci.yml", content: CONFIG },

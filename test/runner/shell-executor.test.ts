@@ -52,7 +52,7 @@ timeout:
 
 beforeAll(async () => {
   tier = await startSimTier(new ShellExecutor(), ["shell-test"]);
-  const project = await tier.api.Projects.create({ name: "shell-project" });
+  const project = await tier.api.Projects.create({ name: "shell-project", initializeWithReadme: true });
   projectId = project.id;
   await tier.api.Commits.create(projectId, "main", "CI config [skip ci]", [
     { action: "create", filePath: ".gitlab-ci.yml", content: CONFIG },

@@ -121,7 +121,10 @@ describe.skipIf(!docker).each(cells)(
         `arch-${arch}`,
       ]);
       stops.push(() => tier.stop());
-      const project = await tier.api.Projects.create({ name: `workspace-${executorName}-${arch}` });
+      const project = await tier.api.Projects.create({
+        name: `workspace-${executorName}-${arch}`,
+        initializeWithReadme: true,
+      });
       const launcher = new WorkspaceLauncher(tier.api, project.id);
       const name = `${executorName.slice(0, 3)}-${arch}-${randomBytes(2).toString("hex")}`;
       const agentToken = randomBytes(24).toString("base64url");

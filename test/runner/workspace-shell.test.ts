@@ -96,7 +96,7 @@ beforeAll(async () => {
       { key: "WSPARITY_PORTS", value: String(editorPort) },
     ],
   };
-  const project = await tier.api.Projects.create({ name: "workspace-project" });
+  const project = await tier.api.Projects.create({ name: "workspace-project", initializeWithReadme: true });
   projectId = project.id;
   launcher = new WorkspaceLauncher(tier.api, project.id);
 }, 120_000);

@@ -48,7 +48,7 @@ export async function prepareGitLab(
 ): Promise<PreparedGitLab> {
   const sim = await new GitLabSimulator(options).start();
   const api = new Gitlab({ host: sim.url, token: sim.rootToken });
-  const project = await api.Projects.create({ name: "workspaces" });
+  const project = await api.Projects.create({ name: "workspaces", initializeWithReadme: true });
   await api.Commits.create(project.id, "main", "devfile and agent config [ci skip]", [
     ...Object.entries(devfiles).map(([filePath, content]) => ({
       action: "create" as const,

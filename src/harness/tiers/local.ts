@@ -125,7 +125,7 @@ export async function startLocalTier(tier: "sim" | "docker", options: TierOption
         .start();
       stops.push(() => runner.stop());
     }
-    const project = await api.Projects.create({ name: "workspaces" });
+    const project = await api.Projects.create({ name: "workspaces", initializeWithReadme: true });
     const imageFor =
       tier === "docker" ? (ref: string, arch: Arch) => resolveImage(ref, arch).image : undefined;
     const kubernetes = new Map(

@@ -15,6 +15,8 @@ export interface CommitInfo {
   createdAt: Date;
   /** Full tree: path → content. */
   files: Map<string, Buffer>;
+  /** Paths committed with mode 100755. */
+  executable: Set<string>;
 }
 
 export class GitRepository {
@@ -33,18 +35,29 @@ export class GitRepository {
     return sha;
   }
 
-  private writeTree(files: Map<string, Buffer>, prefix = ""): string {
+  /** A blob's id, as git computes it. */
+  static blobId(content: Buffer): string {
+    return createHash("sha1")
+      .update(Buffer.concat([Buffer.from(`blob ${content.length}\0`), content]))
+      .digest("hex");
+  }
+
+  private writeTree(files: Map<string, Buffer>, executable: Set<string>, prefix = ""): string {
     const entries = new Map<string, { mode: string; sha: string }>();
     const subdirs = new Set<string>();
     for (const path of files.keys()) {
       if (!path.startsWith(prefix)) continue;
       const rest = path.slice(prefix.length);
       const slash = rest.indexOf("/");
-      if (slash === -1) entries.set(rest, { mode: "100644", sha: this.put("blob", files.get(path)!) });
+      if (slash === -1)
+        entries.set(rest, {
+          mode: executable.has(path) ? "100755" : "100644",
+          sha: this.put("blob", files.get(path)!),
+        });
       else subdirs.add(rest.slice(0, slash));
     }
     for (const dir of subdirs)
-      entries.set(dir, { mode: "40000", sha: this.writeTree(files, `${prefix}${dir}/`) });
+      entries.set(dir, { mode: "40000", sha: this.writeTree(files, executable, `${prefix}${dir}/`) });
     // Git sorts tree entries by name, comparing directories as if their name ended in "/".
     const sortKey = (name: string) => (entries.get(name)!.mode === "40000" ? `${name}/` : name);
     const names = [...entries.keys()].sort((a, b) =>
@@ -65,8 +78,9 @@ export class GitRepository {
     message: string,
     author: { name: string; email: string },
     parent: string | null,
+    executable: Set<string> = new Set(),
   ): CommitInfo {
-    const tree = this.writeTree(files);
+    const tree = this.writeTree(files, executable);
     const createdAt = new Date();
     const stamp = `${Math.floor(createdAt.getTime() / 1000)} +0000`;
     const lines = [`tree ${tree}`];
@@ -86,6 +100,7 @@ export class GitRepository {
       authorEmail: author.email,
       createdAt,
       files,
+      executable,
     };
     this.commits.set(sha, info);
     this.branches.set(branch, sha);

@@ -1,10 +1,13 @@
 // The REST API v4 endpoints the CI path and its tests use: user and tokens, projects, repository files,
 // commits and branches, pipelines, jobs, and runner creation (POST /user/runners).
 
+import { createHash } from "node:crypto";
+import { structuredPatch } from "diff";
 import { ApiError, badRequest, missing, notFound, unauthorized } from "./errors.ts";
+import { type CommitInfo, GitRepository } from "./git.ts";
 import type { Reply, RequestContext, Router } from "./http.ts";
 import { commitJson, jobJson, pipelineJson, projectJson, runnerJson, userJson } from "./serialize.ts";
-import type { PipelineVariable, Project, Store, User } from "./store.ts";
+import type { PipelineVariable, Project, Runner, Store, User } from "./store.ts";
 
 const API = "/api/v4";
 
@@ -19,7 +22,7 @@ export function authenticate(store: Store, ctx: RequestContext): User {
   return store.users.get(userId)!;
 }
 
-function paginate<T>(ctx: RequestContext, items: T[]): Reply {
+export function paginate<T>(ctx: RequestContext, items: T[]): Reply {
   const perPage = Math.min(Math.max(integerParam(ctx, "per_page") ?? 20, 1), 100);
   const totalPages = Math.max(Math.ceil(items.length / perPage), 1);
   const page = Math.min(Math.max(integerParam(ctx, "page") ?? 1, 1), totalPages);
@@ -31,12 +34,19 @@ function paginate<T>(ctx: RequestContext, items: T[]): Reply {
     "X-Next-Page": page < totalPages ? String(page + 1) : "",
     "X-Prev-Page": page > 1 ? String(page - 1) : "",
   };
-  if (page < totalPages) {
-    const next = new URL(ctx.url.toString());
-    next.searchParams.set("page", String(page + 1));
-    next.searchParams.set("per_page", String(perPage));
-    headers.Link = `<${ctx.baseUrl}${next.pathname}${next.search}>; rel="next"`;
-  }
+  const link = (rel: string, n: number) => {
+    const url = new URL(ctx.url.toString());
+    url.searchParams.set("page", String(n));
+    url.searchParams.set("per_page", String(perPage));
+    return `<${ctx.baseUrl}${url.pathname}${url.search}>; rel="${rel}"`;
+  };
+  // Kaminari's headers as GitLab sends them: prev/next where they exist, first and last always.
+  headers.Link = [
+    ...(page > 1 ? [link("prev", page - 1)] : []),
+    ...(page < totalPages ? [link("next", page + 1)] : []),
+    link("first", 1),
+    link("last", totalPages),
+  ].join(", ");
   return { status: 200, body: items.slice((page - 1) * perPage, page * perPage), headers };
 }
 
@@ -75,12 +85,15 @@ export function registerRestApi(router: Router, store: Store): void {
     branch: string,
     startBranch?: string,
   ) => {
+    const empty = p.repo.branches.size === 0;
     const base = p.repo.head(branch) ?? (startBranch ? p.repo.head(startBranch) : undefined);
-    if (!base)
+    // The first commit of an empty repository creates its branch; otherwise the branch (or start_branch) must exist.
+    if (!base && !empty)
       throw badRequest(
         startBranch ? `You can only create or edit files when you are on a branch` : "branch is invalid",
       );
-    const files = new Map(base.files);
+    const files = new Map(base?.files ?? []);
+    const executable = new Set(base?.executable ?? []);
     for (const [i, action] of actions.entries()) {
       const a = action as Record<string, unknown>;
       const path = a.file_path;
@@ -96,7 +109,28 @@ export function registerRestApi(router: Router, store: Store): void {
           if (!files.has(path)) throw new ApiError(400, { message: `A file with this name doesn't exist` });
           files.set(path, decodeContent(a.content, a.encoding, `actions[${i}][content]`));
           break;
+        case "move": {
+          const previous = a.previous_path;
+          if (typeof previous !== "string" || !files.has(previous))
+            throw new ApiError(400, { message: `A file with this name doesn't exist` });
+          if (files.has(path)) throw new ApiError(400, { message: `A file with this name already exists` });
+          files.set(
+            path,
+            a.content === undefined || a.content === null
+              ? files.get(previous)!
+              : decodeContent(a.content, a.encoding, `actions[${i}][content]`),
+          );
+          files.delete(previous);
+          if (executable.delete(previous)) executable.add(path);
+          break;
+        }
+        case "chmod":
+          if (!files.has(path)) throw new ApiError(400, { message: `A file with this name doesn't exist` });
+          if (a.execute_filemode === true || a.execute_filemode === "true") executable.add(path);
+          else executable.delete(path);
+          break;
         case "delete":
+          executable.delete(path);
           if (!files.delete(path))
             throw new ApiError(400, { message: `A file with this name doesn't exist` });
           break;
@@ -109,11 +143,14 @@ export function registerRestApi(router: Router, store: Store): void {
       files,
       message,
       { name: author.name, email: author.email },
-      base.sha,
+      base?.sha ?? null,
+      executable,
     );
     if (!/\[(ci skip|skip ci)\]/i.test(message)) {
       try {
-        store.createPipeline(p, branch, "push", author, []);
+        store.createPipeline(p, branch, "push", author, [], {
+          beforeSha: base?.sha ?? "0000000000000000000000000000000000000000",
+        });
       } catch (err) {
         // A push whose config yields no job (rules) or no config at all creates no pipeline on GitLab either.
         if (!(err instanceof ApiError)) throw err;
@@ -168,20 +205,32 @@ export function registerRestApi(router: Router, store: Store): void {
       const name = str(ctx, "name", false) || str(ctx, "path", false);
       if (!name) throw badRequest("name, path are missing, at least one parameter must be provided");
       const path = str(ctx, "path", false) || name.toLowerCase().replace(/[^a-z0-9_.-]+/g, "-");
-      const p = store.createProject(name, path, str(ctx, "description", false), u);
-      return { status: 201, body: projectJson(p, ctx.baseUrl) };
+      const withReadme =
+        ctx.input.initialize_with_readme === true || ctx.input.initialize_with_readme === "true";
+      const p = store.createProject(name, path, str(ctx, "description", false), u, withReadme);
+      return { status: 201, body: projectJson(p, store, ctx.baseUrl) };
     })
     .on("GET", `${API}/projects`, (ctx) => {
       user(ctx);
+      const search = typeof ctx.input.search === "string" ? ctx.input.search.toLowerCase() : "";
+      const list = [...store.projects.values()]
+        .filter(
+          (p) => !search || [p.name, p.path, p.description].some((f) => f.toLowerCase().includes(search)),
+        )
+        .sort((a, b) => b.id - a.id);
       return paginate(
         ctx,
-        [...store.projects.values()].map((p) => projectJson(p, ctx.baseUrl)),
+        list.map((p) => projectJson(p, store, ctx.baseUrl)),
       );
     })
     .on("GET", `${API}/projects/:id`, (ctx) => ({
       status: 200,
-      body: projectJson(project(ctx), ctx.baseUrl),
+      body: projectJson(project(ctx), store, ctx.baseUrl),
     }))
+    .on("DELETE", `${API}/projects/:id`, (ctx) => {
+      store.deleteProject(project(ctx));
+      return { status: 202, body: { message: "202 Accepted" } };
+    })
     .on("GET", `${API}/projects/:id/repository/branches`, (ctx) => {
       const p = project(ctx);
       return paginate(
@@ -259,6 +308,13 @@ export function registerRestApi(router: Router, store: Store): void {
         list.push(commitJson(c, p, ctx.baseUrl));
       return paginate(ctx, list);
     })
+    .on("GET", `${API}/projects/:id/repository/commits/:sha/diff`, (ctx) => {
+      const p = project(ctx);
+      const commit = p.repo.head(ctx.params.sha!);
+      if (!commit) throw notFound("Commit");
+      const parent = commit.parent ? p.repo.commits.get(commit.parent) : undefined;
+      return paginate(ctx, commitDiff(parent, commit));
+    })
     .on("GET", `${API}/projects/:id/repository/commits/:sha`, (ctx) => {
       const p = project(ctx);
       const commit = p.repo.head(ctx.params.sha!);
@@ -287,14 +343,21 @@ export function registerRestApi(router: Router, store: Store): void {
           size: content.length,
           encoding: "base64",
           content: content.toString("base64"),
+          content_sha256: createHash("sha256").update(content).digest("hex"),
           ref,
+          blob_id: GitRepository.blobId(content),
           commit_id: commit.sha,
-          last_commit_id: commit.sha,
+          last_commit_id: lastCommitTouching(p, commit, path),
+          execute_filemode: commit.executable.has(path),
         },
       };
     })
     .on("POST", `${API}/projects/:id/repository/files/:file_path`, (ctx) => fileWrite(ctx, "create"))
     .on("PUT", `${API}/projects/:id/repository/files/:file_path`, (ctx) => fileWrite(ctx, "update"))
+    .on("DELETE", `${API}/projects/:id/repository/files/:file_path`, (ctx) => {
+      fileWrite(ctx, "delete");
+      return { status: 204 };
+    })
     .on("POST", `${API}/projects/:id/pipeline`, (ctx) => {
       const p = project(ctx);
       const u = user(ctx);
@@ -323,6 +386,11 @@ export function registerRestApi(router: Router, store: Store): void {
         status: 200,
         body: pipelineJson(store.pipeline(p.id, ctx.params.pipeline_id!), store, ctx.baseUrl),
       };
+    })
+    .on("DELETE", `${API}/projects/:id/pipelines/:pipeline_id`, (ctx) => {
+      const p = project(ctx);
+      store.deletePipeline(store.pipeline(p.id, ctx.params.pipeline_id!));
+      return { status: 204 };
     })
     .on("GET", `${API}/projects/:id/pipelines/:pipeline_id/variables`, (ctx) => {
       const p = project(ctx);
@@ -410,7 +478,18 @@ export function registerRestApi(router: Router, store: Store): void {
     })
     .on("GET", `${API}/runners/all`, (ctx) => {
       user(ctx);
-      return paginate(ctx, [...store.runners.values()].map(runnerJson));
+      return paginate(ctx, runnersMatching(ctx, [...store.runners.values()]).map(runnerJson));
+    })
+    .on("GET", `${API}/runners`, (ctx) => {
+      user(ctx);
+      // The user's own runners: the simulator's only user owns every project and group runner.
+      const owned = [...store.runners.values()].filter((r) => r.runnerType !== "instance_type");
+      return paginate(ctx, runnersMatching(ctx, owned).map(runnerJson));
+    })
+    .on("DELETE", `${API}/runners/:runner_id`, (ctx) => {
+      user(ctx);
+      if (!store.runners.delete(Number(ctx.params.runner_id))) throw notFound("Runner");
+      return { status: 204 };
     })
     .on("GET", `${API}/runners/:runner_id`, (ctx) => {
       user(ctx);
@@ -419,7 +498,7 @@ export function registerRestApi(router: Router, store: Store): void {
       return { status: 200, body: runnerJson(runner) };
     });
 
-  function fileWrite(ctx: RequestContext, action: "create" | "update"): Reply {
+  function fileWrite(ctx: RequestContext, action: "create" | "update" | "delete"): Reply {
     const p = project(ctx);
     const u = user(ctx);
     const branch = str(ctx, "branch");
@@ -433,6 +512,92 @@ export function registerRestApi(router: Router, store: Store): void {
       str(ctx, "start_branch", false) || undefined,
     );
     return { status: action === "create" ? 201 : 200, body: { file_path: ctx.params.file_path, branch } };
+  }
+}
+
+/** lib/api/ci/runners.rb filters: type, status, paused, tag_list (every tag), search on description. */
+function runnersMatching(ctx: RequestContext, runners: Runner[]): Runner[] {
+  const tags = Array.isArray(ctx.input.tag_list)
+    ? ctx.input.tag_list.map(String)
+    : typeof ctx.input.tag_list === "string"
+      ? ctx.input.tag_list
+          .split(",")
+          .map((t) => t.trim())
+          .filter(Boolean)
+      : [];
+  const type = ctx.input.type;
+  const paused = ctx.input.paused;
+  const status = ctx.input.status;
+  const search = typeof ctx.input.search === "string" ? ctx.input.search.toLowerCase() : "";
+  return runners
+    .filter((r) => tags.every((t) => r.tags.includes(t)))
+    .filter((r) => type === undefined || r.runnerType === type)
+    .filter((r) => paused === undefined || r.paused === (paused === true || paused === "true"))
+    .filter(
+      (r) =>
+        status === undefined ||
+        (status === "paused"
+          ? r.paused
+          : status === "online"
+            ? r.contactedAt !== null
+            : status === "never_contacted"
+              ? r.contactedAt === null
+              : status === "offline"
+                ? false
+                : true),
+    )
+    .filter((r) => !search || r.description.toLowerCase().includes(search));
+}
+
+/** GitLab's diff entities for a commit against its parent (lib/api/entities/diff.rb), unified hunks without file headers. */
+function commitDiff(parent: CommitInfo | undefined, commit: CommitInfo) {
+  const paths = [...new Set([...(parent?.files.keys() ?? []), ...commit.files.keys()])].sort();
+  const mode = (c: CommitInfo | undefined, path: string) =>
+    !c?.files.has(path) ? "0" : c.executable.has(path) ? "100755" : "100644";
+  return paths.flatMap((path) => {
+    const before = parent?.files.get(path);
+    const after = commit.files.get(path);
+    if (before && after && before.equals(after) && mode(parent, path) === mode(commit, path)) return [];
+    const patch = structuredPatch(
+      path,
+      path,
+      before?.toString("utf8") ?? "",
+      after?.toString("utf8") ?? "",
+      "",
+      "",
+      {
+        context: 3,
+      },
+    );
+    const diff = patch.hunks
+      .map((h) => `@@ -${h.oldStart},${h.oldLines} +${h.newStart},${h.newLines} @@\n${h.lines.join("\n")}\n`)
+      .join("");
+    return [
+      {
+        diff,
+        new_path: path,
+        old_path: path,
+        a_mode: mode(parent, path),
+        b_mode: mode(commit, path),
+        new_file: !before,
+        renamed_file: false,
+        deleted_file: !after,
+        generated_file: false,
+      },
+    ];
+  });
+}
+
+/** The newest commit reachable from `commit` whose change touched `path`. */
+function lastCommitTouching(p: Project, commit: CommitInfo, path: string): string {
+  let current: CommitInfo = commit;
+  for (;;) {
+    const parent = current.parent ? p.repo.commits.get(current.parent) : undefined;
+    if (!parent) return current.sha;
+    const before = parent.files.get(path);
+    const after = current.files.get(path);
+    if (!before || !after || !before.equals(after)) return current.sha;
+    current = parent;
   }
 }
 

@@ -20,8 +20,16 @@ export function userJson(user: User, baseUrl: string) {
   };
 }
 
-export function projectJson(project: Project, baseUrl: string) {
+export function projectJson(project: Project, store: Store, baseUrl: string) {
   const path = `root/${project.path}`;
+  const web = `${baseUrl}/${path}`;
+  const api = `${baseUrl}/api/v4/projects/${project.id}`;
+  const lastPipeline = [...store.pipelines.values()].filter((p) => p.projectId === project.id).at(-1);
+  const lastCommit = [...project.repo.commits.values()].at(-1);
+  const lastActivity = [project.createdAt, lastCommit?.createdAt, lastPipeline?.updatedAt]
+    .filter((d): d is Date => d instanceof Date)
+    .sort((a, b) => b.getTime() - a.getTime())[0]!;
+  const owner = store.users.get(project.creatorId);
   return {
     id: project.id,
     description: project.description,
@@ -31,14 +39,60 @@ export function projectJson(project: Project, baseUrl: string) {
     path_with_namespace: path,
     created_at: iso(project.createdAt),
     default_branch: project.repo.defaultBranch,
+    tag_list: [],
+    topics: [],
     ssh_url_to_repo: null,
-    http_url_to_repo: `${baseUrl}/${path}.git`,
-    web_url: `${baseUrl}/${path}`,
-    namespace: { id: 1, name: "Administrator", path: "root", kind: "user", full_path: "root" },
+    http_url_to_repo: `${web}.git`,
+    web_url: web,
+    readme_url: project.repo.head(project.repo.defaultBranch)?.files.has("README.md")
+      ? `${web}/-/blob/${project.repo.defaultBranch}/README.md`
+      : null,
+    avatar_url: null,
+    forks_count: 0,
+    star_count: 0,
+    last_activity_at: iso(lastActivity),
+    namespace: {
+      id: 1,
+      name: "Administrator",
+      path: "root",
+      kind: "user",
+      full_path: "root",
+      parent_id: null,
+      avatar_url: null,
+      web_url: `${baseUrl}/root`,
+    },
+    _links: {
+      self: api,
+      issues: `${api}/issues`,
+      merge_requests: `${api}/merge_requests`,
+      repo_branches: `${api}/repository/branches`,
+      labels: `${api}/labels`,
+      events: `${api}/events`,
+      members: `${api}/members`,
+      cluster_agents: `${api}/cluster_agents`,
+    },
+    empty_repo: project.repo.branches.size === 0,
+    archived: false,
     visibility: "private",
+    owner: owner
+      ? {
+          id: owner.id,
+          username: owner.username,
+          name: owner.name,
+          state: "active",
+          locked: false,
+          avatar_url: null,
+          web_url: `${baseUrl}/${owner.username}`,
+        }
+      : null,
+    creator_id: project.creatorId,
     jobs_enabled: true,
     builds_access_level: "enabled",
+    repository_access_level: "enabled",
     ci_config_path: null,
+    ci_default_git_depth: 20,
+    shared_runners_enabled: true,
+    permissions: { project_access: { access_level: 50, notification_level: 3 }, group_access: null },
   };
 }
 

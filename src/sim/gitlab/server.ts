@@ -4,6 +4,7 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { registerArtifactsApi } from "./artifacts-api.ts";
+import { registerCiApi } from "./ci-api.ts";
 import { ApiError } from "./errors.ts";
 import { FeatureFlags, registerFeaturesApi } from "./features-api.ts";
 import { SmartHttp } from "./git-smart-http.ts";
@@ -58,6 +59,7 @@ export class GitLabSimulator {
     registerRestApi(router, this.store);
     registerArtifactsApi(router, this.store);
     registerFeaturesApi(router, this.store, this.features);
+    registerCiApi(router, this.store);
     registerRunnerApi(router, this.store, {
       longPollMs: this.options.longPollMs ?? 50_000,
       traceUpdateIntervalSeconds: this.options.traceUpdateIntervalSeconds ?? 3,

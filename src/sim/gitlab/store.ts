@@ -32,6 +32,7 @@ export interface Project {
   path: string;
   description: string;
   createdAt: Date;
+  creatorId: number;
   repo: GitRepository;
 }
 
@@ -96,6 +97,21 @@ export interface Job {
   artifacts: JobArtifact[];
 }
 
+export interface PipelineSchedule {
+  id: number;
+  projectId: number;
+  description: string;
+  ref: string;
+  cron: string;
+  cronTimezone: string;
+  active: boolean;
+  ownerId: number;
+  variables: PipelineVariable[];
+  lastPipelineId: number | null;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
 export interface Runner {
   id: number;
   token: string;
@@ -120,6 +136,7 @@ export class Store extends EventEmitter {
   readonly pipelines = new Map<number, Pipeline>();
   readonly jobs = new Map<number, Job>();
   readonly runners = new Map<number, Runner>();
+  readonly schedules = new Map<number, PipelineSchedule>();
   /** Bumped whenever a job is queued; sent to runners as X-GitLab-Last-Update. */
   queueVersion = 0;
   // Job ids start at a random offset (ids are opaque on GitLab too), so that several simulators sharing one
@@ -130,7 +147,12 @@ export class Store extends EventEmitter {
     pipeline: 1,
     job: 1 + Math.floor(Math.random() * 1_000_000),
     runner: 1,
+    schedule: 1,
   };
+
+  nextScheduleId(): number {
+    return this.nextId.schedule++;
+  }
 
   createUser(username: string): User {
     const user = { id: this.nextId.user++, username, name: username, email: `${username}@example.test` };
@@ -144,7 +166,8 @@ export class Store extends EventEmitter {
     return token;
   }
 
-  createProject(name: string, path: string, description: string, author: User): Project {
+  /** A project; with a README commit on main unless `withReadme` is false (GitLab's API creates it empty by default). */
+  createProject(name: string, path: string, description: string, author: User, withReadme = true): Project {
     if ([...this.projects.values()].some((p) => p.path === path)) {
       throw new ApiError(400, {
         message: { path: ["has already been taken"], name: ["has already been taken"] },
@@ -156,15 +179,17 @@ export class Store extends EventEmitter {
       path,
       description,
       createdAt: new Date(),
+      creatorId: author.id,
       repo: new GitRepository(),
     };
-    project.repo.commit(
-      "main",
-      new Map([["README.md", Buffer.from(`# ${name}\n`)]]),
-      "Initial commit",
-      { name: author.name, email: author.email },
-      null,
-    );
+    if (withReadme)
+      project.repo.commit(
+        "main",
+        new Map([["README.md", Buffer.from(`# ${name}\n`)]]),
+        "Initial commit",
+        { name: author.name, email: author.email },
+        null,
+      );
     this.projects.set(project.id, project);
     return project;
   }
@@ -179,6 +204,20 @@ export class Store extends EventEmitter {
       );
     if (!project) throw notFound("Project");
     return project;
+  }
+
+  deleteProject(project: Project): void {
+    for (const pipeline of [...this.pipelines.values()].filter((p) => p.projectId === project.id))
+      this.deletePipeline(pipeline);
+    this.projects.delete(project.id);
+  }
+
+  /** Deletes a pipeline and its jobs; running jobs are canceled first, as GitLab does. */
+  deletePipeline(pipeline: Pipeline): void {
+    this.cancelPipeline(pipeline);
+    for (const job of [...this.jobs.values()].filter((j) => j.pipelineId === pipeline.id))
+      this.jobs.delete(job.id);
+    this.pipelines.delete(pipeline.id);
   }
 
   createPipeline(

@@ -56,14 +56,15 @@ const DEFAULT_KEYS = [
   "identity",
 ];
 
+/** The config with includes, extends and references resolved (the lint API's merged_yaml). */
+export function mergeCiConfig(text: string, readFile: FileReader = () => undefined): Hash {
+  return resolveReferences(resolveExtends(expandIncludes(loadCiYaml(text), readFile)));
+}
+
 /** Reads, lints and expands a CI config; CiConfigError listing GitLab's errors in GitLab's order. */
 export function readCiConfig(text: string, readFile: FileReader = () => undefined): CiConfig {
-  let document = loadCiYaml(text);
-  document = expandIncludes(document, readFile);
-  document = resolveExtends(document);
-  document = resolveReferences(document);
   const errors: Errors = [];
-  const config = processRoot(document, errors);
+  const config = processRoot(mergeCiConfig(text, readFile), errors);
   if (errors.length > 0) throw new CiConfigError(errors);
   return config;
 }
