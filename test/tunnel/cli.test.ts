@@ -150,6 +150,56 @@ describe("wsparity tunnel serve, wsparity agent and the bundled agent, as proces
     expect(await cliAgent.stop()).toBe(0);
   }, 240_000);
 
+  it("--no-user-tls: users over plain HTTP while the agent's leg keeps TLS, as ssh -R's remote port is plain", async () => {
+    const server = run(process.execPath, [
+      "bin/wsparity.js",
+      "tunnel",
+      "serve",
+      "--listen",
+      "127.0.0.1:0",
+      "--agent-listen",
+      "127.0.0.1:0",
+      "--agent-tls",
+      "--self-signed",
+      "--no-user-tls",
+      "--domain",
+      "cli.localtest",
+      "--workspaces",
+      join(dir, "workspaces.yaml"),
+    ]);
+    processes.push(server);
+    const userUrl = (await server.waitFor(/^USER_URL=(\S+)$/m))[1]!;
+    const agentUrl = (await server.waitFor(/^AGENT_URL=(\S+)$/m))[1]!;
+    const caFile = (await server.waitFor(/^CA_PEM_FILE=(\S+)$/m))[1]!;
+    expect(userUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    expect(agentUrl).toMatch(/^tls:\/\//);
+    const agent = run(process.execPath, [
+      "bin/wsparity.js",
+      "agent",
+      "--server",
+      agentUrl,
+      "--workspace",
+      "ws-cli",
+      "--token-file",
+      join(dir, "agent-cli.token"),
+      "--ports",
+      String(app.port),
+      "--ca",
+      caFile,
+    ]);
+    processes.push(agent);
+    await agent.waitFor(/ wsparity-agent agent-connected workspace=ws-cli /);
+    const r = await curl([
+      "-H",
+      `Authorization: Bearer ${userToken}`,
+      `${userUrl}/-/ws/ws-cli/${app.port}/whoami`,
+    ]);
+    expect(r.stderr).toBe("");
+    expect(r.status).toBe(200);
+    expect(await agent.stop()).toBe(0);
+    expect(await server.stop()).toBe(0);
+  }, 120_000);
+
   it("exits 2 with the missing setting named when the agent has no server", async () => {
     const agent = run(process.execPath, ["bin/wsparity.js", "agent", "--workspace", "x"], {
       WSPARITY_TUNNEL_URL: "",
