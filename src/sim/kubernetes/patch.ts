@@ -2,7 +2,8 @@
 // biome-ignore-all lint/suspicious/noExplicitAny: patches operate on arbitrary JSON
 
 /** List fields that merge by a key in strategic merge patch and apply, as Kubernetes' schemas declare them. */
-export const MERGE_KEYS: Record<string, string> = {
+/** Prototype-free, so a field named `__proto__` or `constructor` is simply not a keyed list. */
+export const MERGE_KEYS: Record<string, string> = Object.assign(Object.create(null), {
   containers: "name",
   initContainers: "name",
   ephemeralContainers: "name",
@@ -18,7 +19,7 @@ export const MERGE_KEYS: Record<string, string> = {
   secrets: "name",
   // containerPort for container ports; Service ports merge by port.
   ports: "containerPort|port",
-};
+});
 
 const isObject = (v: unknown): v is Record<string, any> =>
   typeof v === "object" && v !== null && !Array.isArray(v);

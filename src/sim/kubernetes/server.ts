@@ -468,7 +468,10 @@ export class KubernetesApiServer {
   }
 
   private checkKind(rt: ResourceType, body: KubeObject | undefined): void {
-    if (!body || typeof body !== "object") throw badRequest("the request body must be a Kubernetes object");
+    if (!isPlainObject(body)) throw badRequest("the request body must be a Kubernetes object");
+    for (const field of ["kind", "apiVersion"] as const)
+      if (body[field] !== undefined && typeof body[field] !== "string")
+        throw badRequest(`the request body could not be decoded: ${field} must be a string`);
     if (body.kind && body.kind !== rt.kind) {
       throw badRequest(`the kind of the object (${body.kind}) does not match the URL (${rt.kind})`);
     }
@@ -575,3 +578,6 @@ function decodeSegment(segment: string): string {
     ).toString("utf8");
   }
 }
+
+const isPlainObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === "object" && v !== null && !Array.isArray(v);
