@@ -1,12 +1,14 @@
+import { BAR_CHART_STYLE, groupedBarChart } from "./bar-chart.ts";
 import { headline } from "./headline.ts";
 import { columnLabel, scenarioMatrices } from "./matrix.ts";
 import { cellLabel, type Report } from "./model.ts";
-import { groupedBarChart } from "./svg-chart.ts";
+import { formatMBps, formatMicros } from "./units.ts";
 import { escapeXml as esc } from "./xml.ts";
 
 const STYLE = `
-body{font:14px/1.4 system-ui,sans-serif;margin:24px;color:#222}
-h1{font-size:20px}h2{font-size:16px;margin-top:28px}
+body{font:14px/1.4 system-ui,sans-serif;margin:16px clamp(8px,3vw,24px);color:#222}
+h1{font-size:20px;overflow-wrap:anywhere}h2{font-size:16px;margin-top:28px}
+.scroll{overflow-x:auto;max-width:100%}
 table{border-collapse:collapse;margin:8px 0}
 th,td{border:1px solid #ccc;padding:4px 8px;text-align:left}
 td.status{position:relative;cursor:help;font-weight:600}
@@ -14,8 +16,10 @@ td.supported{background:#d8f5d0}td.degraded{background:#fff1c2}td.unsupported{ba
 td.error{background:#f4b6ff}td.inconclusive{background:#dde7f5}td.not-applicable{background:#eee;color:#777}
 td.status:hover::after{content:attr(data-evidence);position:absolute;left:0;top:100%;z-index:2;
   width:360px;white-space:pre-wrap;font-weight:400;background:#222;color:#fff;padding:6px;border-radius:4px}
-.summary span{margin-right:18px}.chart-title{font-weight:600;font-size:13px}.axis{font-size:11px;fill:#444}
-`;
+.summary{display:flex;flex-wrap:wrap;gap:8px;margin:8px 0;padding:0;list-style:none}
+.summary li{border:1px solid #ccc;border-radius:4px;padding:4px 10px}.summary b{font-size:18px;margin-right:4px}
+.run{color:#555;font-size:12px;overflow-wrap:anywhere}
+${BAR_CHART_STYLE}`;
 
 function matrixTables(report: Report): string {
   return scenarioMatrices(report)
@@ -34,7 +38,7 @@ function matrixTables(report: Report): string {
           return `<tr><th>${esc(feature)}</th>${tds}</tr>`;
         })
         .join("");
-      return `<h2>${esc(m.scenario)}</h2><table class="matrix" data-scenario="${esc(m.scenario)}">${head}${rows}</table>`;
+      return `<h2>${esc(m.scenario)}</h2><div class="scroll"><table class="matrix" data-scenario="${esc(m.scenario)}">${head}${rows}</table></div>`;
     })
     .join("");
 }
@@ -51,7 +55,7 @@ function gapTable(report: Report): string {
         )}</td></tr>`,
     )
     .join("");
-  return `<table class="gaps"><tr><th>severity</th><th>scenario</th><th>feature</th><th>kubernetes</th><th>CI observed</th></tr>${rows}</table>`;
+  return `<div class="scroll"><table class="gaps"><tr><th>severity</th><th>scenario</th><th>feature</th><th>kubernetes</th><th>CI observed</th></tr>${rows}</table></div>`;
 }
 
 function devfiles(report: Report): string {
@@ -72,8 +76,8 @@ function charts(report: Report): string {
   const cells = report.cells.filter((c) => c.tunnel);
   if (cells.length === 0) return "<p>No tunnel figures in this run.</p>";
   const latency = groupedBarChart(
+    "latency-chart",
     "Request latency through the workspace URL",
-    "µs",
     cells.map((c) => ({
       label: cellLabel(c),
       values: [
@@ -82,10 +86,11 @@ function charts(report: Report): string {
         { series: "p99", value: c.tunnel!.latencyUs.p99 },
       ],
     })),
+    formatMicros,
   );
   const throughput = groupedBarChart(
+    "throughput-chart",
     "Bulk throughput through the workspace URL",
-    "MB/s",
     cells.map((c) => ({
       label: cellLabel(c),
       values: [
@@ -93,8 +98,9 @@ function charts(report: Report): string {
         { series: "upload", value: c.tunnel!.throughputMBps.upload },
       ],
     })),
+    formatMBps,
   );
-  return `<div id="latency-chart">${latency}</div><div id="throughput-chart">${throughput}</div>`;
+  return `${latency}${throughput}`;
 }
 
 export function renderHtml(report: Report): string {
@@ -104,7 +110,8 @@ export function renderHtml(report: Report): string {
 <title>wsparity ${esc(report.tier)} ${esc(report.runId)}</title><style>${STYLE}</style></head>
 <body>
 <h1>wsparity gap report — tier ${esc(report.tier)}</h1>
-<p class="summary"><span id="parity">Parity <b>${s.parityPct}%</b></span><span id="comparable-count">${s.comparable} comparable checks</span><span id="gap-count">${s.gaps} gaps</span><span id="inconclusive-count">${s.inconclusive} inconclusive</span><span>${s.cells} cells</span><span>${esc(report.startedAt)} → ${esc(report.finishedAt)}</span></p>
+<ul class="summary"><li id="comparable-count"><b>${s.comparable}</b> comparable checks</li><li id="gap-count"><b>${s.gaps}</b> gaps</li><li id="inconclusive-count"><b>${s.inconclusive}</b> inconclusive</li><li id="parity"><b>${s.parityPct}%</b> parity</li><li><b>${s.cells}</b> cells</li></ul>
+<p class="run">${esc(report.runId)} · ${esc(report.startedAt)} → ${esc(report.finishedAt)}${report.rollout ? ` · rollout flag ${esc(report.rollout.flag)}: ${esc(String(report.rollout.before))} → ${esc(String(report.rollout.after))} (stage ${esc(report.rollout.stage ?? "none")})` : ""}</p>
 ${s.notComparable.length > 0 ? `<ul id="not-comparable">${s.notComparable.map((w) => `<li>${esc(w)}</li>`).join("")}</ul>` : ""}
 <h2>Gaps</h2>${gapTable(report)}
 ${devfiles(report)}

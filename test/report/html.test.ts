@@ -56,11 +56,11 @@ describe("report.html", () => {
           () => getComputedStyle(document.querySelector("td.unsupported")!, "::after").content,
         ),
       ).toContain("observed container.image unsupported");
-      const latencyBars = page.locator("#latency-chart rect.bar");
+      const latencyBars = page.locator("#latency-chart .bar");
       expect(await latencyBars.count()).toBe(6);
       const box = await latencyBars.first().boundingBox();
       expect(box!.height).toBeGreaterThan(10);
-      expect(await page.locator("#throughput-chart rect.bar").count()).toBe(4);
+      expect(await page.locator("#throughput-chart .bar").count()).toBe(4);
       expect(await page.locator("#gap-count").textContent()).toBe("2 gaps");
       expect(problems).toEqual([]);
       expect(requests).toEqual([]);
