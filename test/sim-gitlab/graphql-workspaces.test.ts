@@ -323,6 +323,22 @@ describe("the GitLab simulator's workspaces API", () => {
     expect(read.body.data.workspace).toMatchObject({ actualState: "Running", deploymentResourceVersion: 17 });
     expect(read.body.data.workspace.respondedToAgentAt).not.toBeNull();
 
+    // An apply agentk could not do makes the workspace Error until the agent reports the Deployment again.
+    await gl.reconcile({
+      update_type: "partial",
+      workspace_agent_infos: [
+        { ...running, error_details: { error_type: "applier", error_message: "403: forbidden" } },
+      ],
+    });
+    expect(
+      (
+        await gl.graphql(`query($id: RemoteDevelopmentWorkspaceID!) { workspace(id: $id) { actualState } }`, {
+          id: ws.id,
+        })
+      ).body.data.workspace.actualState,
+    ).toBe("Error");
+    await gl.reconcile({ update_type: "partial", workspace_agent_infos: [running] });
+
     // RestartRequested: replicas 0 until the agent reports Stopped, then Rails asks for Running again.
     await gl.graphql(UPDATE, { input: { id: ws.id, desiredState: "RestartRequested" } });
     const restart = await gl.reconcile({ update_type: "partial", workspace_agent_infos: [] });

@@ -4,6 +4,7 @@ import { execFile } from "node:child_process";
 import { connect } from "node:net";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import WebSocket from "ws";
 import { Agentk } from "../../src/agentk/agentk.ts";
 import { processKubeletUnavailable } from "../../src/sim/kubernetes/kubelet/process-backend.ts";
 import { GitLabUserAuth } from "../../src/workspaces-proxy/gitlab-auth.ts";
@@ -142,5 +143,30 @@ describe.skipIf(!!missing)("the workspaces proxy", () => {
     });
     await new Promise((r) => socket.once("close", r));
     expect(seen).toMatch(/HTTP\/1\.1 200 Connection Established[\s\S]*healthz-sent[\s\S]*HTTP\/1\.1 200/);
+  }, 20_000);
+
+  it("carries a WebSocket (the editor's terminal) to the workspace", async () => {
+    const socket = new WebSocket(`ws://60001-${name}.workspaces.localtest:${proxy.port}/terminal`, {
+      headers: { authorization: `Bearer ${gl.token}` },
+      // No DNS server knows the zone here: its names resolve to the proxy, as the zone's wildcard record would.
+      lookup: ((_host: string, options: { all?: boolean }, done: (...args: unknown[]) => void) =>
+        options.all
+          ? done(null, [{ address: "127.0.0.1", family: 4 }])
+          : done(null, "127.0.0.1", 4)) as never,
+      handshakeTimeout: 10_000,
+    });
+    try {
+      await new Promise((resolve, reject) => {
+        socket.once("open", resolve);
+        socket.once("error", reject);
+      });
+      const reply = await new Promise<string>((resolve) => {
+        socket.once("message", (d) => resolve(d.toString()));
+        socket.send("echo through-the-proxy");
+      });
+      expect(reply).toContain("through-the-proxy");
+    } finally {
+      socket.terminate();
+    }
   }, 20_000);
 });
