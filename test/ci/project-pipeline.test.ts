@@ -3,6 +3,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { parse } from "yaml";
 import { validateCiConfig } from "../../src/ci/schema.ts";
 import { main } from "../../src/cli.ts";
+import { lintCiConfig, readCiConfig, seedPipeline } from "../../src/sim/gitlab/ci/index.ts";
 
 // The project's own .gitlab-ci.yml: GitLab's CI schema (schemas/gitlab-ci.json), the shape the nightly
 // needs, and every wsparity option its scripts use existing in the CLI.
@@ -108,5 +109,48 @@ describe(".gitlab-ci.yml", () => {
         expect(help, `wsparity ${sub.join(" ")} has no ${flag}`).toContain(flag);
       }
     }
+  });
+});
+
+// A second reading: the GitLab simulator's CI semantics (config, parallel:matrix names, rules, needs).
+describe(".gitlab-ci.yml as the GitLab simulator reads it", () => {
+  const context = (source: string) => ({
+    variables: {
+      CI_PIPELINE_SOURCE: source,
+      CI_COMMIT_BRANCH: "main",
+      CI_DEFAULT_BRANCH: "main",
+      CI_COMMIT_REF_NAME: "main",
+    },
+    source,
+    ref: "main",
+    tag: false,
+    files: [".gitlab-ci.yml", "package.json"],
+  });
+
+  it("lints clean", () => {
+    const lint = lintCiConfig(text);
+    expect(lint.errors).toEqual([]);
+    expect(lint.valid).toBe(true);
+  });
+
+  it("gives a schedule the matrix jobs with GitLab's names, their tags, and the report job needing them all", () => {
+    const { jobs } = seedPipeline(readCiConfig(text), context("schedule"));
+    const parts = jobs.filter((j) => j.name.startsWith("nightly:part"));
+    expect(parts.map((j) => j.name)).toContain("nightly:part: [docker, reference, amd64]");
+    expect(parts).toHaveLength(8);
+    // GitLab expands the matrix's variables in tags when it creates the job (Seed::Build, "CI/CD
+    // variables in tags"); the simulator keeps them as written, so they are checked against the matrix here.
+    const arm = parts.find((j) => j.name === "nightly:part: [docker, kubernetes, arm64]")!;
+    expect(arm.parallel?.matrix).toEqual({ TIER: "docker", EXECUTOR: "kubernetes", ARCH: "arm64" });
+    const expand = (tag: string) => tag.replace(/\$(\w+)/g, (_, v: string) => arm.parallel!.matrix![v] ?? "");
+    expect(arm.tags.map(expand)).toEqual(["wsparity", "tier-docker", "arch-arm64"]);
+    const report = jobs.find((j) => j.name === "nightly:report")!;
+    expect(report.needs?.map((n) => n.name).sort()).toEqual(parts.map((j) => j.name).sort());
+    expect(jobs.map((j) => j.name)).not.toContain("test");
+  });
+
+  it("gives a merge request lint, typecheck and test only", () => {
+    const { jobs } = seedPipeline(readCiConfig(text), context("merge_request_event"));
+    expect(jobs.map((j) => j.name).sort()).toEqual(["lint", "test", "typecheck"]);
   });
 });
