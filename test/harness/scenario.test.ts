@@ -38,6 +38,14 @@ describe("scenario files", () => {
     expect(() => parseScenario("name: [", "s.yaml")).toThrow(/s\.yaml:1:\d+: not valid YAML/);
   });
 
+  it("takes adapt: gitlab, and names the line of any other value", () => {
+    expect(parseScenario("name: a\ndevfile: d.yaml\nadapt: gitlab\n", "/s/a.yaml").adapt).toBe("gitlab");
+    expect(parseScenario("name: a\ndevfile: d.yaml\n", "/s/a.yaml").adapt).toBeUndefined();
+    expect(() => parseScenario("name: a\ndevfile: d.yaml\nadapt: k8s\n", "s.yaml")).toThrow(
+      /s\.yaml:3:8: adapt must be one of gitlab/,
+    );
+  });
+
   it("never throws anything but a UsageError on arbitrary YAML-ish input (property)", () => {
     fc.assert(
       fc.property(fc.string({ maxLength: 200 }), (text) => {
