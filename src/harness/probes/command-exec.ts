@@ -49,13 +49,19 @@ export const commandExec: Probe = {
     const env = command.env.map((e) => `export ${e.name}=${shellQuote(e.value)}; `).join("");
     const cd = command.workingDir ? `cd ${command.workingDir} && ` : "";
     const envShown = command.env.map((e) => `${e.name}=\${${e.name}}`).join(" ");
+    const t0 = Date.now();
     const own = await execInWorkspace(ws, `${env}${cd}printf '${MARKER} %s %s' "$PWD" "${envShown}"`, {
-      timeoutMs,
+      timeoutMs: Math.max(1000, Math.floor(timeoutMs / 4)),
     });
     const mechanism = checkMechanism(command, own);
     if (mechanism) return mechanism;
     const pwd = own.stdout.slice(own.stdout.indexOf(MARKER) + MARKER.length + 1).split(" ")[0];
-    const out = await execInWorkspace(ws, `${env}${cd}${command.commandLine}`, { timeoutMs });
+    // A server the command starts runs until stopped: the editor ends it within the probe's time, and
+    // "still running when stopped" is an outcome like any other.
+    const left = timeoutMs - (Date.now() - t0) - 2000;
+    const out = await execInWorkspace(ws, `${env}${cd}${command.commandLine}`, {
+      timeoutMs: Math.max(1000, left),
+    });
     const evidence = `command ${command.id} ran in ${pwd} with its env; ${describeExec(command.commandLine, out)}`;
     return { ...supported(evidence), outcome: commandOutcome(out, pwd) };
   },
