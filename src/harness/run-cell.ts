@@ -198,12 +198,14 @@ export async function runCell(
     errors > 0 ? `${errors} probe(s) could not run to a verdict` : "",
     measureError ? `tunnel measurement failed: ${measureError}` : "",
     disposeError ? `cleanup failed: ${disposeError}` : "",
-    signal.aborted ? "interrupted" : "",
+    signal.aborted ? "interrupted: the run was stopped before this cell finished" : "",
   ].filter(Boolean);
+  // An interrupted cell has no verdict of its own: it is an error, not a failure of the path.
+  const status = signal.aborted ? "error" : errors > 0 || measureError || disposeError ? "failed" : "passed";
   return {
     cell: {
       ...base,
-      status: errors > 0 || measureError || disposeError || signal.aborted ? "failed" : "passed",
+      status,
       ...(reasons.length ? { reason: reasons.join("; ") } : {}),
       startupMs,
       features,

@@ -91,7 +91,8 @@ describe("runCell", () => {
       { probeDone: () => controller.abort() },
       controller.signal,
     );
-    expect(run.cell.status).toBe("failed");
+    // Interrupted is no verdict on the path: the cell is an error, with the reason.
+    expect(run.cell.status).toBe("error");
     expect(run.cell.reason).toContain("interrupted");
     expect(run.cell.features[1]).toMatchObject({
       status: "error",

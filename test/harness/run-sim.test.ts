@@ -91,7 +91,8 @@ describe("wsparity run on the sim tier (through the CLI)", () => {
     expect(stderr).toContain("SIGINT: finishing the current step");
     const report = JSON.parse(readFileSync(join(dir, "report.json"), "utf8"));
     expect(reportSchemaErrors(report)).toEqual([]);
-    expect(report.cells.map((c: { status: string }) => c.status)).toEqual(["failed", "skipped", "skipped"]);
+    expect(report.cells.map((c: { status: string }) => c.status)).toEqual(["error", "skipped", "skipped"]);
+    expect(report.cells[0].reason).toMatch(/interrupted: the run was stopped before this cell finished/);
     expect(report.cells[1].reason).toBe("interrupted before this cell started");
     expect(existsSync(join(dir, "junit.xml"))).toBe(true);
     expect(processesMentioning(dir)).toEqual([]);
