@@ -55,14 +55,15 @@ export class ProcessGroup {
     return [...this.#children].map((c) => c.pid!).filter(Boolean);
   }
 
-  async stop(): Promise<void> {
+  /** SIGTERM to every child, SIGKILL to those still running after `graceMs`. */
+  async stop(graceMs = 3000): Promise<void> {
     liveGroups.delete(this);
     await Promise.all(
       [...this.#children].map(
         (child) =>
           new Promise<void>((resolve) => {
             if (child.exitCode !== null || child.signalCode !== null) return resolve();
-            const force = setTimeout(() => child.kill("SIGKILL"), 3000);
+            const force = setTimeout(() => child.kill("SIGKILL"), graceMs);
             child.once("exit", () => {
               clearTimeout(force);
               resolve();

@@ -110,6 +110,8 @@ export interface TunnelBenchReport {
 }
 
 const GiB = 1024 ** 3;
+/** How long a profiled process may take to write its profile after SIGTERM (minutes of samples, load 30). */
+const PROFILE_WRITE_GRACE_MS = 120_000;
 const round = (n: number, digits = 1) => Math.round(n * 10 ** digits) / 10 ** digits;
 
 export function spread(values: number[], digits = 1): Spread {
@@ -246,8 +248,8 @@ export async function runTunnelBench(options: BenchOptions): Promise<TunnelBench
         connectMs: { p50: round(connect.p50, 2) },
       };
     }
-    // The servers and agents write their CPU profiles as they exit.
-    await group.stop();
+    // The servers and agents write their CPU profiles as they exit: on a busy machine that takes seconds.
+    await group.stop(profileDir ? PROFILE_WRITE_GRACE_MS : undefined);
     const loadAfter = os.loadavg().map((l) => round(l, 2));
     const profiles = profileDir ? await summarizeProfiles(profileDir) : undefined;
     let scale: TunnelBenchReport["scale"];
