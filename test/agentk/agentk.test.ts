@@ -4,10 +4,11 @@ import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, expect, it } from "vitest";
 import { processKubeletUnavailable } from "../../src/sim/kubernetes/kubelet/process-backend.ts";
 import { type SimHandle, startSim } from "../sim-kubernetes/sim-fixture.ts";
 import { type PreparedGitLab, prepareGitLab } from "../support/remote-development.ts";
+import { describeUnless } from "../support/skip.ts";
 
 const run = promisify(execFile);
 const missing = processKubeletUnavailable();
@@ -23,7 +24,7 @@ components:
       memoryLimit: 256Mi
 `;
 
-describe.skipIf(!!missing)("wsparity agentk", () => {
+describeUnless(missing)("wsparity agentk", () => {
   let gl: PreparedGitLab;
   let k8s: SimHandle;
   let agentk: ChildProcess;

@@ -201,16 +201,15 @@ describe("adaptForGitlab", () => {
     ]);
   });
 
-  it.skipIf(!REGISTRY)(
-    "makes the registry devfiles of issue 11 acceptable to GitLab (needs ../shared/devfiles/registry)",
-    async () => {
-      for (const file of ["nodejs-2.2.1.yaml", "python-3.1.0.yaml", "nodejs-mongodb-default.yaml"]) {
-        const adapted = await loadAdaptedForGitlab(join(REGISTRY!, file));
-        expect(adapted.byGitlab.ok ? [] : adapted.byGitlab.errors, file).toEqual([]);
-        expect(adapted.changes.length, file).toBeGreaterThan(3);
-      }
-    },
-  );
+  it("makes the registry devfiles of issue 11 acceptable to GitLab (needs ../shared/devfiles/registry)", async (ctx) => {
+    if (!REGISTRY)
+      ctx.skip("../shared/devfiles/registry is not here (registry devfiles are not copied into the project)");
+    for (const file of ["nodejs-2.2.1.yaml", "python-3.1.0.yaml", "nodejs-mongodb-default.yaml"]) {
+      const adapted = await loadAdaptedForGitlab(join(REGISTRY!, file));
+      expect(adapted.byGitlab.ok ? [] : adapted.byGitlab.errors, file).toEqual([]);
+      expect(adapted.changes.length, file).toBeGreaterThan(3);
+    }
+  });
 });
 
 describe("run --adapt gitlab (loading scenarios)", () => {

@@ -104,17 +104,16 @@ describe("endpoint.tcp", () => {
     });
   });
 
-  it.skipIf(existsSync("/usr/bin/sshd") || existsSync("/bin/sshd"))(
-    "is inconclusive when the image has no sshd: GitLab offers no SSH then either",
-    async () => {
-      const noSshd = await workspace({
-        env: { PATH: "/usr/bin:/bin" },
-        tcpRoute: { [SSH_PORT]: await freePort() },
-      });
-      expect(await endpointTcp.run(context(noSshd, spec()))).toMatchObject({
-        status: "inconclusive",
-        reason: expect.stringContaining("has no sshd"),
-      });
-    },
-  );
+  it("is inconclusive when the image has no sshd: GitLab offers no SSH then either", async (ctx) => {
+    if (existsSync("/usr/bin/sshd") || existsSync("/bin/sshd"))
+      ctx.skip("this host has sshd in /usr/bin, so a local workspace without sshd cannot be made here");
+    const noSshd = await workspace({
+      env: { PATH: "/usr/bin:/bin" },
+      tcpRoute: { [SSH_PORT]: await freePort() },
+    });
+    expect(await endpointTcp.run(context(noSshd, spec()))).toMatchObject({
+      status: "inconclusive",
+      reason: expect.stringContaining("has no sshd"),
+    });
+  });
 });

@@ -3,7 +3,7 @@
 import { execFile } from "node:child_process";
 import { connect } from "node:net";
 import { promisify } from "node:util";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, expect, it } from "vitest";
 import WebSocket from "ws";
 import { Agentk } from "../../src/agentk/agentk.ts";
 import { processKubeletUnavailable } from "../../src/sim/kubernetes/kubelet/process-backend.ts";
@@ -12,6 +12,7 @@ import { WorkspacesProxy } from "../../src/workspaces-proxy/server.ts";
 import { WorkspaceUpstreams } from "../../src/workspaces-proxy/upstream.ts";
 import { type SimHandle, startSim } from "../sim-kubernetes/sim-fixture.ts";
 import { type PreparedGitLab, prepareGitLab } from "../support/remote-development.ts";
+import { describeUnless } from "../support/skip.ts";
 
 const run = promisify(execFile);
 const missing = processKubeletUnavailable();
@@ -26,7 +27,7 @@ components:
       image: registry.example.test/tooling:1
 `;
 
-describe.skipIf(!!missing)("the workspaces proxy", () => {
+describeUnless(missing)("the workspaces proxy", () => {
   let gl: PreparedGitLab;
   let k8s: SimHandle;
   let agentk: Agentk;
