@@ -1,0 +1,132 @@
+import http from "node:http";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { WorkspaceAgent } from "../../src/agent/index.ts";
+import { silentLog } from "../../src/tunnel/index.ts";
+import { rssMiB } from "../tunnel/fds.ts";
+import { startTargetApp, workspace } from "../tunnel/helpers.ts";
+import {
+  type AgentProcess,
+  spawnAgent,
+  spawnTunnelServer,
+  type TunnelServerProcess,
+} from "../tunnel/server-process.ts";
+import { until } from "./agents.ts";
+import { type Bundles, buildBundles } from "./bundles.ts";
+import { runCycles, userCycles } from "./cycles.ts";
+import { recordRow } from "./table.ts";
+
+const SOAK = process.env.WSPARITY_SOAK === "1";
+const SOAK_MINUTES = 10;
+
+describe("agents under duplicates and time", () => {
+  let bundles: Bundles;
+  let app: Awaited<ReturnType<typeof startTargetApp>>;
+  let server: TunnelServerProcess;
+  let rightful: AgentProcess;
+  const ws = workspace("dup", [0]);
+
+  beforeAll(async () => {
+    bundles = await buildBundles();
+    app = await startTargetApp({ name: "rightful" });
+    ws.ports[0] = app.port;
+    server = await spawnTunnelServer({ workspaces: [ws], cli: bundles.tunnel });
+    rightful = spawnAgent(server.agentUrl, ws, {}, bundles.agent);
+    await rightful.connected(1);
+  }, 60_000);
+  afterAll(async () => {
+    await rightful.stop().catch(() => undefined);
+    await server.stop();
+    await app.close();
+  });
+
+  it("a second agent is refused with a reason on every transport; the first keeps the workspace and its download", async () => {
+    let ticks = 0;
+    let cut = false;
+    const download = http.get(
+      {
+        host: "127.0.0.1",
+        port: server.userPort,
+        path: "/drip",
+        agent: false,
+        headers: { host: `${app.port}-${ws.name}.localtest`, authorization: `Bearer ${ws.userToken}` },
+      },
+      (res) => {
+        res.on("data", () => ticks++);
+        res.on("close", () => {
+          cut = true;
+        });
+      },
+    );
+    download.on("error", () => {
+      cut = true;
+    });
+    await until("the download to start", () => ticks > 0, 15_000);
+    const refusals: string[] = [];
+    let takeovers = 0;
+    for (const url of [server.agentUrl, server.agentWebSocketUrl]) {
+      const impostor = new WorkspaceAgent({
+        server: new URL(url),
+        workspace: ws.name,
+        token: ws.agentToken,
+        ports: ws.ports,
+        targetHost: "127.0.0.2",
+        backoff: { initialMs: 100, maxMs: 200 },
+        connectTimeoutMs: 5000,
+        log: silentLog,
+      });
+      let mine = 0;
+      impostor.on("rejected", (status, error) => {
+        mine++;
+        refusals.push(`${status} ${error}`);
+      });
+      impostor.on("connected", () => takeovers++);
+      impostor.start();
+      await until("ten refusals", () => mine >= 10, 30_000);
+      await impostor.stop();
+    }
+    const before = ticks;
+    await until("the download to go on", () => ticks > before + 5, 10_000);
+    download.destroy();
+    const all409 = refusals.every((r) => r.startsWith("409 ") && r.includes("already has a connected agent"));
+    const reconnects = rightful.stderr().split(" agent-connected ").length - 2;
+    recordRow({
+      check: "duplicate agents",
+      did: `an impostor with the right token retried ${refusals.length} times over tcp and ws (every 100-200 ms) while the rightful agent served a long download`,
+      figure: `${refusals.filter((r) => r.startsWith("409 ")).length}/${refusals.length} refused with 409 and a reason; ${takeovers} takeovers; rightful agent reconnects ${reconnects}; download cut: ${cut}`,
+      ok: all409 && takeovers === 0 && reconnects === 0 && !cut,
+    });
+    expect(all409).toBe(true);
+    expect(takeovers).toBe(0);
+    expect(reconnects).toBe(0);
+    expect(cut).toBe(false);
+  }, 120_000);
+
+  it.skipIf(!SOAK)(
+    `soak: ${SOAK_MINUTES} minutes of mixed traffic keep RSS flat (nightly: WSPARITY_SOAK=1)`,
+    async () => {
+      const samples: number[] = [];
+      const deadline = Date.now() + SOAK_MINUTES * 60_000;
+      let failed = 0;
+      let total = 0;
+      while (Date.now() < deadline) {
+        for (const kind of ["http", "websocket", "connect"] as const) {
+          failed += await runCycles(200, 8, () => userCycles[kind](server.userPort, ws, app.port));
+          total += 200;
+        }
+        samples.push(rssMiB(server.pid));
+      }
+      const warm = samples[Math.min(2, samples.length - 1)]!;
+      const last = samples[samples.length - 1]!;
+      const flat = last <= warm * 1.25 + 10;
+      recordRow({
+        check: "soak",
+        did: `${SOAK_MINUTES} min of HTTP, WebSocket and CONNECT cycles (${total} connections)`,
+        figure: `${failed} failed; server RSS after warm-up ${warm.toFixed(0)} MiB → end ${last.toFixed(0)} MiB (max ${Math.max(...samples).toFixed(0)})`,
+        ok: failed === 0 && flat,
+      });
+      expect(failed).toBe(0);
+      expect(flat).toBe(true);
+    },
+    (SOAK_MINUTES + 5) * 60_000,
+  );
+});
