@@ -68,14 +68,20 @@ const noChromium = missingTool(CHROMIUM, "apt-get install -y chromium (scripts/i
 
 describe("report.html layout in headless Chromium", () => {
   let dir: string;
+  let chromium: Awaited<ReturnType<typeof launchChromium>> | undefined;
   // WSPARITY_SCREENSHOTS=DIR keeps the screenshots for a person to look at.
   const shots = process.env.WSPARITY_SCREENSHOTS;
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), "wsparity-html-layout-"));
     await writeFile(join(dir, "report.html"), renderHtml(busyReport()));
     if (shots) await mkdir(shots, { recursive: true });
+    // One browser for both widths: starting Chromium costs more than rendering the page.
+    if (!noChromium) chromium = await launchChromium();
+  }, 90_000);
+  afterAll(async () => {
+    await chromium?.close();
+    await rm(dir, { recursive: true, force: true });
   });
-  afterAll(() => rm(dir, { recursive: true, force: true }));
 
   it.for([
     ["laptop", 1366, 768],
@@ -85,9 +91,8 @@ describe("report.html layout in headless Chromium", () => {
     { timeout: 90_000 },
     async ([name, width, height], ctx) => {
       if (noChromium) ctx.skip(noChromium);
-      const { browser, close } = await launchChromium();
+      const page = await chromium!.browser.newPage({ viewport: { width, height } });
       try {
-        const page = await browser.newPage({ viewport: { width, height } });
         await page.goto(`file://${join(dir, "report.html")}`);
         if (shots) await page.screenshot({ path: join(shots, `report-${name}.png`), fullPage: true });
 
@@ -146,7 +151,7 @@ describe("report.html layout in headless Chromium", () => {
         expect(values).toContain("1.2 GB/s");
         for (const v of values) expect(v).toMatch(/^\d+(\.\d+)? (µs|ms|s|KB\/s|MB\/s|GB\/s)$/);
       } finally {
-        await close();
+        await page.close();
       }
     },
   );

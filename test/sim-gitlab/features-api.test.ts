@@ -2,7 +2,8 @@ import { execFile } from "node:child_process";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { main } from "../../src/cli.ts";
 import type { Report } from "../../src/report/model.ts";
 import { GitLabSimulator } from "../../src/sim/gitlab/index.ts";
 import { sampleReport } from "../report/fixtures.ts";
@@ -113,8 +114,27 @@ describe("GitLab simulator: Features API (curl)", () => {
   });
 });
 
-// Each case starts the CLI once or more (seconds each on a busy machine).
-describe("wsparity gate --apply-flag against the simulator", { timeout: 120_000 }, () => {
+/** The CLI's main() in this process (the simulator answers from here too); its exit code and output. */
+async function cli(...argv: string[]): Promise<{ status: number; stdout: string; stderr: string }> {
+  let stdout = "";
+  let stderr = "";
+  vi.spyOn(process.stdout, "write").mockImplementation((chunk) => {
+    stdout += String(chunk);
+    return true;
+  });
+  vi.spyOn(process.stderr, "write").mockImplementation((chunk) => {
+    stderr += String(chunk);
+    return true;
+  });
+  try {
+    return { status: await main(argv), stdout, stderr };
+  } finally {
+    vi.restoreAllMocks();
+    process.exitCode = undefined;
+  }
+}
+
+describe("wsparity gate --apply-flag against the simulator", () => {
   // The sample report has one critical gap: it reaches stage "internal" (flag 5% of actors), not "ga".
   const POLICY = `gate: internal
 flagBelowFirstStage: false
@@ -127,8 +147,7 @@ stages:
     thresholds: {gaps.critical: ["== 0"]}
 `;
   const gate = (reportDir: string, ...args: string[]) =>
-    run(process.execPath, [
-      "bin/wsparity.js",
+    cli(
       "gate",
       join(reportDir, "report.json"),
       "--policy",
@@ -136,7 +155,7 @@ stages:
       "--gitlab",
       sim.url,
       ...args,
-    ]);
+    );
   const flagNow = async () =>
     (await curl("GET", "/features", sim.rootToken)).body.find((f: { name: string }) => f.name === FLAG);
   let reportDir: string;
@@ -210,8 +229,9 @@ stages:
     const notAdmin = await gate(reportDir, "--apply-flag", FLAG, "--token", userToken, "--yes");
     expect(notAdmin.status).toBe(2);
     expect(notAdmin.stderr).toContain("needs an administrator's token");
-    const noToken = await run(process.execPath, [
-      "bin/wsparity.js",
+    const saved = process.env.GITLAB_TOKEN;
+    delete process.env.GITLAB_TOKEN;
+    const noToken = await cli(
       "gate",
       join(reportDir, "report.json"),
       "--policy",
@@ -220,7 +240,8 @@ stages:
       FLAG,
       "--gitlab",
       sim.url,
-    ]);
+    );
+    if (saved !== undefined) process.env.GITLAB_TOKEN = saved;
     expect(noToken.status).toBe(2);
     expect(noToken.stderr).toContain("--apply-flag needs an administrator token");
   });
