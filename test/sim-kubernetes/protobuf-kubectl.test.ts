@@ -51,7 +51,9 @@ function call(
 }
 
 describe("protobuf bodies with kubectl", () => {
-  it("kubectl create namespace, configmap, secret and deployment succeed and read back", async () => {
+  it("kubectl create namespace, configmap, secret and deployment succeed and read back", {
+    timeout: 120_000,
+  }, async () => {
     await kubectl("create", "namespace", "demo");
     await kubectl("create", "configmap", "cm", "--from-literal=greeting=hello", "-n", "demo");
     await kubectl("create", "secret", "generic", "s", "--from-literal=password=p4ss", "-n", "demo");

@@ -118,22 +118,19 @@ export class WorkloadControllers {
   }
 
   private syncDeployment(namespace: string, name: string): void {
-    const d = this.store.find(DEPLOYMENT, namespace, name);
+    let d = this.store.find(DEPLOYMENT, namespace, name);
     if (!d || d.metadata.deletionTimestamp) return;
     const hash = templateHash(d.spec.template);
-    const sets = this.store.list(REPLICA_SET, namespace).filter((rs) => ownedBy(rs, d));
+    const sets = this.store.list(REPLICA_SET, namespace).filter((rs) => ownedBy(rs, d!));
     let current = sets.find((rs) => rs.metadata.labels?.["pod-template-hash"] === hash);
-    const old = sets.filter((rs) => rs !== current);
+    const old = sets.filter((rs) => rs !== current).sort((a, b) => revisionOf(a) - revisionOf(b));
     const desired = d.spec.replicas ?? 1;
     const pods = this.store.list(POD, namespace).filter((p) => sets.some((rs) => ownedBy(p, rs)));
+    const live = pods.filter((p) => !p.metadata.deletionTimestamp);
     const oldPods = pods.filter((p) => !current || !ownedBy(p, current));
     const recreate = (d.spec.strategy?.type ?? "RollingUpdate") === "Recreate";
-    for (const rs of old) {
-      if ((rs.spec.replicas ?? 0) !== 0)
-        this.store.update(REPLICA_SET, { ...rs, spec: { ...rs.spec, replicas: 0 } });
-    }
-    // Recreate: the new ReplicaSet scales up only after every old pod is gone.
-    const mayScaleUp = !recreate || oldPods.length === 0;
+    const newestOld = Math.max(0, ...old.map(revisionOf));
+    const oldReplicas = old.reduce((n, rs) => n + (rs.spec.replicas ?? 0), 0);
     if (!current) {
       current = this.store.create(REPLICA_SET, {
         apiVersion: "apps/v1",
@@ -144,12 +141,13 @@ export class WorkloadControllers {
           labels: { ...d.spec.template.metadata?.labels, "pod-template-hash": hash },
           annotations: {
             "deployment.kubernetes.io/desired-replicas": String(desired),
-            "deployment.kubernetes.io/revision": String(sets.length + 1),
+            "deployment.kubernetes.io/max-replicas": String(desired + maxSurgeOf(d)),
+            "deployment.kubernetes.io/revision": String(newestOld + 1),
           },
           ownerReferences: [ownerRef(d)],
         },
         spec: {
-          replicas: mayScaleUp ? desired : 0,
+          replicas: 0,
           selector: { matchLabels: { ...d.spec.selector.matchLabels, "pod-template-hash": hash } },
           template: {
             ...d.spec.template,
@@ -160,13 +158,94 @@ export class WorkloadControllers {
           },
         },
       });
+    } else if (revisionOf(current) <= newestOld) {
+      // A rollback to an older template: its ReplicaSet becomes the newest revision again.
+      current = this.store.update(REPLICA_SET, {
+        ...current,
+        metadata: {
+          ...current.metadata,
+          annotations: {
+            ...current.metadata.annotations,
+            "deployment.kubernetes.io/revision": String(newestOld + 1),
+          },
+        },
+      });
+    }
+    const revision = current.metadata.annotations?.["deployment.kubernetes.io/revision"];
+    if (revision && d.metadata.annotations?.["deployment.kubernetes.io/revision"] !== revision) {
+      d = this.store.update(DEPLOYMENT, {
+        ...d,
+        metadata: {
+          ...d.metadata,
+          annotations: { ...d.metadata.annotations, "deployment.kubernetes.io/revision": revision },
+        },
+      });
+    }
+    const ready = (rs: KubeObject) => live.filter((p) => ownedBy(p, rs) && isPodReady(p)).length;
+    let target: number;
+    if (recreate) {
+      // Recreate: the old ReplicaSets go to zero first; the new one scales up once their pods are gone.
+      for (const rs of old) this.scaleReplicaSet(d, rs, 0);
+      target = oldPods.length === 0 ? desired : 0;
+    } else if (oldReplicas === 0) {
+      target = desired;
     } else {
-      const target = mayScaleUp ? desired : 0;
-      if ((current.spec.replicas ?? 0) !== target) {
-        current = this.store.update(REPLICA_SET, { ...current, spec: { ...current.spec, replicas: target } });
+      // RollingUpdate: at most desired + maxSurge pods, at least desired - maxUnavailable available.
+      const total = oldReplicas + (current.spec.replicas ?? 0);
+      const room = desired + maxSurgeOf(d) - total;
+      target = Math.min(desired, (current.spec.replicas ?? 0) + Math.max(0, room));
+    }
+    if ((current.spec.replicas ?? 0) !== target) current = this.scaleReplicaSet(d, current, target);
+    if (!recreate && oldReplicas > 0) {
+      const minAvailable = desired - maxUnavailableOf(d);
+      const all = oldReplicas + (current.spec.replicas ?? 0);
+      const newUnavailable = Math.max(0, (current.spec.replicas ?? 0) - ready(current));
+      const oldUnready = old.reduce((n, rs) => n + Math.max(0, (rs.spec.replicas ?? 0) - ready(rs)), 0);
+      let canScaleDown = Math.max(all - minAvailable - newUnavailable, oldUnready);
+      for (const rs of old) {
+        const take = Math.min(rs.spec.replicas ?? 0, canScaleDown);
+        if (take <= 0) continue;
+        this.scaleReplicaSet(d, rs, (rs.spec.replicas ?? 0) - take);
+        canScaleDown -= take;
       }
     }
+    this.pruneHistory(d, old);
     this.writeDeploymentStatus(d, current, pods);
+  }
+
+  /** Scales a ReplicaSet and records the ScalingReplicaSet event the deployment controller emits. */
+  private scaleReplicaSet(d: KubeObject, rs: KubeObject, replicas: number): KubeObject {
+    const from = rs.spec.replicas ?? 0;
+    if (from === replicas) return rs;
+    const scaled = this.store.update(REPLICA_SET, {
+      ...rs,
+      metadata: {
+        ...rs.metadata,
+        annotations: {
+          ...rs.metadata.annotations,
+          "deployment.kubernetes.io/desired-replicas": String(d.spec.replicas ?? 1),
+        },
+      },
+      spec: { ...rs.spec, replicas },
+    });
+    const verb = replicas > from ? "up" : "down";
+    recordEvent(
+      this.store,
+      d,
+      "ScalingReplicaSet",
+      `Scaled ${verb} replica set ${rs.metadata.name} to ${replicas} from ${from}`,
+      "deployment-controller",
+    );
+    return scaled;
+  }
+
+  /** Old ReplicaSets scaled to zero beyond spec.revisionHistoryLimit go, oldest first. */
+  private pruneHistory(d: KubeObject, old: KubeObject[]): void {
+    const limit = d.spec.revisionHistoryLimit ?? 10;
+    const idle = old.filter((rs) => (rs.spec.replicas ?? 0) === 0 && !(rs.status?.replicas > 0));
+    for (const rs of idle.slice(0, Math.max(0, idle.length - limit))) {
+      this.store.delete(REPLICA_SET, rs.metadata.namespace, rs.metadata.name);
+    }
   }
 
   private writeDeploymentStatus(d: KubeObject, current: KubeObject, pods: KubeObject[]): void {
@@ -268,9 +347,83 @@ export class WorkloadControllers {
   }
 }
 
+const revisionOf = (rs: KubeObject) =>
+  Number(rs.metadata.annotations?.["deployment.kubernetes.io/revision"] ?? 0);
+
+/** An int-or-percent of the desired replicas, rounded as the deployment controller rounds it. */
+function resolveIntOrPercent(v: unknown, desired: number, roundUp: boolean): number {
+  if (typeof v === "number") return v;
+  const pct = Number(String(v ?? "25%").replace("%", ""));
+  const exact = (pct * desired) / 100;
+  return roundUp ? Math.ceil(exact) : Math.floor(exact);
+}
+
+function maxSurgeOf(d: KubeObject): number {
+  if ((d.spec.strategy?.type ?? "RollingUpdate") !== "RollingUpdate") return 0;
+  return resolveIntOrPercent(d.spec.strategy?.rollingUpdate?.maxSurge, d.spec.replicas ?? 1, true);
+}
+
+function maxUnavailableOf(d: KubeObject): number {
+  const desired = d.spec.replicas ?? 1;
+  const unavailable = resolveIntOrPercent(d.spec.strategy?.rollingUpdate?.maxUnavailable, desired, false);
+  // Both zero would never progress; the controller then lets one pod be unavailable.
+  return unavailable === 0 && maxSurgeOf(d) === 0 ? 1 : unavailable;
+}
+
+/** An Event about an object, as a controller records it (kubectl describe and get events read them). */
+export function recordEvent(
+  store: ObjectStore,
+  about: KubeObject,
+  reason: string,
+  message: string,
+  component: string,
+): void {
+  try {
+    store.create(type("Event"), {
+      apiVersion: "v1",
+      kind: "Event",
+      metadata: {
+        name: `${about.metadata.name}.${randomBytes(8).toString("hex")}`,
+        namespace: about.metadata.namespace,
+      },
+      involvedObject: {
+        apiVersion: about.apiVersion,
+        kind: about.kind,
+        name: about.metadata.name,
+        namespace: about.metadata.namespace,
+        uid: about.metadata.uid,
+        resourceVersion: about.metadata.resourceVersion,
+      },
+      reason,
+      message,
+      type: "Normal",
+      source: { component },
+      reportingComponent: component,
+      firstTimestamp: now(),
+      lastTimestamp: now(),
+      count: 1,
+    });
+  } catch (err) {
+    if (!(err instanceof ApiError)) throw err;
+  }
+}
+
+/** JSON with object keys sorted, so equal templates hash alike whatever order their fields arrived in. */
+function canonical(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonical).join(",")}]`;
+  if (v && typeof v === "object") {
+    const entries = Object.entries(v as Record<string, unknown>).filter(([, x]) => x !== undefined);
+    return `{${entries
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(([k, x]) => `${JSON.stringify(k)}:${canonical(x)}`)
+      .join(",")}}`;
+  }
+  return JSON.stringify(v);
+}
+
 /** pod-template-hash: a stable short hash of the pod template. */
 export function templateHash(template: unknown): string {
-  const hex = createHash("sha256").update(JSON.stringify(template)).digest("hex");
+  const hex = createHash("sha256").update(canonical(template)).digest("hex");
   const alphabet = "bcdfghjklmnpqrstvwxz2456789";
   let out = "";
   for (let i = 0; i < 10; i++)

@@ -73,7 +73,7 @@ export function apiResourceList(group: string, version: string) {
       singularName: rt.singular,
       namespaced: rt.namespaced,
       kind: rt.kind,
-      verbs: VERBS,
+      verbs: rt.review ? ["create"] : VERBS,
       ...(rt.shortNames.length ? { shortNames: rt.shortNames } : {}),
       ...(IN_CATEGORY_ALL.has(rt.kind) ? { categories: ["all"] } : {}),
     });

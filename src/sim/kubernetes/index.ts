@@ -14,6 +14,7 @@ import { DockerBackend } from "./kubelet/docker-backend.ts";
 import { Kubelet } from "./kubelet/kubelet.ts";
 import { ProcessBackend, processKubeletUnavailable } from "./kubelet/process-backend.ts";
 import { KubernetesApiServer } from "./server.ts";
+import { ServiceControllers } from "./service-controllers.ts";
 import { ObjectStore } from "./store.ts";
 
 export interface KubernetesSimOptions {
@@ -63,11 +64,16 @@ export async function startKubernetesSim(opts: KubernetesSimOptions): Promise<Ku
         : undefined;
   const kubelet = backend ? new Kubelet(store, opts.stateDir, backend) : undefined;
   const controllers = new WorkloadControllers(store);
+  const services = new ServiceControllers(store, {
+    arch: opts.nodeArch ?? (process.arch === "arm64" ? "arm64" : "amd64"),
+    ready: kubelet !== undefined,
+  });
   const server = new KubernetesApiServer({ store, token, runtime: kubelet, tls });
   const url = await server.listen(opts.port ?? 0);
   const kubeconfigPath = join(opts.stateDir, "kubeconfig");
   writeFileSync(kubeconfigPath, kubeconfigYaml(url, token, tls.cert), { mode: 0o600 });
   controllers.start();
+  services.start();
   kubelet?.start();
   return {
     url,
@@ -86,6 +92,7 @@ export async function startKubernetesSim(opts: KubernetesSimOptions): Promise<Ku
     },
     async stop() {
       controllers.stop();
+      services.stop();
       await kubelet?.stop();
       await server.close();
     },

@@ -17,6 +17,7 @@ const PACKAGES: Record<string, string> = {
   "networking.k8s.io": "k8s.io.api.networking.v1",
   autoscaling: "k8s.io.api.autoscaling.v1",
   "authorization.k8s.io": "k8s.io.api.authorization.v1",
+  "authentication.k8s.io": "k8s.io.api.authentication.v1",
   "discovery.k8s.io": "k8s.io.api.discovery.v1",
   policy: "k8s.io.api.policy.v1",
   "meta.k8s.io": META,
@@ -27,6 +28,7 @@ const FILES = [
   "k8s.io/api/networking/v1/generated.proto",
   "k8s.io/api/autoscaling/v1/generated.proto",
   "k8s.io/api/authorization/v1/generated.proto",
+  "k8s.io/api/authentication/v1/generated.proto",
   "k8s.io/api/discovery/v1/generated.proto",
   "k8s.io/api/policy/v1/generated.proto",
 ];

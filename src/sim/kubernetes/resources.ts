@@ -9,6 +9,8 @@ export interface ResourceType {
   namespaced: boolean;
   shortNames: string[];
   hasStatus: boolean;
+  /** Reviews: created to ask a question, never stored (only the create verb). */
+  review?: boolean;
 }
 
 const t = (
@@ -40,6 +42,18 @@ export const RESOURCE_TYPES: ResourceType[] = [
   t("", "v1", "PersistentVolumeClaim", "persistentvolumeclaims", true, ["pvc"], true),
   t("", "v1", "ResourceQuota", "resourcequotas", true, ["quota"], true),
   t("", "v1", "Event", "events", true, ["ev"]),
+  t("", "v1", "Endpoints", "endpoints", true, ["ep"]),
+  t("", "v1", "Node", "nodes", false, ["no"], true),
+  t("discovery.k8s.io", "v1", "EndpointSlice", "endpointslices", true),
+  {
+    ...t("authorization.k8s.io", "v1", "SelfSubjectAccessReview", "selfsubjectaccessreviews", false),
+    review: true,
+  },
+  {
+    ...t("authorization.k8s.io", "v1", "SelfSubjectRulesReview", "selfsubjectrulesreviews", true),
+    review: true,
+  },
+  { ...t("authentication.k8s.io", "v1", "SelfSubjectReview", "selfsubjectreviews", false), review: true },
   t("apps", "v1", "Deployment", "deployments", true, ["deploy"], true),
   t("apps", "v1", "ReplicaSet", "replicasets", true, ["rs"], true),
   t("networking.k8s.io", "v1", "NetworkPolicy", "networkpolicies", true, ["netpol"]),

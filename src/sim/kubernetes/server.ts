@@ -31,7 +31,7 @@ import { apiVersionOf, type ResourceType, typeByPlural } from "./resources.ts";
 import type { PodRuntime } from "./runtime.ts";
 import { SCALABLE, scaleOf, withScale } from "./scale.ts";
 import { parseFieldSelector, parseLabelSelector } from "./selectors.ts";
-import type { ObjectStore } from "./store.ts";
+import type { ObjectStore, Propagation } from "./store.ts";
 import { toTable } from "./table.ts";
 
 interface Route {
@@ -106,9 +106,8 @@ export class KubernetesApiServer {
     const path = url.pathname.replace(/\/+$/, "") || "/";
     if (path === "/healthz" || path === "/readyz" || path === "/livez") return this.text(res, 200, "ok");
     this.authorize(req);
+    // Discovery and OpenAPI documents are JSON whatever else is asked; resources refuse an Accept they cannot meet.
     const format = negotiate(req.headers.accept);
-    if (!format) throw notAcceptable();
-    this.formats.set(res, format);
     const host = req.headers.host ?? "127.0.0.1";
     if (path === "/version") return this.json(res, 200, SERVER_VERSION);
     if (path === "/api") return this.json(res, 200, apiVersions(host));
@@ -137,7 +136,10 @@ export class KubernetesApiServer {
       return this.json(res, 200, list);
     }
     const route = this.route(path);
+    if (!format) throw notAcceptable();
+    this.formats.set(res, format);
     const method = req.method ?? "GET";
+    if (route.rt.review) return this.review(req, res, route, url);
     if (route.subresource === "log" && method === "GET") return this.logs(route, url, res);
     if (route.subresource === "exec")
       throw badRequest("exec needs a WebSocket upgrade (v5.channel.k8s.io or v4.channel.k8s.io)");
@@ -201,11 +203,17 @@ export class KubernetesApiServer {
             .map((o) => store.delete(rt, o.metadata.namespace, o.metadata.name));
           return this.json(res, 200, listOf(rt, gone, store.resourceVersion));
         }
-        const opts = (await readBody(req)) as { gracePeriodSeconds?: number } | undefined;
+        const opts = (await readBody(req)) as
+          | { gracePeriodSeconds?: number; propagationPolicy?: string; orphanDependents?: boolean }
+          | undefined;
         const grace = url.searchParams.get("gracePeriodSeconds") ?? opts?.gracePeriodSeconds;
         const force = grace !== undefined && grace !== null && Number(grace) === 0;
+        const propagation = propagationOf(
+          url.searchParams.get("propagationPolicy") ?? opts?.propagationPolicy,
+          opts,
+        );
         if (dryRun) return this.json(res, 200, store.get(rt, route.namespace, route.name));
-        return this.json(res, 200, store.delete(rt, route.namespace, route.name, { force }));
+        return this.json(res, 200, store.delete(rt, route.namespace, route.name, { force, propagation }));
       }
       default:
         throw new ApiError(405, "MethodNotAllowed", `method ${method} is not allowed`);
@@ -271,6 +279,38 @@ export class KubernetesApiServer {
     );
     if (dryRun) return this.json(res, 200, next);
     return this.json(res, 200, store.update(rt, next, { status }));
+  }
+
+  /**
+   * Access and identity reviews (kubectl auth can-i, auth whoami): the simulator has one bearer token and it is the
+   * cluster's admin, so every review is allowed and names that user — which is what the token is.
+   */
+  private async review(req: IncomingMessage, res: ServerResponse, route: Route, url: URL): Promise<void> {
+    if (req.method !== "POST" || route.name) {
+      throw new ApiError(
+        405,
+        "MethodNotAllowed",
+        `the server does not allow this method on the requested resource`,
+      );
+    }
+    const body = this.decode(res, route.rt, (await readBody(req)) ?? {}, url);
+    const status =
+      route.rt.kind === "SelfSubjectAccessReview"
+        ? { allowed: true, reason: "the simulator's token is its cluster admin (system:masters)" }
+        : route.rt.kind === "SelfSubjectRulesReview"
+          ? {
+              resourceRules: [{ verbs: ["*"], apiGroups: ["*"], resources: ["*"] }],
+              nonResourceRules: [{ verbs: ["*"], nonResourceURLs: ["*"] }],
+              incomplete: false,
+            }
+          : { userInfo: { username: ADMIN_USER, groups: ["system:masters", "system:authenticated"] } };
+    this.json(res, 201, {
+      ...body,
+      apiVersion: apiVersionOf(route.rt),
+      kind: route.rt.kind,
+      metadata: {},
+      status,
+    });
   }
 
   private async scale(req: IncomingMessage, res: ServerResponse, route: Route, url: URL): Promise<void> {
@@ -522,6 +562,23 @@ export class KubernetesApiServer {
   }
 }
 
+/** DeleteOptions' propagationPolicy (or the older orphanDependents); 400 for anything else, as kube-apiserver says. */
+function propagationOf(
+  policy: string | null | undefined,
+  opts?: { orphanDependents?: boolean },
+): Propagation {
+  if (policy === undefined || policy === null || policy === "")
+    return opts?.orphanDependents ? "Orphan" : "Background";
+  if (policy === "Orphan" || policy === "Background" || policy === "Foreground") return policy;
+  throw invalid("DeleteOptions", "", "", [
+    {
+      reason: "FieldValueNotSupported",
+      field: "propagationPolicy",
+      message: `Unsupported value: "${policy}": supported values: "Foreground", "Background", "Orphan", "nil"`,
+    },
+  ]);
+}
+
 function wantsTable(req: IncomingMessage): boolean {
   return /as=Table/.test(req.headers.accept ?? "");
 }
@@ -555,6 +612,9 @@ function soleContainer(pod: KubeObject): string {
 async function readBody(req: IncomingMessage, as?: string): Promise<unknown> {
   return decodeBody(await readRaw(req), as ?? mediaTypeOf(req));
 }
+
+/** Who the simulator's bearer token is. */
+const ADMIN_USER = "wsparity-admin";
 
 const PATCH_TYPES = [
   "application/json-patch+json",

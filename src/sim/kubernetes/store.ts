@@ -26,6 +26,9 @@ export interface WatchFilter {
 }
 
 const HISTORY_LIMIT = 20_000;
+const FOREGROUND = "foregroundDeletion";
+
+export type Propagation = "Orphan" | "Background" | "Foreground";
 
 export class ObjectStore {
   private readonly byType = new Map<string, Map<string, KubeObject>>();
@@ -99,6 +102,7 @@ export class ObjectStore {
     o.metadata.creationTimestamp = new Date().toISOString().replace(/\.\d+Z$/, "Z");
     delete o.metadata.deletionTimestamp;
     if (rt.hasStatus && rt.kind !== "Namespace") o.metadata.generation = 1;
+    if (rt.kind === "Service") this.allocateClusterIP(o);
     if (rt.kind === "Namespace") {
       o.metadata.labels = { ...o.metadata.labels, "kubernetes.io/metadata.name": o.metadata.name };
       o.spec = { finalizers: ["kubernetes"] };
@@ -123,6 +127,11 @@ export class ObjectStore {
     o.apiVersion = apiVersionOf(rt);
     o.kind = rt.kind;
     if (!opts.status) applyDefaults(o);
+    if (rt.kind === "Service" && o.spec && !o.spec.clusterIP && current.spec?.clusterIP) {
+      // spec.clusterIP is immutable: an update that leaves it out keeps the allocated one.
+      o.spec.clusterIP = current.spec.clusterIP;
+      o.spec.clusterIPs ??= current.spec.clusterIPs;
+    }
     this.validate(rt, o);
     let next: KubeObject;
     if (opts.status) {
@@ -154,16 +163,30 @@ export class ObjectStore {
 
   /**
    * Deletes an object. Pods bound to a node and objects with finalizers get a deletionTimestamp and go when the
-   * kubelet (or the finalizer's owner) is done; dependents are deleted in the background.
+   * kubelet (or the finalizer's owner) is done. Dependents, as the garbage collector treats them: Background (the
+   * default) deletes them after the owner; Foreground keeps the owner, with the foregroundDeletion finalizer, until
+   * they are gone; Orphan removes the owner reference from them and keeps them.
    */
   delete(
     rt: ResourceType,
     namespace: string | undefined,
     name: string,
-    opts: { force?: boolean } = {},
+    opts: { force?: boolean; propagation?: Propagation } = {},
   ): KubeObject {
-    const current = this.table(rt).get(key(rt, namespace, name));
+    let current = this.table(rt).get(key(rt, namespace, name));
     if (!current) throw notFound(rt.group, rt.plural, name);
+    if (opts.propagation === "Orphan") {
+      this.orphanDependents(current);
+      current = this.table(rt).get(key(rt, namespace, name))!;
+    }
+    if (opts.propagation === "Foreground" && !current.metadata.deletionTimestamp && rt.kind !== "Namespace") {
+      const marked = structuredClone(current);
+      marked.metadata.deletionTimestamp = new Date().toISOString().replace(/\.\d+Z$/, "Z");
+      marked.metadata.finalizers = [...(marked.metadata.finalizers ?? []), FOREGROUND];
+      const done = this.commit(rt, "MODIFIED", marked);
+      this.collectDependents(done);
+      return this.finishForeground(rt, done) ?? done;
+    }
     const graceful = rt.kind === "Pod" && current.spec?.nodeName && !opts.force;
     if (graceful || current.metadata.finalizers?.length) {
       if (current.metadata.deletionTimestamp) return structuredClone(current);
@@ -219,6 +242,53 @@ export class ObjectStore {
     this.publish({ rv: this.rv, type: "DELETED", rt, object: gone });
     this.collectDependents(current);
     return gone;
+  }
+
+  /** The Service IP allocator: ClusterIP, NodePort and LoadBalancer Services get the next free 10.96.0.0/12 address. */
+  private allocateClusterIP(svc: KubeObject): void {
+    const spec = svc.spec;
+    if (!spec || spec.type === "ExternalName" || spec.clusterIP === "None") return;
+    if (!spec.clusterIP) {
+      const used = new Set(
+        this.list(RESOURCE_TYPES.find((r) => r.kind === "Service")!, undefined, undefined, true).map(
+          (s) => s.spec?.clusterIP,
+        ),
+      );
+      let n = 10;
+      while (used.has(`10.96.${Math.floor(n / 256) % 256}.${n % 256}`)) n++;
+      spec.clusterIP = `10.96.${Math.floor(n / 256) % 256}.${n % 256}`;
+    }
+    spec.clusterIPs ??= [spec.clusterIP];
+  }
+
+  private orphanDependents(owner: KubeObject): void {
+    const uid = owner.metadata.uid;
+    for (const rt of RESOURCE_TYPES) {
+      for (const o of [...this.table(rt).values()]) {
+        const refs = o.metadata.ownerReferences ?? [];
+        if (!refs.some((r) => r.uid === uid)) continue;
+        const kept = structuredClone(o);
+        kept.metadata.ownerReferences = refs.filter((r) => r.uid !== uid);
+        if (!kept.metadata.ownerReferences.length) delete kept.metadata.ownerReferences;
+        this.commit(rt, "MODIFIED", kept);
+      }
+    }
+  }
+
+  /** A Foreground deletion ends once no dependent is left: the finalizer goes, then the owner. */
+  private finishForeground(rt: ResourceType, owner: KubeObject): KubeObject | undefined {
+    if (!owner.metadata.finalizers?.includes(FOREGROUND)) return undefined;
+    const uid = owner.metadata.uid;
+    const waiting = RESOURCE_TYPES.some((t) =>
+      [...this.table(t).values()].some((o) => o.metadata.ownerReferences?.some((r) => r.uid === uid)),
+    );
+    if (waiting) return undefined;
+    const live = this.table(rt).get(key(rt, owner.metadata.namespace, owner.metadata.name));
+    if (!live || live.metadata.uid !== uid) return undefined;
+    const next = structuredClone(live);
+    next.metadata.finalizers = next.metadata.finalizers!.filter((f) => f !== FOREGROUND);
+    if (!next.metadata.finalizers.length) delete next.metadata.finalizers;
+    return this.update(rt, next);
   }
 
   private collectDependents(owner: KubeObject): void {
@@ -281,6 +351,14 @@ export class ObjectStore {
       if (seen) w.send(seen);
     }
     if (e.type === "DELETED" && e.rt.namespaced) this.finishNamespaceIfEmpty(e.object.metadata.namespace);
+    if (e.type === "DELETED") {
+      for (const ref of e.object.metadata.ownerReferences ?? []) {
+        const ownerType = typeByKind(ref.apiVersion, ref.kind);
+        const owner =
+          ownerType && this.table(ownerType).get(key(ownerType, e.object.metadata.namespace, ref.name));
+        if (owner?.metadata.uid === ref.uid) this.finishForeground(ownerType!, owner);
+      }
+    }
   }
 
   private requireNamespace(namespace: string): void {

@@ -11,6 +11,30 @@ interface Column {
 }
 
 const nameColumn: Column = { name: "Name", type: "string", format: "name", cell: (o) => o.metadata.name };
+/** kubectl get -o wide's columns for workloads: the pod template's containers and images, and the selector. */
+const templateColumns: Column[] = [
+  {
+    name: "Containers",
+    type: "string",
+    priority: 1,
+    cell: (o) => (o.spec?.template?.spec?.containers ?? []).map((c: { name: string }) => c.name).join(","),
+  },
+  {
+    name: "Images",
+    type: "string",
+    priority: 1,
+    cell: (o) => (o.spec?.template?.spec?.containers ?? []).map((c: { image: string }) => c.image).join(","),
+  },
+  {
+    name: "Selector",
+    type: "string",
+    priority: 1,
+    cell: (o) =>
+      Object.entries(o.spec?.selector?.matchLabels ?? {})
+        .map(([k, v]) => `${k}=${v}`)
+        .join(","),
+  },
+];
 const ageColumn: Column = { name: "Age", type: "string", cell: (o) => age(o.metadata.creationTimestamp) };
 
 function columnsFor(rt: ResourceType): Column[] {
@@ -53,6 +77,7 @@ function columnsFor(rt: ResourceType): Column[] {
         { name: "Up-to-date", type: "integer", cell: (o) => o.status?.updatedReplicas ?? 0 },
         { name: "Available", type: "integer", cell: (o) => o.status?.availableReplicas ?? 0 },
         ageColumn,
+        ...templateColumns,
       ];
     case "ReplicaSet":
       return [
@@ -61,6 +86,7 @@ function columnsFor(rt: ResourceType): Column[] {
         { name: "Current", type: "integer", cell: (o) => o.status?.replicas ?? 0 },
         { name: "Ready", type: "integer", cell: (o) => o.status?.readyReplicas ?? 0 },
         ageColumn,
+        ...templateColumns,
       ];
     case "Service":
       return [
