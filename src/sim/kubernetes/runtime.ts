@@ -6,6 +6,10 @@ export interface LogOptions {
   follow: boolean;
   tailLines?: number;
   previous: boolean;
+  /** Each line prefixed with the RFC 3339 time it was written. */
+  timestamps?: boolean;
+  /** Only lines written at or after this RFC 3339 time. */
+  sinceTime?: string;
 }
 
 export interface ExecProcess {

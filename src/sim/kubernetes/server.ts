@@ -426,6 +426,8 @@ export class KubernetesApiServer {
       follow: url.searchParams.get("follow") === "true",
       tailLines: tail === null ? undefined : Number(tail),
       previous: url.searchParams.get("previous") === "true",
+      timestamps: url.searchParams.get("timestamps") === "true",
+      sinceTime: sinceTimeOf(url),
     });
     res.writeHead(200, { "Content-Type": "text/plain", "Transfer-Encoding": "chunked" });
     stream.pipe(res);
@@ -577,6 +579,22 @@ function propagationOf(
       message: `Unsupported value: "${policy}": supported values: "Foreground", "Background", "Orphan", "nil"`,
     },
   ]);
+}
+
+/** PodLogOptions' sinceSeconds or sinceTime as an RFC 3339 time. */
+function sinceTimeOf(url: URL): string | undefined {
+  const seconds = url.searchParams.get("sinceSeconds");
+  if (seconds !== null) {
+    const n = Number(seconds);
+    if (!Number.isInteger(n) || n < 1)
+      throw badRequest("sinceSeconds: Invalid value: must be greater than 0");
+    return new Date(Date.now() - n * 1000).toISOString();
+  }
+  const time = url.searchParams.get("sinceTime");
+  if (time === null) return undefined;
+  if (Number.isNaN(Date.parse(time)))
+    throw badRequest(`sinceTime: Invalid value: "${time}": not an RFC 3339 time`);
+  return new Date(Date.parse(time)).toISOString();
 }
 
 function wantsTable(req: IncomingMessage): boolean {

@@ -88,6 +88,31 @@ function columnsFor(rt: ResourceType): Column[] {
         ageColumn,
         ...templateColumns,
       ];
+    case "Node":
+      return [
+        nameColumn,
+        {
+          name: "Status",
+          type: "string",
+          cell: (o) =>
+            (o.status?.conditions ?? []).some(
+              (c: { type: string; status: string }) => c.type === "Ready" && c.status === "True",
+            )
+              ? "Ready"
+              : "NotReady",
+        },
+        {
+          name: "Roles",
+          type: "string",
+          cell: (o) =>
+            Object.keys(o.metadata.labels ?? {})
+              .filter((k) => k.startsWith("node-role.kubernetes.io/"))
+              .map((k) => k.slice("node-role.kubernetes.io/".length))
+              .join(",") || "<none>",
+        },
+        ageColumn,
+        { name: "Version", type: "string", cell: (o) => o.status?.nodeInfo?.kubeletVersion ?? "" },
+      ];
     case "Service":
       return [
         nameColumn,

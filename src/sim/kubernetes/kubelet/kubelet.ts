@@ -123,18 +123,17 @@ export class Kubelet implements PodRuntime {
     }
     const text = readFileSync(file);
     const out = new PassThrough();
-    let body = text;
-    if (opts.tailLines !== undefined) {
-      const lines = text.toString().split("\n");
-      if (lines.at(-1) === "") lines.pop();
-      body = Buffer.from(
-        lines
-          .slice(Math.max(0, lines.length - opts.tailLines))
-          .map((l) => `${l}\n`)
-          .join(""),
-      );
-    }
-    out.write(body);
+    const stamps = existsSync(`${file}.times`) ? readFileSync(`${file}.times`, "utf8").split("\n") : [];
+    const lines = text.toString().split("\n");
+    const partial = lines.pop() ?? "";
+    let entries = lines.map((line, i) => ({ line, at: stamps[i] || new Date().toISOString() }));
+    if (opts.sinceTime) entries = entries.filter((e) => e.at >= opts.sinceTime!);
+    if (opts.tailLines !== undefined) entries = entries.slice(Math.max(0, entries.length - opts.tailLines));
+    const show = (line: string, at: string) => (opts.timestamps ? `${at} ${line}` : line);
+    out.write(
+      entries.map((e) => `${show(e.line, e.at)}\n`).join("") +
+        (partial ? show(partial, new Date().toISOString()) : ""),
+    );
     if (!opts.follow) {
       out.end();
       return out;
@@ -144,7 +143,11 @@ export class Kubelet implements PodRuntime {
       try {
         const size = statSync(file).size;
         if (size > offset) {
-          createReadStream(file, { start: offset, end: size - 1 }).on("data", (c) => out.write(c));
+          createReadStream(file, { start: offset, end: size - 1 }).on("data", (c) =>
+            out.write(
+              opts.timestamps ? c.toString().replace(/^(?=.)/gm, () => `${new Date().toISOString()} `) : c,
+            ),
+          );
           offset = size;
         }
       } catch {
@@ -319,7 +322,10 @@ export class Kubelet implements PodRuntime {
   /** Runs one container until it exits; resolves with its exit code. */
   private async runContainer(p: PodState, pod: KubeObject, c: ContainerState, volumes: Map<string, string>) {
     if (existsSync(c.log)) renameSync(c.log, `${c.log}.previous`);
+    if (existsSync(`${c.log}.times`)) renameSync(`${c.log}.times`, `${c.log}.previous.times`);
     const log = createWriteStream(c.log, { flags: "a" });
+    const times = createWriteStream(`${c.log}.times`, { flags: "a" });
+    log.on("close", () => times.end());
     let run: RunningContainer;
     try {
       run = await this.backend.startContainer(p.sandbox!, {
@@ -339,6 +345,13 @@ export class Kubelet implements PodRuntime {
     c.run = run;
     run.stdout.pipe(log, { end: false });
     run.stderr.pipe(log, { end: false });
+    // When each line was written, one RFC 3339 time a line, for logs --timestamps and --since.
+    const stamp = (chunk: Buffer) => {
+      const lines = chunk.toString().split("\n").length - 1;
+      if (lines) times.write(`${new Date().toISOString()}\n`.repeat(lines));
+    };
+    run.stdout.on("data", stamp);
+    run.stderr.on("data", stamp);
     this.event(pod, "Normal", "Created", `Created container ${c.name}`);
     if (run.note) this.event(pod, "Normal", "ImageNotRun", `${c.name}: ${run.note}`);
     const startedAt = now();
