@@ -57,7 +57,15 @@ function call(
   return new Promise((resolve, reject) => {
     const req = request(
       new URL(path, sim.url),
-      { method, ca: sim.caCert, headers: { Authorization: `Bearer ${sim.token}`, ...headers } },
+      {
+        method,
+        ca: sim.caCert,
+        headers: {
+          Authorization: `Bearer ${sim.token}`,
+          ...(body === undefined ? {} : { "Content-Length": String(Buffer.byteLength(body)) }),
+          ...headers,
+        },
+      },
       (res) => {
         const chunks: Buffer[] = [];
         res.on("data", (c) => chunks.push(c));
