@@ -219,6 +219,13 @@ describe("command.exec", () => {
       status: "supported",
       outcome: "exit 3: no package.json",
     });
+    // A server that never exits (its child holding the output open) is ended within the probe's time.
+    const t0 = Date.now();
+    expect(await commandExec.run(context(ws, cmd("echo serving; sleep 60 & sleep 60")))).toMatchObject({
+      status: "supported",
+      outcome: "exit 124 (timed out): serving",
+    });
+    expect(Date.now() - t0).toBeLessThan(8000);
     expect(await commandExec.run(context(ws, cmd("true", "/nonexistent/project")))).toMatchObject({
       status: "inconclusive",
       reason: expect.stringMatching(/workingDir \/nonexistent\/project does not exist/),

@@ -4,6 +4,19 @@ import { inconclusive, type Probe, type ProbeOutcome, supported, unsupported } f
 
 const shellQuote = (s: string) => `'${s.replace(/'/g, `'"'"'`)}'`;
 const MARKER = "wsparity-exec-env";
+const STILL_RUNNING = "wsparity-still-running\n";
+
+/** The command in its own session, output captured, the session ended after `seconds`. */
+function bounded(line: string, seconds: number): string {
+  const ticks = seconds * 5;
+  return [
+    `out=$(mktemp); run=$(command -v setsid || true)`,
+    `$run sh -c ${shellQuote(line)} >"$out" 2>&1 </dev/null & pid=$!`,
+    `i=0; while kill -0 $pid 2>/dev/null && [ $i -lt ${ticks} ]; do sleep 0.2; i=$((i+1)); done`,
+    `if kill -0 $pid 2>/dev/null; then kill -TERM -- -$pid 2>/dev/null || kill -TERM $pid; sleep 0.5; kill -KILL -- -$pid 2>/dev/null; printf '${STILL_RUNNING.trim()}\\n'; cat "$out"; rm -f "$out"; exit 124; fi`,
+    `wait $pid; rc=$?; cat "$out"; rm -f "$out"; exit $rc`,
+  ].join("\n");
+}
 
 /** The first exec command of the main container that no event runs: what a user runs from the editor. */
 function userCommand(spec: WorkspaceSpec): ExecCommandSpec | undefined {
@@ -56,12 +69,16 @@ export const commandExec: Probe = {
     const mechanism = checkMechanism(command, own);
     if (mechanism) return mechanism;
     const pwd = own.stdout.slice(own.stdout.indexOf(MARKER) + MARKER.length + 1).split(" ")[0];
-    // A server the command starts runs until stopped: the editor ends it within the probe's time, and
-    // "still running when stopped" is an outcome like any other.
-    const left = timeoutMs - (Date.now() - t0) - 2000;
-    const out = await execInWorkspace(ws, `${env}${cd}${command.commandLine}`, {
-      timeoutMs: Math.max(1000, left),
+    // A server the command starts runs until stopped, and its children hold the output open: it runs in
+    // a session of its own that is ended within the probe's time; "still running then" is an outcome.
+    const seconds = Math.max(1, Math.floor((timeoutMs - (Date.now() - t0) - 4000) / 1000));
+    const out = await execInWorkspace(ws, bounded(`${env}${cd}${command.commandLine}`, seconds), {
+      timeoutMs: (seconds + 3) * 1000,
     });
+    if (out.stdout.startsWith(STILL_RUNNING)) {
+      out.stdout = out.stdout.slice(STILL_RUNNING.length);
+      out.timedOut = true;
+    }
     const evidence = `command ${command.id} ran in ${pwd} with its env; ${describeExec(command.commandLine, out)}`;
     return { ...supported(evidence), outcome: commandOutcome(out, pwd) };
   },
