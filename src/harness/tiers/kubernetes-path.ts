@@ -103,7 +103,8 @@ export class KubernetesPathProvisioner implements PathProvisioner {
     );
     try {
       const state = await reconciler.setDesiredState("Running", cell.scenario.timeouts.startMs);
-      if (state !== "Running") throw new Error(`the workspace reached ${state}, not Running`);
+      if (state !== "Running")
+        throw new Error(`the workspace reached ${state}, not Running${await this.podTroubles(namespace)}`);
       await waitUntil(
         "the editor to answer through the workspace proxy",
         () => editorAnswers(handle, EDITOR_PORT),
@@ -114,5 +115,22 @@ export class KubernetesPathProvisioner implements PathProvisioner {
       throw err;
     }
     return handle;
+  }
+
+  /** Why the workspace's containers are not running, as the pod's status says (empty when it says nothing). */
+  private async podTroubles(namespace: string): Promise<string> {
+    const pods = await this.core.listNamespacedPod({ namespace }).catch(() => undefined);
+    const troubles = (pods?.items ?? []).flatMap((pod) =>
+      (pod.status?.containerStatuses ?? []).flatMap((c) => {
+        const ended = c.state?.terminated ?? c.lastState?.terminated;
+        if (ended)
+          return [
+            `container ${c.name} exited with code ${ended.exitCode}${ended.reason ? ` (${ended.reason})` : ""}, ${c.restartCount} restart(s)`,
+          ];
+        if (c.state?.waiting?.reason) return [`container ${c.name} is waiting: ${c.state.waiting.reason}`];
+        return [];
+      }),
+    );
+    return troubles.length ? `: ${troubles.join("; ")}` : "";
   }
 }

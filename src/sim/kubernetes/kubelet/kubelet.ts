@@ -396,7 +396,10 @@ export class Kubelet implements PodRuntime {
 
   private async runHook(run: RunningContainer, command: string[], log: WriteStream): Promise<number> {
     const hook = run.enter(command, false);
-    hook.stderr.on("data", (d) => log.write(d));
+    // A container that exits at once closes its log while its postStart hook may still be talking.
+    hook.stderr.on("data", (d) => {
+      if (!log.writableEnded) log.write(d);
+    });
     hook.stdout.resume();
     return hook.exited;
   }
