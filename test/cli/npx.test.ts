@@ -12,12 +12,13 @@ function npx(cwd: string, ...args: string[]): SpawnSyncReturns<string> {
   return spawnSync("npx", ["--no-install", "wsparity", ...args], {
     cwd,
     encoding: "utf8",
-    timeout: 60_000,
+    timeout: 110_000,
     env: { ...process.env, npm_config_update_notifier: "false" },
   });
 }
 
-describe("npx wsparity", () => {
+// Each case starts npm and the whole CLI cold: seconds when idle, over a minute on a loaded machine.
+describe("npx wsparity", { timeout: 120_000 }, () => {
   let consumer: string;
   let badDevfile: string;
 

@@ -75,7 +75,8 @@ afterEach(() => {
   process.exitCode = undefined;
 });
 
-describe("README's CLI table", () => {
+// The first call loads every command module (all of them for --help): slow on a loaded machine.
+describe("README's CLI table", { timeout: 120_000 }, () => {
   const commands = tableCommands(README);
 
   it("lists the commands the CLI has", async () => {

@@ -33,7 +33,7 @@ describe.each([
   ["devfile", "to-ci"],
   ["devfile", "to-k8s"],
   ["devfile", "summary"],
-])("wsparity %s %s --var", (...command) => {
+])("wsparity %s %s --var", { timeout: 120_000 }, (...command) => {
   it("fails without the variable, naming the flag that gives it", async () => {
     const r = await inProcess(...command, DEVFILE);
     expect(r.code).toBe(1);
