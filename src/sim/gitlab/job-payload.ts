@@ -5,7 +5,13 @@
 // artifacts this one downloads, with their tokens.
 
 import { FAILURE_REASONS } from "./failure-reasons.ts";
-import { DEFAULT_JOB_TIMEOUT_SECONDS, type Job, type Runner, type Store } from "./store.ts";
+import {
+  DEFAULT_JOB_TIMEOUT_SECONDS,
+  type Job,
+  type ProjectNamespace,
+  type Runner,
+  type Store,
+} from "./store.ts";
 
 /** GitLab's default "Git shallow clone" depth for new projects. */
 export const DEFAULT_GIT_DEPTH = 20;
@@ -40,7 +46,7 @@ function predefinedVariables(
   const commit = project.repo.commits.get(pipeline.sha)!;
   const def = job.definition;
   const host = new URL(baseUrl);
-  const projectUrl = `${baseUrl}/root/${project.path}`;
+  const projectUrl = `${baseUrl}/${project.fullPath}`;
   const [major, minor, patch] = SERVER_VERSION.split(".");
   const [title = "", ...rest] = commit.message.split("\n");
   const vars: [string, string, boolean?][] = [
@@ -54,7 +60,7 @@ function predefinedVariables(
     ["CI_REGISTRY_PASSWORD", job.token, false],
     [
       "CI_REPOSITORY_URL",
-      `${host.protocol}//gitlab-ci-token:${job.token}@${host.host}/root/${project.path}.git`,
+      `${host.protocol}//gitlab-ci-token:${job.token}@${host.host}/${project.fullPath}.git`,
       false,
     ],
     ["CI_DEPENDENCY_PROXY_USER", "gitlab-ci-token"],
@@ -102,11 +108,11 @@ function predefinedVariables(
     ["CI_PROJECT_NAME", project.path],
     ["CI_PROJECT_TITLE", project.name],
     ["CI_PROJECT_DESCRIPTION", project.description],
-    ["CI_PROJECT_PATH", `root/${project.path}`],
-    ["CI_PROJECT_PATH_SLUG", slug(`root/${project.path}`)],
-    ["CI_PROJECT_NAMESPACE", "root"],
-    ["CI_PROJECT_NAMESPACE_SLUG", "root"],
-    ["CI_PROJECT_ROOT_NAMESPACE", "root"],
+    ["CI_PROJECT_PATH", project.fullPath],
+    ["CI_PROJECT_PATH_SLUG", slug(project.fullPath)],
+    ["CI_PROJECT_NAMESPACE", project.namespace.fullPath],
+    ["CI_PROJECT_NAMESPACE_SLUG", slug(project.namespace.fullPath)],
+    ["CI_PROJECT_ROOT_NAMESPACE", project.fullPath.split("/")[0]!],
     ["CI_PROJECT_URL", projectUrl],
     ["CI_PROJECT_VISIBILITY", "private"],
     ["CI_PROJECT_REPOSITORY_LANGUAGES", ""],
@@ -114,7 +120,7 @@ function predefinedVariables(
     ["CI_PAGES_DOMAIN", "example.test"],
     ["CI_PAGES_URL", `http://root.example.test/${project.path}`],
     ["CI_REGISTRY", `${host.hostname}:5050`],
-    ["CI_REGISTRY_IMAGE", `${host.hostname}:5050/root/${project.path}`],
+    ["CI_REGISTRY_IMAGE", `${host.hostname}:5050/${project.fullPath}`],
     ["CI_DEPENDENCY_PROXY_SERVER", `${host.hostname}:${host.port || 80}`],
     [
       "CI_DEPENDENCY_PROXY_GROUP_IMAGE_PREFIX",
@@ -172,6 +178,12 @@ export function dependencyJobs(store: Store, job: Job): Job[] {
   return jobs.filter((j) => j !== job && names.includes(j.definition.name));
 }
 
+function rootNamespaceId(store: Store, namespace: ProjectNamespace): number {
+  let group = namespace.kind === "group" ? store.groups.get(namespace.id) : undefined;
+  while (group?.parentId) group = store.groups.get(group.parentId);
+  return group?.id ?? namespace.id;
+}
+
 export function jobPayload(store: Store, job: Job, runner: Runner, baseUrl: string) {
   const pipeline = store.pipelines.get(job.pipelineId)!;
   const project = store.projects.get(job.projectId)!;
@@ -179,7 +191,7 @@ export function jobPayload(store: Store, job: Job, runner: Runner, baseUrl: stri
   let timeout = def.timeoutSeconds ?? DEFAULT_JOB_TIMEOUT_SECONDS;
   if (runner.maximumTimeout) timeout = Math.min(timeout, runner.maximumTimeout);
   const repoUrl = new URL(baseUrl);
-  const cloneUrl = `${repoUrl.protocol}//gitlab-ci-token:${job.token}@${repoUrl.host}/root/${project.path}.git`;
+  const cloneUrl = `${repoUrl.protocol}//gitlab-ci-token:${job.token}@${repoUrl.host}/${project.fullPath}.git`;
   const variable = (v: { key: string; value: string; raw: boolean }, pub: boolean) => ({
     key: v.key,
     value: v.value,
@@ -222,9 +234,9 @@ export function jobPayload(store: Store, job: Job, runner: Runner, baseUrl: stri
       pipeline_id: pipeline.id,
       project_id: project.id,
       project_name: project.path,
-      project_full_path: `root/${project.path}`,
-      namespace_id: 1,
-      root_namespace_id: 1,
+      project_full_path: project.fullPath,
+      namespace_id: project.namespace.id,
+      root_namespace_id: rootNamespaceId(store, project.namespace),
       user_id: job.userId,
       time_in_queue_seconds:
         job.queuedAt && job.startedAt ? (job.startedAt.getTime() - job.queuedAt.getTime()) / 1000 : 0,

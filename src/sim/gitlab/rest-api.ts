@@ -5,6 +5,7 @@ import { createHash } from "node:crypto";
 import { structuredPatch } from "diff";
 import { ApiError, badRequest, missing, notFound, unauthorized } from "./errors.ts";
 import { type CommitInfo, GitRepository } from "./git.ts";
+import { projectNamespace } from "./groups-api.ts";
 import type { Reply, RequestContext, Router } from "./http.ts";
 import { commitJson, jobJson, pipelineJson, projectJson, runnerJson, userJson } from "./serialize.ts";
 import type { PipelineVariable, Project, Runner, Store, User } from "./store.ts";
@@ -207,7 +208,8 @@ export function registerRestApi(router: Router, store: Store): void {
       const path = str(ctx, "path", false) || name.toLowerCase().replace(/[^a-z0-9_.-]+/g, "-");
       const withReadme =
         ctx.input.initialize_with_readme === true || ctx.input.initialize_with_readme === "true";
-      const p = store.createProject(name, path, str(ctx, "description", false), u, withReadme);
+      const namespace = projectNamespace(store, ctx.input.namespace_id);
+      const p = store.createProject(name, path, str(ctx, "description", false), u, withReadme, namespace);
       return { status: 201, body: projectJson(p, store, ctx.baseUrl) };
     })
     .on("GET", `${API}/projects`, (ctx) => {

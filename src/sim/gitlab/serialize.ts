@@ -1,6 +1,7 @@
 // Entities in the JSON shapes GitLab's REST API v4 answers with (the fields clients read).
 
 import type { CommitInfo } from "./git.ts";
+import { namespaceJson, nameWithNamespace } from "./groups-api.ts";
 import type { Job, Pipeline, Project, Runner, Store, User } from "./store.ts";
 
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
@@ -21,7 +22,7 @@ export function userJson(user: User, baseUrl: string) {
 }
 
 export function projectJson(project: Project, store: Store, baseUrl: string) {
-  const path = `root/${project.path}`;
+  const path = project.fullPath;
   const web = `${baseUrl}/${path}`;
   const api = `${baseUrl}/api/v4/projects/${project.id}`;
   const lastPipeline = [...store.pipelines.values()].filter((p) => p.projectId === project.id).at(-1);
@@ -34,7 +35,7 @@ export function projectJson(project: Project, store: Store, baseUrl: string) {
     id: project.id,
     description: project.description,
     name: project.name,
-    name_with_namespace: `Administrator / ${project.name}`,
+    name_with_namespace: nameWithNamespace(store, project.namespace, project.name),
     path: project.path,
     path_with_namespace: path,
     created_at: iso(project.createdAt),
@@ -51,16 +52,7 @@ export function projectJson(project: Project, store: Store, baseUrl: string) {
     forks_count: 0,
     star_count: 0,
     last_activity_at: iso(lastActivity),
-    namespace: {
-      id: 1,
-      name: "Administrator",
-      path: "root",
-      kind: "user",
-      full_path: "root",
-      parent_id: null,
-      avatar_url: null,
-      web_url: `${baseUrl}/root`,
-    },
+    namespace: namespaceJson(store, project.namespace, baseUrl),
     _links: {
       self: api,
       issues: `${api}/issues`,
@@ -110,7 +102,7 @@ export function commitJson(commit: CommitInfo, project: Project, baseUrl: string
     committer_name: commit.authorName,
     committer_email: commit.authorEmail,
     committed_date: iso(commit.createdAt),
-    web_url: `${baseUrl}/root/${project.path}/-/commit/${commit.sha}`,
+    web_url: `${baseUrl}/${project.fullPath}/-/commit/${commit.sha}`,
   };
 }
 
@@ -132,7 +124,7 @@ export function pipelineJson(pipeline: Pipeline, store: Store, baseUrl: string) 
       pipeline.startedAt && pipeline.finishedAt
         ? Math.round(seconds(pipeline.startedAt, pipeline.finishedAt)!)
         : null,
-    web_url: `${baseUrl}/root/${project.path}/-/pipelines/${pipeline.id}`,
+    web_url: `${baseUrl}/${project.fullPath}/-/pipelines/${pipeline.id}`,
     user: userJson(store.users.get(pipeline.userId)!, baseUrl),
     tag: false,
     yaml_errors: null,
@@ -186,7 +178,7 @@ export function jobJson(job: Job, store: Store, baseUrl: string) {
       sha: pipeline.sha,
       status: pipeline.status,
     },
-    web_url: `${baseUrl}/root/${project.path}/-/jobs/${job.id}`,
+    web_url: `${baseUrl}/${project.fullPath}/-/jobs/${job.id}`,
     project: { ci_job_token_scope_enabled: false },
     artifacts: [],
     runner: runner ? runnerJson(runner) : null,

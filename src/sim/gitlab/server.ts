@@ -8,6 +8,7 @@ import { registerCiApi } from "./ci-api.ts";
 import { ApiError } from "./errors.ts";
 import { FeatureFlags, registerFeaturesApi } from "./features-api.ts";
 import { SmartHttp } from "./git-smart-http.ts";
+import { registerGroupsApi } from "./groups-api.ts";
 import { type RequestContext, Router } from "./http.ts";
 import { registerAgentsApi } from "./remote-development/agents-api.ts";
 import { registerGraphqlApi } from "./remote-development/graphql-api.ts";
@@ -64,6 +65,7 @@ export class GitLabSimulator {
       longPollMs: this.options.longPollMs ?? 50_000,
       traceUpdateIntervalSeconds: this.options.traceUpdateIntervalSeconds ?? 3,
     });
+    registerGroupsApi(router, this.store);
     registerAgentsApi(router, this.remoteDevelopment, this.store);
     registerGraphqlApi(router, this.remoteDevelopment, this.store);
     this.serveGit(router);

@@ -13,6 +13,7 @@ import {
 } from "./ci/index.ts";
 import { ApiError, notFound } from "./errors.ts";
 import { GitRepository } from "./git.ts";
+import type { Group } from "./groups-api.ts";
 import { compositeStatus, type JobStatus, processJobs } from "./processing.ts";
 
 export type { JobStatus } from "./processing.ts";
@@ -26,10 +27,22 @@ export interface User {
   email: string;
 }
 
+/** Where a project lives: root's user namespace (id 1) or a group; ids share one space, as in GitLab. */
+export interface ProjectNamespace {
+  id: number;
+  kind: "user" | "group";
+  fullPath: string;
+}
+
+export const ROOT_NAMESPACE: ProjectNamespace = { id: 1, kind: "user", fullPath: "root" };
+
 export interface Project {
   id: number;
   name: string;
   path: string;
+  namespace: ProjectNamespace;
+  /** `<namespace full path>/<path>` */
+  fullPath: string;
   description: string;
   createdAt: Date;
   creatorId: number;
@@ -137,6 +150,7 @@ export class Store extends EventEmitter {
   readonly jobs = new Map<number, Job>();
   readonly runners = new Map<number, Runner>();
   readonly schedules = new Map<number, PipelineSchedule>();
+  readonly groups = new Map<number, Group>();
   /** Bumped whenever a job is queued; sent to runners as X-GitLab-Last-Update. */
   queueVersion = 0;
   // Job ids start at a random offset (ids are opaque on GitLab too), so that several simulators sharing one
@@ -148,7 +162,13 @@ export class Store extends EventEmitter {
     job: 1 + Math.floor(Math.random() * 1_000_000),
     runner: 1,
     schedule: 1,
+    // Namespace 1 is root's user namespace; groups take the ids after it.
+    namespace: 2,
   };
+
+  nextNamespaceId(): number {
+    return this.nextId.namespace++;
+  }
 
   nextScheduleId(): number {
     return this.nextId.schedule++;
@@ -167,8 +187,16 @@ export class Store extends EventEmitter {
   }
 
   /** A project; with a README commit on main unless `withReadme` is false (GitLab's API creates it empty by default). */
-  createProject(name: string, path: string, description: string, author: User, withReadme = true): Project {
-    if ([...this.projects.values()].some((p) => p.path === path)) {
+  createProject(
+    name: string,
+    path: string,
+    description: string,
+    author: User,
+    withReadme = true,
+    namespace: ProjectNamespace = ROOT_NAMESPACE,
+  ): Project {
+    const fullPath = `${namespace.fullPath}/${path}`;
+    if ([...this.projects.values()].some((p) => p.fullPath === fullPath)) {
       throw new ApiError(400, {
         message: { path: ["has already been taken"], name: ["has already been taken"] },
       });
@@ -177,6 +205,8 @@ export class Store extends EventEmitter {
       id: this.nextId.project++,
       name,
       path,
+      namespace,
+      fullPath,
       description,
       createdAt: new Date(),
       creatorId: author.id,
@@ -199,8 +229,7 @@ export class Store extends EventEmitter {
     const project =
       byId ??
       [...this.projects.values()].find(
-        (p) =>
-          `root/${p.path}` === decodeURIComponent(String(id)) || p.path === decodeURIComponent(String(id)),
+        (p) => p.fullPath === decodeURIComponent(String(id)) || p.path === decodeURIComponent(String(id)),
       );
     if (!project) throw notFound("Project");
     return project;
@@ -243,9 +272,9 @@ export class Store extends EventEmitter {
       CI_COMMIT_TITLE: commit.message.split("\n")[0]!,
       CI_COMMIT_MESSAGE: commit.message,
       CI_DEFAULT_BRANCH: project.repo.defaultBranch,
-      CI_PROJECT_PATH: `root/${project.path}`,
+      CI_PROJECT_PATH: project.fullPath,
       CI_PROJECT_NAME: project.path,
-      CI_PROJECT_NAMESPACE: "root",
+      CI_PROJECT_NAMESPACE: project.namespace.fullPath,
       CI_PROJECT_ID: String(project.id),
       GITLAB_USER_LOGIN: user.username,
       CI_SERVER_HOST: "gitlab.example.test",

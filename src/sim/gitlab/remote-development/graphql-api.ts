@@ -87,7 +87,7 @@ function connection<T>(items: T[]) {
 function projectView(ctx: Context, p: Project) {
   return {
     id: globalId("Project", p.id),
-    fullPath: `root/${p.path}`,
+    fullPath: p.fullPath,
     name: p.name,
     clusterAgents: () =>
       connection(

@@ -4,7 +4,8 @@ import { randomBytes } from "node:crypto";
 import type { WorkspaceSpec } from "../../../devfile/spec.ts";
 import type { ActualState } from "../../../kubernetes/actual-state.ts";
 import type { DesiredState } from "../../../kubernetes/settings.ts";
-import type { Project, Store } from "../store.ts";
+import { groupAncestry } from "../groups-api.ts";
+import { type Project, ROOT_NAMESPACE, type Store } from "../store.ts";
 import type { WorkspacesAgentConfig } from "./agent-config.ts";
 
 export interface ClusterAgent {
@@ -63,7 +64,7 @@ export interface Workspace {
   updatedAt: Date;
 }
 
-/** A namespace of the simulator: every project lives in its creator's (root's) user namespace. */
+/** A namespace of the simulator: root's user namespace (id 1) or a group. */
 export interface Namespace {
   id: number;
   fullPath: string;
@@ -95,13 +96,23 @@ export class RemoteDevelopment {
     readonly options: RemoteDevelopmentOptions,
   ) {}
 
-  /** The simulator has one namespace, root's; every project's ancestor. */
-  namespaceOf(_project: Project): Namespace {
-    return { id: 1, fullPath: "root" };
+  /** The namespace a project lives in. */
+  namespaceOf(project: Project): Namespace {
+    return { id: project.namespace.id, fullPath: project.namespace.fullPath };
   }
 
   namespace(id: number): Namespace | undefined {
-    return id === 1 ? { id: 1, fullPath: "root" } : undefined;
+    if (id === ROOT_NAMESPACE.id) return { id, fullPath: ROOT_NAMESPACE.fullPath };
+    const group = this.store.groups.get(id);
+    return group ? { id, fullPath: group.fullPath } : undefined;
+  }
+
+  /** The project's namespace and every group above it, nearest first. */
+  ancestorsOf(project: Project): Namespace[] {
+    const group =
+      project.namespace.kind === "group" ? this.store.groups.get(project.namespace.id) : undefined;
+    if (!group) return [this.namespaceOf(project)];
+    return groupAncestry(this.store, group).map((g) => ({ id: g.id, fullPath: g.fullPath }));
   }
 
   createAgent(project: Project, name: string, userId: number): ClusterAgent {
@@ -145,7 +156,7 @@ export class RemoteDevelopment {
   }
 
   isMapped(agent: ClusterAgent, project: Project): boolean {
-    return this.mappings.get(this.namespaceOf(project).id)?.has(agent.id) ?? false;
+    return this.ancestorsOf(project).some((ns) => this.mappings.get(ns.id)?.has(agent.id));
   }
 
   addWorkspace(fields: Omit<Workspace, "id">): Workspace {
