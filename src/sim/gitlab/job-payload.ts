@@ -15,7 +15,8 @@ import {
 
 /** GitLab's default "Git shallow clone" depth for new projects. */
 export const DEFAULT_GIT_DEPTH = 20;
-export const SERVER_VERSION = "17.11.0";
+// The GitLab release whose APIs the simulator speaks: GraphQL workspaceCreate with projectRef and workspaceVariables is 18.0's.
+export const SERVER_VERSION = "18.0.0";
 
 const slug = (text: string) =>
   text

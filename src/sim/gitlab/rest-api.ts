@@ -7,6 +7,7 @@ import { ApiError, badRequest, missing, notFound, unauthorized } from "./errors.
 import { type CommitInfo, GitRepository } from "./git.ts";
 import { projectNamespace } from "./groups-api.ts";
 import type { Reply, RequestContext, Router } from "./http.ts";
+import { SERVER_VERSION } from "./job-payload.ts";
 import { commitJson, jobJson, pipelineJson, projectJson, runnerJson, userJson } from "./serialize.ts";
 import type { PipelineVariable, Project, Runner, Store, User } from "./store.ts";
 
@@ -164,7 +165,7 @@ export function registerRestApi(router: Router, store: Store): void {
     .on("GET", `${API}/user`, (ctx) => ({ status: 200, body: userJson(user(ctx), ctx.baseUrl) }))
     .on("GET", `${API}/version`, (ctx) => {
       user(ctx);
-      return { status: 200, body: { version: "17.11.0-wsparity-sim", revision: "sim" } };
+      return { status: 200, body: { version: `${SERVER_VERSION}-wsparity-sim`, revision: "sim" } };
     })
     .on("GET", `${API}/personal_access_tokens/self`, (ctx) => {
       const u = user(ctx);
