@@ -6,6 +6,7 @@ import { BOOTSTRAP_STEPS } from "./bootstrap-steps.ts";
 import { composeClient, detectCompose } from "./compose-client.ts";
 import { COMPOSE_FILE, readComposeFile } from "./compose-file.ts";
 import { type ComposeUpPlan, composeUpPlan, describeWait, LIVE_PROJECT } from "./compose-plan.ts";
+import { registerLiveInit } from "./init-cli.ts";
 import { formatMissing, preflight } from "./preflight.ts";
 
 const PROFILES = ["live"];
@@ -42,6 +43,7 @@ export function registerLiveCommands(program: Command): void {
   const live = program
     .command("live")
     .description("The live tier: a real GitLab, gitlab-runner and k3s with agentk.");
+  registerLiveInit(live);
   live
     .command("up")
     .description(

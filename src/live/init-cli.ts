@@ -1,0 +1,120 @@
+// `wsparity live init`: point the harness at a GitLab that already exists. Bootstraps what is missing there
+// (group, project and devfiles, agent config, agent and token, agentk's connection, mapping, runners) and
+// writes the tier settings file; a second run finds everything and changes nothing.
+import { readFileSync } from "node:fs";
+import { resolve } from "node:path";
+import { KubeConfig } from "@kubernetes/client-node";
+import type { Command } from "commander";
+import { Agentk } from "../agentk/agentk.ts";
+import { UsageError } from "../util/errors.ts";
+import { type Arch, bootstrap, defaultDevfilesDir, type Executor } from "./bootstrap.ts";
+
+interface InitOptions {
+  gitlabUrl: string;
+  token?: string;
+  kubeconfig?: string;
+  settings: string;
+  group: string;
+  project: string;
+  agent: string;
+  dnsZone: string;
+  tunnelDomain: string;
+  executors: string;
+  arch: string;
+  startAgentk?: boolean;
+  agentkTimeout: string;
+}
+
+const EXECUTORS = ["shell", "docker", "kubernetes"];
+const ARCHES = ["amd64", "arm64"];
+
+function listOf<T extends string>(value: string, allowed: string[], option: string): T[] {
+  const items = value.split(",").map((s) => s.trim());
+  const bad = items.filter((i) => !allowed.includes(i));
+  if (bad.length || !items.length)
+    throw new UsageError(`${option} takes a comma-separated list of ${allowed.join(", ")}; got "${value}"`);
+  return items as T[];
+}
+
+export function registerLiveInit(live: Command): void {
+  live
+    .command("init")
+    .description(
+      "Bootstrap an existing GitLab for the harness through its public API (group, project with the scenarios' devfiles, agent config, cluster agent and token, agentk connected, namespace mapping, tagged runners) and write the tier settings file; idempotent.",
+    )
+    .requiredOption("--gitlab-url <url>", "the GitLab to use, e.g. https://gitlab.example.com")
+    .option("--token <token>", "personal access token with the api scope (env: GITLAB_TOKEN)")
+    .option(
+      "--kubeconfig <file>",
+      "the cluster agentk runs against (for the printed command or --start-agentk)",
+    )
+    .option("--settings <file>", "tier settings file to write", "wsparity-live.yaml")
+    .option("--group <path>", "top-level group for the project; the agent is mapped to it", "wsparity")
+    .option("--project <path>", "project in that group", "workspaces")
+    .option("--agent <name>", "cluster agent name", "wsparity")
+    .option("--dns-zone <zone>", "the agent config's dns_zone", "workspaces.localtest")
+    .option("--tunnel-domain <domain>", "the tunnel's domain for CI workspaces", "tunnel.localtest")
+    .option("--executors <list>", "runner executors", "shell,docker,kubernetes")
+    .option(
+      "--arch <list>",
+      "architectures (one docker runner serves both, arm64 through QEMU; shell and kubernetes amd64 only)",
+      "amd64,arm64",
+    )
+    .option("--start-agentk", "run wsparity agentk here with the agent token, until Ctrl-C")
+    .option("--agentk-timeout <seconds>", "how long to wait for GitLab to hear from agentk", "300")
+    .action(async (opts: InitOptions) => {
+      const token = opts.token ?? process.env.GITLAB_TOKEN;
+      if (!token) throw new UsageError("give a personal access token with --token or GITLAB_TOKEN");
+      if (!/^https?:\/\//.test(opts.gitlabUrl))
+        throw new UsageError(`--gitlab-url must be an http(s) URL, got "${opts.gitlabUrl}"`);
+      const deadline = Number(opts.agentkTimeout);
+      if (!Number.isFinite(deadline) || deadline <= 0)
+        throw new UsageError(`--agentk-timeout must be a number of seconds, got "${opts.agentkTimeout}"`);
+      const settingsFile = resolve(opts.settings);
+      const log = (line: string) => process.stdout.write(`${line}\n`);
+      const result = await bootstrap({
+        gitlabUrl: opts.gitlabUrl,
+        token,
+        settingsFile,
+        group: opts.group,
+        project: opts.project,
+        agentName: opts.agent,
+        dnsZone: opts.dnsZone,
+        tunnelDomain: opts.tunnelDomain,
+        executors: listOf<Executor>(opts.executors, EXECUTORS, "--executors"),
+        arches: listOf<Arch>(opts.arch, ARCHES, "--arch"),
+        devfilesDir: defaultDevfilesDir(),
+        agentkDeadlineMs: deadline * 1000,
+        log,
+        async agentk(tokenFile) {
+          const kubeconfig = opts.kubeconfig ? ` --kubeconfig ${opts.kubeconfig}` : "";
+          if (!opts.startAgentk) {
+            log(
+              `  agentk: run  wsparity agentk --gitlab-url ${opts.gitlabUrl} --token-file ${tokenFile}${kubeconfig}  (or pass --start-agentk)`,
+            );
+            return undefined;
+          }
+          const kc = new KubeConfig();
+          if (opts.kubeconfig) kc.loadFromFile(opts.kubeconfig);
+          else kc.loadFromDefault();
+          const agentk = await new Agentk({
+            gitlabUrl: opts.gitlabUrl,
+            token: readFileSync(tokenFile, "utf8").trim(),
+            kc,
+            log: (line) => process.stderr.write(`agentk: ${line}\n`),
+          }).start();
+          return () => agentk.stop();
+        },
+      });
+      log(`settings: ${settingsFile}; tokens shown once by GitLab are kept in ${result.stateFile} (0600)`);
+      log(`run the matrix: wsparity run --tier live --settings ${settingsFile}`);
+      if (result.stopAgentk) {
+        log("agentk keeps running here; Ctrl-C stops it");
+        await new Promise<void>((done) => {
+          process.once("SIGINT", done);
+          process.once("SIGTERM", done);
+        });
+        await result.stopAgentk();
+      }
+    });
+}
