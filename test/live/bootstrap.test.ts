@@ -6,7 +6,8 @@ import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { main } from "../../src/cli.ts";
 import { type BootstrapOptions, bootstrap, defaultDevfilesDir } from "../../src/live/bootstrap.ts";
 import { BOOTSTRAP_STEPS } from "../../src/live/bootstrap-steps.ts";
 import { GitLabSimulator } from "../../src/sim/gitlab/index.ts";
@@ -23,6 +24,26 @@ function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr:
       done({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
     );
   });
+}
+
+/** The CLI's main() in this process (cheaper than a process on a loaded machine); exit code and output. */
+async function inProcess(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  let stdout = "";
+  let stderr = "";
+  vi.spyOn(process.stdout, "write").mockImplementation((chunk) => {
+    stdout += String(chunk);
+    return true;
+  });
+  vi.spyOn(process.stderr, "write").mockImplementation((chunk) => {
+    stderr += String(chunk);
+    return true;
+  });
+  try {
+    return { code: await main(argv), stdout, stderr };
+  } finally {
+    vi.restoreAllMocks();
+    process.exitCode = undefined;
+  }
 }
 
 /** The first call agentk makes on connecting (GET …/internal/kubernetes/agent_info with its token). */
@@ -170,7 +191,7 @@ describe("live init against the GitLab simulator", () => {
     await new Promise<void>((r) => closed.listen(0, "127.0.0.1", r));
     const deadPort = (closed.address() as { port: number }).port;
     await new Promise((r) => closed.close(r));
-    const unreachable = await cli(
+    const unreachable = await inProcess(
       "live",
       "init",
       "--gitlab-url",
@@ -185,7 +206,7 @@ describe("live init against the GitLab simulator", () => {
       /cannot reach GitLab at http:\/\/127\.0\.0\.1:\d+ \(ECONNREFUSED\): check --gitlab-url/,
     );
 
-    const badToken = await cli(
+    const badToken = await inProcess(
       "live",
       "init",
       "--gitlab-url",
@@ -208,7 +229,7 @@ describe("live init against the GitLab simulator", () => {
     await new Promise<void>((r) => old.listen(0, "127.0.0.1", r));
     try {
       const port = (old.address() as { port: number }).port;
-      const tooOld = await cli(
+      const tooOld = await inProcess(
         "live",
         "init",
         "--gitlab-url",
@@ -224,5 +245,5 @@ describe("live init against the GitLab simulator", () => {
       await new Promise((r) => old.close(r));
     }
     expect(() => statSync(settings)).toThrow();
-  }, 180_000);
+  }, 60_000);
 });
