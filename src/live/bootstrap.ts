@@ -305,6 +305,17 @@ export async function bootstrap(opts: BootstrapOptions): Promise<BootstrapResult
 
   try {
     await step("mapping", async () => {
+      const agentGid = `gid://gitlab/Clusters::Agent/${agent.id}`;
+      const mapped = await graphql<{
+        group: { workspacesClusterAgents: { nodes: { id: string }[] } } | null;
+      }>(
+        `query mapped($fullPath: ID!) {
+          group(fullPath: $fullPath) { workspacesClusterAgents(filter: DIRECTLY_MAPPED) { nodes { id } } }
+        }`,
+        { fullPath: groupPath },
+      );
+      if (mapped.group?.workspacesClusterAgents.nodes.some((n) => n.id === agentGid))
+        return { value: undefined, note: `agent ${agent.id} is mapped to ${groupPath}` };
       const answer = await graphql<{
         namespaceCreateRemoteDevelopmentClusterAgentMapping: { errors: string[] };
       }>(
@@ -313,7 +324,7 @@ export async function bootstrap(opts: BootstrapOptions): Promise<BootstrapResult
         }`,
         {
           input: {
-            clusterAgentId: `gid://gitlab/Clusters::Agent/${agent.id}`,
+            clusterAgentId: agentGid,
             namespaceId: `gid://gitlab/Group/${group.id}`,
           },
         },

@@ -85,6 +85,21 @@ describe("groups in the GitLab simulator", () => {
           devfilePath: ".devfile.yaml",
         },
       });
+    const agents = async (fullPath: string, filter: string) =>
+      (
+        await graphqlAt(
+          sim.url,
+          sim.rootToken,
+          `query($p: ID!) { group(fullPath: $p) { workspacesClusterAgents(filter: ${filter}) { nodes { id } } } }`,
+          { p: fullPath },
+        )
+      ).body.data.group.workspacesClusterAgents.nodes.map((n: { id: string }) => n.id);
+    const gid = `gid://gitlab/Clusters::Agent/${agent.id}`;
+    expect(await agents("parity", "DIRECTLY_MAPPED")).toEqual([gid]);
+    expect(await agents("parity/team", "DIRECTLY_MAPPED")).toEqual([]);
+    expect(await agents("parity/team", "AVAILABLE")).toEqual([gid]);
+    expect(await agents("parity/team", "UNMAPPED")).toEqual([gid]);
+    expect(await agents("parity", "ALL")).toEqual([gid]);
     const ancestorError = "mapped to an ancestor namespace";
     expect(JSON.stringify((await create(inRoot.id as number)).body)).toContain(ancestorError);
     expect(JSON.stringify((await create(inGroup.id as number)).body)).not.toContain(ancestorError);

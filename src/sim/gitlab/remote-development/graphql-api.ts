@@ -2,6 +2,7 @@
 // Business failures come back in the payload's `errors`; what GitLab raises (licence, missing or
 // inaccessible objects, arguments it refuses) and anything malformed come back in the top-level `errors`,
 // with graphql-ruby's wording where clients match on it.
+
 import {
   type DocumentNode,
   execute,
@@ -15,6 +16,7 @@ import {
   validate,
 } from "graphql";
 import { ApiError } from "../errors.ts";
+import { type Group, groupAncestry } from "../groups-api.ts";
 import type { RequestContext, Router } from "../http.ts";
 import type { Project, Store, User } from "../store.ts";
 import { GlobalIdError, globalId, parseGlobalId } from "./global-id.ts";
@@ -93,6 +95,29 @@ function projectView(ctx: Context, p: Project) {
       connection(
         [...ctx.rd.agents.values()].filter((a) => a.projectId === p.id).map((a) => agentView(ctx, a)),
       ),
+  };
+}
+
+function groupView(ctx: Context, group: Group) {
+  const inGroup = (a: ClusterAgent) => {
+    const project = ctx.store.projects.get(a.projectId);
+    return project !== undefined && project.fullPath.startsWith(`${group.fullPath}/`);
+  };
+  const mappedHere = (a: ClusterAgent) => ctx.rd.mappings.get(group.id)?.has(a.id) ?? false;
+  const mappedAbove = (a: ClusterAgent) =>
+    groupAncestry(ctx.store, group).some((g) => ctx.rd.mappings.get(g.id)?.has(a.id));
+  const filters: Record<string, (a: ClusterAgent) => boolean> = {
+    DIRECTLY_MAPPED: mappedHere,
+    AVAILABLE: mappedAbove,
+    UNMAPPED: (a) => inGroup(a) && !mappedHere(a),
+    ALL: inGroup,
+  };
+  return {
+    id: globalId("Group", group.id),
+    fullPath: group.fullPath,
+    name: group.name,
+    workspacesClusterAgents: ({ filter }: { filter: string }) =>
+      connection([...ctx.rd.agents.values()].filter(filters[filter]!).map((a) => agentView(ctx, a))),
   };
 }
 
@@ -231,6 +256,13 @@ function rootValue(ctx: Context) {
       requireLicence(ctx);
       const all = ctx.user?.username === "root" ? [...ctx.rd.workspaces.values()] : [];
       return connection(filtered(all, args).map((w) => workspaceView(ctx, w)));
+    },
+    group: ({ fullPath }: { fullPath: string }) => {
+      if (!ctx.user) return null;
+      const group = [...ctx.store.groups.values()].find(
+        (g) => g.fullPath.toLowerCase() === fullPath.toLowerCase(),
+      );
+      return group ? groupView(ctx, group) : null;
     },
     project: ({ fullPath }: { fullPath: string }) => {
       if (!ctx.user) return null;

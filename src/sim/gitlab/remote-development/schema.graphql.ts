@@ -21,6 +21,8 @@ type Query {
   ): WorkspaceConnection
   "Find a project."
   project(fullPath: ID!): Project
+  "Find a group."
+  group(fullPath: ID!): Group
 }
 
 type Mutation {
@@ -48,6 +50,25 @@ type UserCore {
   id: UserID!
   username: String!
   name: String!
+}
+
+type Group {
+  id: ID!
+  fullPath: ID!
+  name: String!
+  "Cluster agents of this group's projects, or mapped to it, for workspaces."
+  workspacesClusterAgents(filter: NamespaceClusterAgentFilter!): ClusterAgentConnection
+}
+
+enum NamespaceClusterAgentFilter {
+  "Agents mapped to this namespace."
+  DIRECTLY_MAPPED
+  "Agents mapped to this namespace or one above it."
+  AVAILABLE
+  "Agents in projects of this namespace that are not mapped to it."
+  UNMAPPED
+  "Every agent in projects of this namespace."
+  ALL
 }
 
 type Project {
