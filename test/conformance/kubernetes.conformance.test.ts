@@ -586,6 +586,13 @@ op("logs/exec/cp/port-forward/attach", "kubectl exec", async () => {
 op("logs/exec/cp/port-forward/attach", "kubectl exec -i (stdin)", async () => {
   expect(await ok(["exec", "-i", await firstPod(), "-n", NS, "--", "cat"], "piped")).toBe("piped");
 });
+// kubectl asks for a TTY only when its own stdin is a terminal: script(1) gives it one.
+op("logs/exec/cp/port-forward/attach", "kubectl exec -it (TTY) with stderr", async () => {
+  const command = `kubectl --kubeconfig ${sim.kubeconfigPath} exec -it ${await firstPod()} -n ${NS} -- sh -c 'echo out; echo err >&2'`;
+  const { stdout } = await execFileP("script", ["-qec", command, "/dev/null"], { timeout: 60_000 });
+  expect(stdout).not.toMatch(/Unknown stream id/);
+  expect(stdout).toMatch(/out\r?\n[\s\S]*err/);
+});
 op("logs/exec/cp/port-forward/attach", "kubectl exec exit code", async () => {
   const r = await kubectl(["exec", await firstPod(), "-n", NS, "--", "sh", "-c", "exit 3"]);
   expect(r.code).toBe(3);

@@ -11,8 +11,12 @@ const ERROR = 3;
 const RESIZE = 4;
 const CLOSE = 255;
 
-/** Pumps one exec session over a WebSocket until the process exits, then sends its status on channel 3. */
-export function serveExec(ws: WebSocket, proc: ExecProcess, opts: { stdin: boolean }): void {
+/**
+ * Pumps one exec session over a WebSocket until the process exits, then sends its status on channel 3. With a TTY
+ * the kubelet has no stderr stream (kubectl refuses channel 2 then), so stderr goes out on stdout's channel; resize
+ * messages are read and dropped, as the process runs without a pseudo-terminal.
+ */
+export function serveExec(ws: WebSocket, proc: ExecProcess, opts: { stdin: boolean; tty?: boolean }): void {
   const send = (channel: number, data: Buffer | string) => {
     if (ws.readyState !== ws.OPEN) return;
     const body = typeof data === "string" ? Buffer.from(data) : data;
@@ -37,7 +41,7 @@ export function serveExec(ws: WebSocket, proc: ExecProcess, opts: { stdin: boole
   };
   for (const [stream, channel] of [
     [proc.stdout, STDOUT],
-    [proc.stderr, STDERR],
+    [proc.stderr, opts.tty ? STDOUT : STDERR],
   ] as const) {
     stream.on("data", (chunk: Buffer) => send(channel, chunk));
     stream.on("end", () => {

@@ -458,7 +458,10 @@ export class KubernetesApiServer {
     }
     const proc = runtime.exec(pod, container, command, url.searchParams.get("tty") === "true");
     this.wss.handleUpgrade(req, socket, head, (ws) => {
-      serveExec(ws, proc, { stdin: url.searchParams.get("stdin") === "true" });
+      serveExec(ws, proc, {
+        stdin: url.searchParams.get("stdin") === "true",
+        tty: url.searchParams.get("tty") === "true",
+      });
     });
   }
 
