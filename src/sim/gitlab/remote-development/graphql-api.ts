@@ -99,10 +99,8 @@ function projectView(ctx: Context, p: Project) {
 }
 
 function groupView(ctx: Context, group: Group) {
-  const inGroup = (a: ClusterAgent) => {
-    const project = ctx.store.projects.get(a.projectId);
-    return project !== undefined && project.fullPath.startsWith(`${group.fullPath}/`);
-  };
+  const inGroup = (a: ClusterAgent) =>
+    ctx.store.projects.get(a.projectId)?.fullPath.startsWith(`${group.fullPath}/`) ?? false;
   const mappedHere = (a: ClusterAgent) => ctx.rd.mappings.get(group.id)?.has(a.id) ?? false;
   const mappedAbove = (a: ClusterAgent) =>
     groupAncestry(ctx.store, group).some((g) => ctx.rd.mappings.get(g.id)?.has(a.id));
