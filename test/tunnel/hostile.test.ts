@@ -101,7 +101,7 @@ describe("tunnel server under hostile requests", () => {
       });
     }
     await expectAlive();
-  });
+  }, 90_000);
 
   it("closes the connection of a refused request whose body drips in slowly (defect 6)", async () => {
     const started = Date.now();
@@ -147,7 +147,7 @@ describe("tunnel server under hostile requests", () => {
     expect(closes).toEqual(Array(6).fill(1009));
     expect(rssMiB(server.pid) - before).toBeLessThan(30);
     await expectAlive();
-  });
+  }, 90_000);
 });
 
 describe("half-closed tunnelled connections (issue 12 defect 5)", () => {
@@ -195,5 +195,5 @@ describe("half-closed tunnelled connections (issue 12 defect 5)", () => {
       for (const socket of held) socket.destroy();
       app.close();
     }
-  });
+  }, 90_000);
 });
