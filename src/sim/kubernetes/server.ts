@@ -268,6 +268,9 @@ export class KubernetesApiServer {
       }
     } else throw unsupportedMediaType(PATCH_TYPES);
     next = this.decode(res, rt, next, url);
+    // A patch that removes metadata leaves an object that no longer names the one in the URL.
+    if (!isPlainObject(next.metadata) || next.metadata.name !== route.name)
+      throw badRequest("the name of the object does not match the URL");
     if (!(body as KubeObject)?.metadata?.resourceVersion)
       next.metadata.resourceVersion = live.metadata.resourceVersion;
     next.metadata.managedFields = recordUpdate(
