@@ -82,7 +82,8 @@ export function computeGaps(cells: readonly Cell[]): Gap[] {
         severity: "minor" as GapSeverity,
       };
       gap.observed[cellKey(ci)] = result.status;
-      if (verdict.detail) gap.detail = gap.detail ? `${gap.detail} | ${verdict.detail}` : verdict.detail;
+      if (verdict.detail && !gap.detail?.split(" | ").includes(verdict.detail))
+        gap.detail = gap.detail ? `${gap.detail} | ${verdict.detail}` : verdict.detail;
       gaps.set(key, gap);
     }
   }

@@ -78,11 +78,12 @@ describe("payload outcomes", () => {
       "command.exec",
       "exit 0: listening",
     );
-    const r = report([k8s, same, other]);
-    expect(r.summary).toMatchObject({ comparable: 2, compared: 2, parityPct: 50, gaps: 1 });
+    const otherToo = { ...other, executor: "kubernetes" as const };
+    const r = report([k8s, same, other, otherToo]);
+    expect(r.summary).toMatchObject({ comparable: 3, compared: 3, parityPct: 33.33, gaps: 1 });
     expect(r.gaps[0]).toMatchObject({
       feature: "command.exec",
-      observed: { "docker/amd64": "supported" },
+      observed: { "docker/amd64": "supported", "kubernetes/amd64": "supported" },
       severity: "major",
       detail: "kubernetes: exit 1: Cannot find module '/server.js'; ci: exit 0: listening",
     });
