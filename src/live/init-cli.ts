@@ -3,11 +3,9 @@
 // writes the tier settings file; a second run finds everything and changes nothing.
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
-import { KubeConfig } from "@kubernetes/client-node";
 import type { Command } from "commander";
-import { Agentk } from "../agentk/agentk.ts";
 import { UsageError } from "../util/errors.ts";
-import { type Arch, bootstrap, defaultDevfilesDir, type Executor } from "./bootstrap.ts";
+import type { Arch, Executor } from "./bootstrap.ts";
 
 interface InitOptions {
   gitlabUrl: string;
@@ -70,6 +68,8 @@ export function registerLiveInit(live: Command): void {
       const deadline = Number(opts.agentkTimeout);
       if (!Number.isFinite(deadline) || deadline <= 0)
         throw new UsageError(`--agentk-timeout must be a number of seconds, got "${opts.agentkTimeout}"`);
+      // Loaded here, not at registration: every other `live` command starts without gitbeaker and client-node.
+      const { bootstrap, defaultDevfilesDir } = await import("./bootstrap.ts");
       const settingsFile = resolve(opts.settings);
       const log = (line: string) => process.stdout.write(`${line}\n`);
       const result = await bootstrap({
@@ -94,6 +94,8 @@ export function registerLiveInit(live: Command): void {
             );
             return undefined;
           }
+          const { KubeConfig } = await import("@kubernetes/client-node");
+          const { Agentk } = await import("../agentk/agentk.ts");
           const kc = new KubeConfig();
           if (opts.kubeconfig) kc.loadFromFile(opts.kubeconfig);
           else kc.loadFromDefault();
