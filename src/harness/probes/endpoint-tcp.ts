@@ -10,8 +10,8 @@ import { inconclusive, type Probe, type ProbeOutcome, supported, unsupported } f
 async function explained(ws: WorkspaceHandle, failure: string): Promise<ProbeOutcome> {
   const look = await execInWorkspace(
     ws,
-    // sshd -t with the host key GitLab's start script makes says why sshd would not start (or nothing).
-    `p=$(command -v sshd); echo "sshd=$p"; [ -n "$p" ] && "$p" -t -h "$HOME/.ssh-host-keys/ssh_host_ed25519_key" 2>&1 | head -n 2; grep -h sshd "\${GL_WORKSPACE_LOGS_DIR:-/nonexistent}"/*.log 2>/dev/null | tail -n 2`,
+    // sshd -t with a throwaway host key says whether sshd can run in this container at all.
+    `p=$(command -v sshd); echo "sshd=$p"; if [ -n "$p" ]; then k=$(mktemp -u); ssh-keygen -q -t ed25519 -N "" -f "$k" >/dev/null 2>&1 && { o=$("$p" -t -h "$k" 2>&1 | head -n 2); echo "sshd -t: \${o:-passes}"; }; rm -f "$k" "$k.pub"; fi; grep -h sshd "\${GL_WORKSPACE_LOGS_DIR:-/nonexistent}"/*.log 2>/dev/null | tail -n 2`,
     { timeoutMs: 10_000 },
   ).catch(() => undefined);
   if (!look) return unsupported(failure);
@@ -23,9 +23,7 @@ async function explained(ws: WorkspaceHandle, failure: string): Promise<ProbeOut
       "the main container's image has no sshd (GitLab starts sshd on 60022 only when the image has one)",
     );
   const said = log.filter(Boolean).join(" / ");
-  return unsupported(
-    `${failure}; sshd is at ${sshd || "?"}${said ? `; sshd -t and the workspace's log say: ${said}` : ""}`,
-  );
+  return unsupported(`${failure}; sshd is at ${sshd || "?"}${said ? `; ${said}` : ""}`);
 }
 
 /** SSH through the workspace URL: a raw TCP stream to 60022 must greet with an SSH banner. */
