@@ -1,4 +1,4 @@
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { build } from "esbuild";
@@ -9,6 +9,8 @@ export interface Bundles {
   tunnel: string;
   /** The agent CI jobs run (dist/wsparity-agent.mjs's build). */
   agent: string;
+  /** Deletes both files and their folder. */
+  remove(): void;
 }
 
 /** Builds the tunnel server and the agent into single files in a fresh temporary folder. */
@@ -28,5 +30,9 @@ export async function buildBundles(): Promise<Bundles> {
     },
     logLevel: "silent",
   });
-  return { tunnel, agent: await bundleAgent(join(folder, "agent.mjs")) };
+  return {
+    tunnel,
+    agent: await bundleAgent(join(folder, "agent.mjs")),
+    remove: () => rmSync(folder, { recursive: true, force: true }),
+  };
 }

@@ -34,6 +34,7 @@ describe("agents under duplicates and time", () => {
     await rightful.connected(1);
   }, 60_000);
   afterAll(async () => {
+    bundles?.remove();
     await rightful.stop().catch(() => undefined);
     await server.stop();
     await app.close();

@@ -105,6 +105,7 @@ describe("isolation, fuzzing, slow clients and memory at every tunnel listener",
     expect(removed.status).toBe(204);
   }, 120_000);
   afterAll(async () => {
+    bundles?.remove();
     for (const agent of agents) await agent.stop().catch(() => undefined);
     await server.stop();
     for (const service of services) service.close();

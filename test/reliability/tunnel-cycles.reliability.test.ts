@@ -19,6 +19,7 @@ describe("1,000 agent connect/close cycles per transport leave no fds behind", (
     app = await startTargetApp({ name: "cycles" });
   });
   afterAll(async () => {
+    bundles?.remove();
     await app.close();
   });
 

@@ -1,6 +1,6 @@
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { WorkspaceAgent } from "../../src/agent/index.ts";
 import { type Workspace, workspace } from "../tunnel/helpers.ts";
 import { spawnTunnelServer, type TunnelServerProcess } from "../tunnel/server-process.ts";
@@ -16,6 +16,7 @@ describe("a tunnel server restart with 100 agents on every transport", () => {
   beforeAll(async () => {
     bundles = await buildBundles();
   });
+  afterAll(() => bundles?.remove());
 
   for (const secure of [false, true]) {
     const transports = secure ? (["tls", "wss"] as const) : (["tcp", "ws", "unix"] as const);

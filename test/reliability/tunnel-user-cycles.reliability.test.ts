@@ -16,6 +16,7 @@ describe("1,000 user connect/close cycles per kind leave no fds behind", () => {
     app = await startTargetApp({ name: "cycles" });
   });
   afterAll(async () => {
+    bundles?.remove();
     await app.close();
   });
 
