@@ -10,7 +10,8 @@ let validator: ReturnType<Ajv["compile"]> | undefined;
 
 function compiled() {
   if (!validator) {
-    const ajv = new Ajv({ allErrors: true });
+    // rollout.desired|before|after are a boolean or a percentage: union types are deliberate.
+    const ajv = new Ajv({ allErrors: true, allowUnionTypes: true });
     addFormats(ajv);
     validator = ajv.compile(schema);
   }
