@@ -62,7 +62,11 @@ async function runOneJob(how: (payload: Record<string, unknown>) => string) {
   await api.Commits.create(project.id, "main", "ci [skip ci]", [
     { action: "create", filePath: ".gitlab-ci.yml", content: "job:\n  script: [echo hi]\n" },
   ]);
-  const registered = await api.Users.createCIRunner("instance_type", { runUntagged: true });
+  // A runner of this project only: a stopped runner of an earlier case must not be offered this job.
+  const registered = await api.Users.createCIRunner("project_type", {
+    projectId: project.id as number,
+    runUntagged: true,
+  });
   const logs: string[] = [];
   const root = mkdtempSync(join(tmpdir(), "wsparity-unusable-"));
   const runner = RunnerBuilder.for(proxyUrl, registered.token as string)

@@ -145,7 +145,9 @@ describe("tunnel server under hostile requests", () => {
       ),
     );
     expect(closes).toEqual(Array(6).fill(1009));
-    expect(rssMiB(server.pid) - before).toBeLessThan(30);
+    // Buffering the six 12 MiB messages (the defect) cost 116–172 MiB; refused at their headers, what is left is
+    // socket reads and garbage not yet collected, measured at up to 33 MiB on a busy machine.
+    expect(rssMiB(server.pid) - before).toBeLessThan(64);
     await expectAlive();
   }, 90_000);
 });
