@@ -32,7 +32,7 @@ describe("bench tunnel --json with the scale figures", () => {
         "10",
         "--bulk-mib",
         "2",
-        "--repeats",
+        "--rounds",
         "1",
         "--streams",
         "4",
