@@ -2,9 +2,9 @@ import { spawnSync } from "node:child_process";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
-import { main } from "../../src/cli.ts";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { cell, report, sampleReport } from "../report/fixtures.ts";
+import { mainInProcess } from "../support/cli.ts";
 
 // README's commands, run as README gives them: every command of its CLI table has --help, and the
 // sample invocations work on the project's own inputs. They run in-process (the same main() the bin
@@ -36,23 +36,7 @@ function tableCommands(readme: string): string[][] {
   return commands;
 }
 
-async function cli(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = "";
-  let stderr = "";
-  vi.spyOn(process.stdout, "write").mockImplementation((chunk) => {
-    stdout += String(chunk);
-    return true;
-  });
-  vi.spyOn(process.stderr, "write").mockImplementation((chunk) => {
-    stderr += String(chunk);
-    return true;
-  });
-  try {
-    return { code: await main(argv), stdout, stderr };
-  } finally {
-    vi.restoreAllMocks();
-  }
-}
+const cli = mainInProcess;
 
 /** README must still show the command this test runs, so the two cannot drift apart. */
 function inReadme(command: string): string {

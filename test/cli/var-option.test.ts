@@ -1,27 +1,11 @@
-import { afterEach, describe, expect, it, vi } from "vitest";
-import { main } from "../../src/cli.ts";
+import { afterEach, describe, expect, it } from "vitest";
 import { loadScenarios } from "../../src/harness/load-scenarios.ts";
+import { mainInProcess } from "../support/cli.ts";
 
 const DEVFILE = "test/fixtures/devfiles/variables/undefined-image.devfile.yaml";
 const IMAGE = "registry.example.test/tooling:7";
 
-async function inProcess(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = "";
-  let stderr = "";
-  vi.spyOn(process.stdout, "write").mockImplementation((chunk) => {
-    stdout += String(chunk);
-    return true;
-  });
-  vi.spyOn(process.stderr, "write").mockImplementation((chunk) => {
-    stderr += String(chunk);
-    return true;
-  });
-  try {
-    return { code: await main(argv), stdout, stderr };
-  } finally {
-    vi.restoreAllMocks();
-  }
-}
+const inProcess = mainInProcess;
 
 afterEach(() => {
   process.exitCode = undefined;

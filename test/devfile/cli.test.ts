@@ -3,10 +3,10 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Command } from "commander";
-import { afterEach, describe, expect, it, vi } from "vitest";
-import { main } from "../../src/cli.ts";
+import { afterEach, describe, expect, it } from "vitest";
 import { devfileCommand, registerDevfileCommands } from "../../src/devfile/cli.ts";
 import { registerDevfileSummaryCommand } from "../../src/devfile/run-validate.ts";
+import { mainInProcess } from "../support/cli.ts";
 
 // Two checks go through the real executable (exit status of the process); the rest call the same main()
 // in-process, since starting the whole CLI costs seconds.
@@ -16,24 +16,7 @@ const spawn = (...args: string[]) =>
     timeout: 60_000,
   });
 
-async function inProcess(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = "";
-  let stderr = "";
-  vi.spyOn(process.stdout, "write").mockImplementation((chunk) => {
-    stdout += String(chunk);
-    return true;
-  });
-  vi.spyOn(process.stderr, "write").mockImplementation((chunk) => {
-    stderr += String(chunk);
-    return true;
-  });
-  try {
-    const code = await main(argv);
-    return { code, stdout, stderr };
-  } finally {
-    vi.restoreAllMocks();
-  }
-}
+const inProcess = mainInProcess;
 
 afterEach(() => {
   process.exitCode = undefined;

@@ -6,12 +6,12 @@ import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { main } from "../../src/cli.ts";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type BootstrapOptions, bootstrap, defaultDevfilesDir } from "../../src/live/bootstrap.ts";
 import { BOOTSTRAP_STEPS } from "../../src/live/bootstrap-steps.ts";
 import { GitLabSimulator } from "../../src/sim/gitlab/index.ts";
 import { parseTierSettings } from "../../src/tier/settings.ts";
+import { mainInProcess } from "../support/cli.ts";
 
 interface Recorded {
   method: string;
@@ -26,25 +26,7 @@ function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr:
   });
 }
 
-/** The CLI's main() in this process (cheaper than a process on a loaded machine); exit code and output. */
-async function inProcess(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = "";
-  let stderr = "";
-  vi.spyOn(process.stdout, "write").mockImplementation((chunk) => {
-    stdout += String(chunk);
-    return true;
-  });
-  vi.spyOn(process.stderr, "write").mockImplementation((chunk) => {
-    stderr += String(chunk);
-    return true;
-  });
-  try {
-    return { code: await main(argv), stdout, stderr };
-  } finally {
-    vi.restoreAllMocks();
-    process.exitCode = undefined;
-  }
-}
+const inProcess = mainInProcess;
 
 /** The first call agentk makes on connecting (GET …/internal/kubernetes/agent_info with its token). */
 async function agentkConnects(url: string, tokenFile: string): Promise<undefined> {

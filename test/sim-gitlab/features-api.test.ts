@@ -2,11 +2,11 @@ import { execFile } from "node:child_process";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { main } from "../../src/cli.ts";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Report } from "../../src/report/model.ts";
 import { GitLabSimulator } from "../../src/sim/gitlab/index.ts";
 import { sampleReport } from "../report/fixtures.ts";
+import { mainInProcess } from "../support/cli.ts";
 
 const FLAG = "remote_development_ci_runner_workspaces";
 let sim: GitLabSimulator;
@@ -114,24 +114,9 @@ describe("GitLab simulator: Features API (curl)", () => {
   });
 });
 
-/** The CLI's main() in this process (the simulator answers from here too); its exit code and output. */
 async function cli(...argv: string[]): Promise<{ status: number; stdout: string; stderr: string }> {
-  let stdout = "";
-  let stderr = "";
-  vi.spyOn(process.stdout, "write").mockImplementation((chunk) => {
-    stdout += String(chunk);
-    return true;
-  });
-  vi.spyOn(process.stderr, "write").mockImplementation((chunk) => {
-    stderr += String(chunk);
-    return true;
-  });
-  try {
-    return { status: await main(argv), stdout, stderr };
-  } finally {
-    vi.restoreAllMocks();
-    process.exitCode = undefined;
-  }
+  const { code, stdout, stderr } = await mainInProcess(...argv);
+  return { status: code, stdout, stderr };
 }
 
 describe("wsparity gate --apply-flag against the simulator", () => {
