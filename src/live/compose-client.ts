@@ -97,26 +97,62 @@ export function psByLabel(run: Exec, projectName: string): ComposeServiceState[]
     });
 }
 
-class DockerComposeV1 implements ComposeClient {
+/** What both Compose versions do the same way, given the command that runs Compose. */
+export abstract class ComposeCommand implements ComposeClient {
+  abstract readonly implementation: ComposeImplementation;
+  abstract readonly describe: string;
+  /** ["docker-compose"] or ["docker", "compose"]. */
+  protected abstract readonly command: [string, ...string[]];
+
+  constructor(protected readonly sh: Exec) {}
+
+  abstract up(plan: ComposeUpPlan, onProgress: (line: string) => void): Promise<void>;
+
+  protected compose(
+    plan: Pick<ComposeUpPlan, "file" | "projectName"> & { env?: Record<string, string> },
+    args: string[],
+  ) {
+    const [cmd, ...sub] = this.command;
+    return this.sh(cmd, [...sub, ...baseArgs(plan), ...args], { env: plan.env, cwd: dirname(plan.file) });
+  }
+
+  async run(
+    plan: ComposeUpPlan,
+    service: string,
+    profile: string,
+  ): Promise<{ status: number; output: string }> {
+    const r = this.compose(plan, [...profileArgs([profile]), "run", "--rm", service]);
+    return { status: r.status, output: `${r.stdout}${r.stderr}` };
+  }
+
+  async ps(plan: Pick<ComposeUpPlan, "file" | "projectName">): Promise<ComposeServiceState[]> {
+    return psByLabel(this.sh, plan.projectName);
+  }
+
+  async down(
+    plan: Pick<ComposeUpPlan, "file" | "projectName" | "profiles">,
+    opts: { volumes: boolean },
+  ): Promise<void> {
+    const args = [...profileArgs(plan.profiles), "down", "--remove-orphans", ...(opts.volumes ? ["-v"] : [])];
+    const r = this.compose(plan, args);
+    if (r.status !== 0)
+      throw new Error(`${this.command.join(" ")} down failed (exit ${r.status}):\n${r.stderr.trim()}`);
+  }
+}
+
+class DockerComposeV1 extends ComposeCommand {
   readonly implementation = "docker-compose-v1" as const;
   readonly describe: string;
 
-  constructor(
-    version: string,
-    private readonly sh: Exec,
-  ) {
+  protected readonly command: [string, ...string[]] = ["docker-compose"];
+
+  constructor(version: string, sh: Exec) {
+    super(sh);
     this.describe = `docker-compose ${version} (v1; testcontainers needs v2, so its waits run here)`;
   }
 
   async up(plan: ComposeUpPlan, onProgress: (line: string) => void): Promise<void> {
-    const r = this.sh(
-      "docker-compose",
-      [...baseArgs(plan), ...profileArgs(plan.profiles), "up", "-d", ...plan.services],
-      {
-        env: plan.env,
-        cwd: dirname(plan.file),
-      },
-    );
+    const r = this.compose(plan, [...profileArgs(plan.profiles), "up", "-d", ...plan.services]);
     if (r.status !== 0) throw new Error(`docker-compose up failed (exit ${r.status}):\n${r.stderr.trim()}`);
     await Promise.all(plan.waits.map((w) => this.waitFor(plan, w, onProgress)));
   }
@@ -155,13 +191,7 @@ class DockerComposeV1 implements ComposeClient {
   ): Promise<boolean> {
     if (wait.kind === "running") return state.state === "running";
     if (wait.kind === "healthy") return state.health === "healthy";
-    const port = this.sh(
-      "docker-compose",
-      [...baseArgs(plan), "port", wait.service, String(wait.containerPort)],
-      {
-        env: plan.env,
-      },
-    ).stdout.trim();
+    const port = this.compose(plan, ["port", wait.service, String(wait.containerPort)]).stdout.trim();
     if (!port) return false;
     try {
       const res = await fetch(`http://${port}${wait.path}`, { signal: AbortSignal.timeout(5000) });
@@ -169,40 +199,5 @@ class DockerComposeV1 implements ComposeClient {
     } catch {
       return false;
     }
-  }
-
-  async run(
-    plan: ComposeUpPlan,
-    service: string,
-    profile: string,
-  ): Promise<{ status: number; output: string }> {
-    const r = this.sh(
-      "docker-compose",
-      [...baseArgs(plan), ...profileArgs([profile]), "run", "--rm", service],
-      {
-        env: plan.env,
-        cwd: dirname(plan.file),
-      },
-    );
-    return { status: r.status, output: `${r.stdout}${r.stderr}` };
-  }
-
-  async ps(plan: Pick<ComposeUpPlan, "file" | "projectName">): Promise<ComposeServiceState[]> {
-    return psByLabel(this.sh, plan.projectName);
-  }
-
-  async down(
-    plan: Pick<ComposeUpPlan, "file" | "projectName" | "profiles">,
-    opts: { volumes: boolean },
-  ): Promise<void> {
-    const args = [
-      ...baseArgs(plan),
-      ...profileArgs(plan.profiles),
-      "down",
-      "--remove-orphans",
-      ...(opts.volumes ? ["-v"] : []),
-    ];
-    const r = this.sh("docker-compose", args, { cwd: dirname(plan.file) });
-    if (r.status !== 0) throw new Error(`docker-compose down failed (exit ${r.status}):\n${r.stderr.trim()}`);
   }
 }

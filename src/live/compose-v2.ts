@@ -2,8 +2,7 @@
 // Ryuk off (its image cannot be pulled without a registry), and `down` left to the caller so a warm GitLab can stay.
 import { basename, dirname } from "node:path";
 import { DockerComposeEnvironment, Wait } from "testcontainers";
-import type { ComposeClient, ComposeServiceState, exec } from "./compose-client.ts";
-import { profileArgs, psByLabel } from "./compose-client.ts";
+import { ComposeCommand, type exec } from "./compose-client.ts";
 import type { ComposeUpPlan, ServiceWait } from "./compose-plan.ts";
 
 /** The builder calls `live up` makes, as an interface so a test can see exactly what testcontainers is given. */
@@ -38,14 +37,14 @@ export function configureEnvironment<B extends ComposeEnvironmentBuilder>(
   return builder;
 }
 
-export class TestcontainersCompose implements ComposeClient {
+export class TestcontainersCompose extends ComposeCommand {
   readonly implementation = "compose-v2" as const;
   readonly describe: string;
 
-  constructor(
-    version: string,
-    private readonly sh: typeof exec,
-  ) {
+  protected readonly command: [string, ...string[]] = ["docker", "compose"];
+
+  constructor(version: string, sh: typeof exec) {
+    super(sh);
     this.describe = `docker compose ${version} (through testcontainers' DockerComposeEnvironment)`;
   }
 
@@ -57,42 +56,5 @@ export class TestcontainersCompose implements ComposeClient {
     );
     onProgress(`waiting for ${plan.waits.length} services (testcontainers)`);
     await environment.up(plan.services);
-  }
-
-  async run(
-    plan: ComposeUpPlan,
-    service: string,
-    profile: string,
-  ): Promise<{ status: number; output: string }> {
-    const r = this.sh(
-      "docker",
-      ["compose", "-p", plan.projectName, "-f", plan.file, ...profileArgs([profile]), "run", "--rm", service],
-      {
-        env: plan.env,
-      },
-    );
-    return { status: r.status, output: `${r.stdout}${r.stderr}` };
-  }
-
-  async ps(plan: Pick<ComposeUpPlan, "file" | "projectName">): Promise<ComposeServiceState[]> {
-    return psByLabel(this.sh, plan.projectName);
-  }
-
-  async down(
-    plan: Pick<ComposeUpPlan, "file" | "projectName" | "profiles">,
-    opts: { volumes: boolean },
-  ): Promise<void> {
-    const args = [
-      "compose",
-      "-p",
-      plan.projectName,
-      "-f",
-      plan.file,
-      ...profileArgs(plan.profiles),
-      "down",
-      "--remove-orphans",
-    ];
-    const r = this.sh("docker", opts.volumes ? [...args, "-v"] : args);
-    if (r.status !== 0) throw new Error(`docker compose down failed (exit ${r.status}):\n${r.stderr.trim()}`);
   }
 }
