@@ -3,6 +3,7 @@
 
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { expandExisting } from "../../src/sim/gitlab/ci/expand-variables.ts";
 import { ExpressionError, parseExpression } from "../../src/sim/gitlab/ci/expression.ts";
 import {
   CiConfigError,
@@ -293,6 +294,49 @@ describe("valid configs: GitLab's jobs, stages, needs", () => {
     // yaml_processor_spec 'needs with parallel:matrix' and 'needs parallel job'
     expect(jobs[5]!.needs?.map((n) => n.name)).toEqual(["build1: [aws, app1]", "p 1/2", "p 2/2"]);
     expect(jobs[1]!.variables).toContainEqual({ key: "STACK", value: "app1", raw: false });
+  });
+
+  it("expands variables in tags as GitLab does (seed/build.rb evaluate_runner_tags, expand_existing)", () => {
+    const text = [
+      "variables: {POOL: shared}",
+      "part:",
+      "  script: p",
+      "  variables: {SIZE: large}",
+      "  tags: [wsparity, tier-$TIER, 'arch-${ARCH}', '%SIZE%', $POOL, $CI_PIPELINE_SOURCE, $NOPE, $LATER]",
+      "  parallel:",
+      "    matrix:",
+      "      - TIER: sim",
+      "        ARCH: [amd64, arm64]",
+      "  rules:",
+      "    - if: $CI_PIPELINE_SOURCE",
+      "      variables: {LATER: from-rule}",
+      "",
+    ].join("\n");
+    // An undefined variable stays as written; rules:variables come after the tags are evaluated (gitlab#469521).
+    expect(jobsOf(text).map((j) => [j.name, j.tags])).toEqual([
+      ["part: [sim, amd64]", ["wsparity", "tier-sim", "arch-amd64", "large", "shared", "push", "$NOPE", "$LATER"]],
+      ["part: [sim, arm64]", ["wsparity", "tier-sim", "arch-arm64", "large", "shared", "push", "$NOPE", "$LATER"]],
+    ]);
+    // Pipeline (schedule, trigger, API) variables win over the YAML's.
+    const scheduled = jobsOf(text, { variables: { CI_PIPELINE_SOURCE: "schedule", POOL: "nightly" } });
+    expect(scheduled[0]!.tags).toContain("nightly");
+  });
+
+  it("expands only defined variables, one level, and leaves other text alone (property)", () => {
+    const name = fc.stringMatching(/^[A-Za-z_][A-Za-z0-9_]{0,8}$/);
+    const plain = fc.string().filter((s) => !s.includes("$") && !s.includes("%"));
+    // A name ends where a character that cannot be in a name starts.
+    const rest = plain.filter((s) => !/^[A-Za-z0-9_]/.test(s));
+    fc.assert(
+      fc.property(name, plain, plain, rest, (key, value, before, after) => {
+        const variables = { [key]: value };
+        for (const ref of [`$${key}`, `\${${key}}`, `%${key}%`])
+          expect(expandExisting(`${before}${ref}${after}`, variables)).toBe(`${before}${value}${after}`);
+        expect(expandExisting(`${before}${after}`, variables)).toBe(`${before}${after}`);
+        expect(expandExisting(`$${key}`, {})).toBe(`$${key}`);
+        expect(expandExisting(`$${key}`, { [key]: "$OTHER", OTHER: "x" })).toBe("$OTHER");
+      }),
+    );
   });
 
   it("applies rules (first match), workflow:rules and only/except", () => {

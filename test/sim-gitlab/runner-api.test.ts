@@ -249,4 +249,28 @@ describe("runner job API", () => {
     expect((await post("jobs/request", { token: other })).status).toBe(204);
     expect((await requestJob()).status).toBe(201);
   });
+
+  it("matches a runner against the job's tags after their variables expand (parallel:matrix)", async () => {
+    const matrix = await api.Projects.create({ name: "runner-api-matrix" });
+    await api.Commits.create(matrix.id, "main", "ci [skip ci]", [
+      {
+        action: "create",
+        filePath: ".gitlab-ci.yml",
+        content:
+          "part:\n  script: [echo]\n  tags: [wsparity, arch-$ARCH]\n  parallel:\n    matrix:\n      - ARCH: [amd64, arm64]\n",
+      },
+    ]);
+    const arm64 = (await api.Users.createCIRunner("instance_type", { tagList: ["wsparity", "arch-arm64"] }))
+      .token as string;
+    const pipeline = await api.Pipelines.create(matrix.id, "main");
+    const jobs = await api.Jobs.all(matrix.id, { pipelineId: pipeline.id });
+    expect(jobs.map((j) => [j.name, j.tag_list])).toEqual([
+      ["part: [amd64]", ["wsparity", "arch-amd64"]],
+      ["part: [arm64]", ["wsparity", "arch-arm64"]],
+    ]);
+    const res = await post("jobs/request", { token: arm64 });
+    expect(res.status).toBe(201);
+    expect(((await res.json()) as { job_info: { name: string } }).job_info.name).toBe("part: [arm64]");
+    expect((await post("jobs/request", { token: arm64 })).status).toBe(204);
+  });
 });

@@ -2,10 +2,12 @@
 // (lib/gitlab/ci/pipeline/chain/, lib/gitlab/ci/build/rules.rb, build/policy/): `workflow:rules` decide
 // whether there is a pipeline at all; each job's `rules` (first match wins: if + changes + exists) or
 // `only`/`except` decide whether it is in it, with which `when`, `allow_failure`, `variables` and `needs`;
-// a job that needs a job no longer in the pipeline fails the creation unless the need is optional.
+// a job that needs a job no longer in the pipeline fails the creation unless the need is optional. Runner
+// tags expand `$VAR` against the job's variables (matrix, job, global, workflow, pipeline and predefined).
 
 import picomatch from "picomatch";
 import { CiConfigError } from "./errors.ts";
+import { expandExisting } from "./expand-variables.ts";
 import { evaluateExpression } from "./expression.ts";
 import type { CiConfig, CiJobDefinition, CiPolicy, CiRule, CiVariable } from "./types.ts";
 
@@ -108,6 +110,8 @@ export function seedPipeline(config: CiConfig, context: PipelineContext): Seeded
     const job: CiJobDefinition = {
       ...definition,
       variables: [...inherited, ...workflowVariables, ...definition.variables],
+      // Seed::Build#evaluate_runner_tags: the job's variables before its rules (rules:variables do not reach tags).
+      tags: definition.tags.map((tag) => expandExisting(tag, variables)),
     };
     if (definition.rules) {
       const rule = definition.rules.find((r) => ruleMatches(r, variables, context));
