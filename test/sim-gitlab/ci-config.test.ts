@@ -302,6 +302,7 @@ describe("valid configs: GitLab's jobs, stages, needs", () => {
       "part:",
       "  script: p",
       "  variables: {SIZE: large}",
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: GitLab's ${VAR} in CI YAML, not a JS template
       "  tags: [wsparity, tier-$TIER, 'arch-${ARCH}', '%SIZE%', $POOL, $CI_PIPELINE_SOURCE, $NOPE, $LATER]",
       "  parallel:",
       "    matrix:",
@@ -314,8 +315,14 @@ describe("valid configs: GitLab's jobs, stages, needs", () => {
     ].join("\n");
     // An undefined variable stays as written; rules:variables come after the tags are evaluated (gitlab#469521).
     expect(jobsOf(text).map((j) => [j.name, j.tags])).toEqual([
-      ["part: [sim, amd64]", ["wsparity", "tier-sim", "arch-amd64", "large", "shared", "push", "$NOPE", "$LATER"]],
-      ["part: [sim, arm64]", ["wsparity", "tier-sim", "arch-arm64", "large", "shared", "push", "$NOPE", "$LATER"]],
+      [
+        "part: [sim, amd64]",
+        ["wsparity", "tier-sim", "arch-amd64", "large", "shared", "push", "$NOPE", "$LATER"],
+      ],
+      [
+        "part: [sim, arm64]",
+        ["wsparity", "tier-sim", "arch-arm64", "large", "shared", "push", "$NOPE", "$LATER"],
+      ],
     ]);
     // Pipeline (schedule, trigger, API) variables win over the YAML's.
     const scheduled = jobsOf(text, { variables: { CI_PIPELINE_SOURCE: "schedule", POOL: "nightly" } });

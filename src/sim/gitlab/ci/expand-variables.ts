@@ -2,7 +2,8 @@
 // `$VAR`, `${VAR}` and `%VAR%`, one level deep; `expand_existing` keeps a reference to an undefined
 // variable as written (a tag `$NOPE` stays `$NOPE`, and the job waits for a runner with that tag).
 
-const VARIABLE_REFERENCE = /\$([a-zA-Z_][a-zA-Z0-9_]*)|\$\{([a-zA-Z_][a-zA-Z0-9_]*)\}|%([a-zA-Z_][a-zA-Z0-9_]*)%/g;
+const VARIABLE_REFERENCE =
+  /\$([a-zA-Z_][a-zA-Z0-9_]*)|\$\{([a-zA-Z_][a-zA-Z0-9_]*)\}|%([a-zA-Z_][a-zA-Z0-9_]*)%/g;
 
 /** ExpandVariables.expand_existing: defined variables replaced, undefined references left as they are. */
 export function expandExisting(value: string, variables: Record<string, string>): string {
