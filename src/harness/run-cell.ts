@@ -115,6 +115,10 @@ export async function runCell(
   let measured: Awaited<ReturnType<typeof measure>>;
   let measureError: string | undefined;
   let disposeError: string | undefined;
+  let ended: string | undefined;
+  // A workspace that ended by itself (its job killed, its runner gone) turns the cell into an error: what
+  // the probes saw afterwards says nothing about the path.
+  const endedByItself = async () => (ended ??= await ws.ended?.().catch(() => undefined));
   try {
     for (const probe of selected.filter((p) => p.phase !== "restart" && p.phase !== "stop")) {
       if (signal.aborted) break;
@@ -169,7 +173,7 @@ export async function runCell(
       }
     }
     for (const probe of selected.filter((p) => p.phase === "stop")) {
-      if (signal.aborted) break;
+      if (signal.aborted || (await endedByItself())) break;
       const na = probe.notApplicable?.(pctx);
       const run = probe as Extract<AnyProbe, { run: unknown }>;
       results.set(
@@ -179,7 +183,10 @@ export async function runCell(
       stopped = true;
     }
   } finally {
-    if (!stopped) await ws.stop().catch(() => undefined);
+    if (!stopped) {
+      await endedByItself();
+      await ws.stop().catch(() => undefined);
+    }
     await ws.dispose().catch((err) => {
       disposeError = errorMessage(err);
     });
@@ -189,7 +196,7 @@ export async function runCell(
       results.get(p.id) ?? {
         id: p.id,
         status: "error" as const,
-        evidence: "interrupted before this probe ran",
+        evidence: ended ? `the workspace had ended: ${ended}` : "interrupted before this probe ran",
         durationMs: 0,
       },
   );
@@ -200,8 +207,10 @@ export async function runCell(
     disposeError ? `cleanup failed: ${disposeError}` : "",
     signal.aborted ? "interrupted: the run was stopped before this cell finished" : "",
   ].filter(Boolean);
-  // An interrupted cell has no verdict of its own: it is an error, not a failure of the path.
-  const status = signal.aborted ? "error" : errors > 0 || measureError || disposeError ? "failed" : "passed";
+  if (ended) reasons.unshift(`the workspace ended by itself: ${ended}`);
+  // An interrupted cell, or one whose workspace ended by itself, has no verdict of its own: it is an
+  // error, not a failure of the path.
+  const status = signal.aborted || ended ? "error" : errors > 0 || measureError || disposeError ? "failed" : "passed";
   return {
     cell: {
       ...base,

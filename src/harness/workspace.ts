@@ -19,6 +19,11 @@ export interface WorkspaceHandle {
   connect(port: number): Promise<Duplex>;
   restart(): Promise<void>;
   stop(): Promise<void>;
+  /**
+   * Why the workspace ended by itself (its CI job finished, killed or failed) though nobody stopped it;
+   * undefined while it runs. A cell whose workspace ended has no verdict of its own.
+   */
+  ended?(): Promise<string | undefined>;
   /** Whatever the workspace still holds after stop (processes, containers, pods, jobs); empty when freed. */
   leftovers(): Promise<string[]>;
   /** Frees everything the workspace holds, stopped or not (Kubernetes: Terminated); called once, last. */

@@ -27,6 +27,24 @@ function processesMentioning(needle: string): string[] {
   return found;
 }
 
+/** The processes below `ancestor` (by parent pid, field 4 of /proc/PID/stat) whose command line matches. */
+function descendantsMatching(ancestor: number, pattern: RegExp): number[] {
+  const parent = new Map<number, number>();
+  const cmdlines = new Map<number, string>();
+  for (const pid of readdirSync("/proc").filter((p) => /^\d+$/.test(p))) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+      parent.set(Number(pid), Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]));
+      cmdlines.set(Number(pid), readFileSync(`/proc/${pid}/cmdline`, "utf8").replace(/\0/g, " "));
+    } catch {}
+  }
+  const below = (pid: number): boolean => {
+    for (let p = parent.get(pid); p !== undefined && p > 1; p = parent.get(p)) if (p === ancestor) return true;
+    return false;
+  };
+  return [...cmdlines].filter(([pid, cmd]) => pattern.test(cmd) && below(pid)).map(([pid]) => pid);
+}
+
 /** The processes still in a process group (field 5 of /proc/PID/stat), as "pid: command". */
 function groupMembers(pgid: number): string[] {
   const found: string[] = [];
@@ -82,16 +100,22 @@ interface Outcome {
   stderr: string;
 }
 
-/** Runs `wsparity run` in its own process group; `interruptWhen` picks the progress line to Ctrl-C at. */
-async function run(name: string, file: string, interruptWhen?: (line: string) => boolean): Promise<Outcome> {
+/** A fault to inject when a progress line matches: Ctrl-C the run, or do something to what it started. */
+type Fault = (line: string, run: { pid: number; out: string; interrupt(): void }) => boolean;
+
+/** Runs `wsparity run` in its own process group; `fault` is shown each progress line until it acts. */
+async function run(
+  name: string,
+  file: string,
+  fault?: Fault,
+  extraArgs: string[] = ["--tier", "sim"],
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<Outcome> {
   const out = join(root, `${name}-out`);
   const child = spawn(
     process.execPath,
-    ["bin/wsparity.js", "run", file, "--tier", "sim", "--out", out, "--progress", "jsonl"],
-    {
-      stdio: ["ignore", "pipe", "pipe"],
-      detached: true,
-    },
+    ["bin/wsparity.js", "run", file, ...extraArgs, "--out", out, "--progress", "jsonl"],
+    { stdio: ["ignore", "pipe", "pipe"], detached: true, env },
   );
   const pgid = child.pid!;
   let stderr = "";
@@ -99,16 +123,13 @@ async function run(name: string, file: string, interruptWhen?: (line: string) =>
     stderr += c.toString();
   });
   let buffered = "";
-  let interrupted = false;
+  let acted = false;
+  const handle = { pid: child.pid!, out, interrupt: () => child.kill("SIGINT") };
   child.stdout.on("data", (c: Buffer) => {
     buffered += c.toString();
     const lines = buffered.split("\n");
     buffered = lines.pop()!;
-    for (const line of lines)
-      if (!interrupted && interruptWhen?.(line)) {
-        interrupted = true;
-        child.kill("SIGINT");
-      }
+    for (const line of lines) if (!acted && fault?.(line, handle)) acted = true;
   });
   const code = await new Promise<number | null>((resolve) => child.on("exit", (c) => resolve(c)));
   // Give anything the run left to its own devices a moment to show itself before looking.
@@ -140,7 +161,11 @@ describe("wsparity run under faults (sim tier, through the CLI)", () => {
     "Ctrl-C %s: report written, unfinished cells error/skipped with a reason, nothing left",
     async (step, when) => {
       const file = scenario(`sigint-${interruptSteps.findIndex(([s]) => s === step)}`, HEALTHY);
-      const o = await run(`sigint-${step.replace(/\W+/g, "-")}`, file, when);
+      const o = await run(`sigint-${step.replace(/\W+/g, "-")}`, file, (line, r) => {
+        if (!when(line)) return false;
+        r.interrupt();
+        return true;
+      });
       const statuses = o.report?.cells.map((c) => c.status) ?? [];
       const unexplained = (o.report?.cells ?? []).filter((c) => c.status !== "passed" && !c.reason);
       const failedByInterrupt = (o.report?.cells ?? []).filter((c) => c.status === "failed");
@@ -181,6 +206,42 @@ describe("wsparity run under faults (sim tier, through the CLI)", () => {
     expect(k8s?.status).toBe("error");
     // The pod's own account of why, not only that the workspace never ran.
     expect(k8s?.reason).toMatch(/did not start.*(CrashLoopBackOff|exited with code 3)/);
+    expect(o.leftovers).toEqual([]);
+    expect(o.group).toEqual([]);
+  }, 300_000);
+
+  it("a runner's job killed mid-probe: its cell is error naming the job's end, the report is written, nothing left", async () => {
+    const file = scenario("job-killed", HEALTHY);
+    let killed: number[] = [];
+    const o = await run(
+      "job-killed",
+      file,
+      (line, r) => {
+        // Once the CI cell is probing, the job runs: SIGKILL the shell executor's job script (by pid, found
+        // below the run's own process), as an out-of-memory kill or a crashed runner host would.
+        if (!(line.includes('"event":"probe"') && line.includes(" ci "))) return false;
+        killed = descendantsMatching(r.pid, /\/runner-shell-amd64\/builds\/.*\.script-/);
+        for (const pid of killed) process.kill(pid, "SIGKILL");
+        return true;
+      },
+      ["--tier", "sim", "--paths", "ci", "--executors", "shell"],
+    );
+    const cell = o.report?.cells.find((c) => c.path === "ci");
+    recordRow({
+      check: "harness: runner's job killed mid-job",
+      did: "SIGKILL to the shell executor's job script (by pid) while `wsparity run --tier sim` probes the CI cell",
+      figure: `exit ${o.code}, cell ${cell?.status ?? "missing"} (${(cell?.reason ?? "").slice(0, 60)}), ${o.leftovers.length + o.group.length} processes left`,
+      ok:
+        killed.length > 0 &&
+        cell?.status === "error" &&
+        /job \d+ ended/.test(cell.reason ?? "") &&
+        o.leftovers.length === 0 &&
+        o.group.length === 0,
+    });
+    expect(killed.length, "the job's script was found and killed").toBeGreaterThan(0);
+    expect(o.code, o.stderr.slice(-2000)).toBe(0);
+    expect(cell?.status).toBe("error");
+    expect(cell?.reason).toMatch(/job \d+ ended failed \(script_failure\) while the cell ran; nobody stopped it/);
     expect(o.leftovers).toEqual([]);
     expect(o.group).toEqual([]);
   }, 300_000);

@@ -63,6 +63,34 @@ describe("runCell", () => {
     expect(await started[0]!.leftovers()).toEqual([]);
   });
 
+  it("turns a cell whose workspace ended by itself into an error naming why, and runs no stop probe on it", async () => {
+    const seen: string[] = [];
+    const ending: PathProvisioner = {
+      path: "ci",
+      async start() {
+        const ws = await LocalWorkspace.start({ env: { GREETING: "hi" } });
+        started.push(ws);
+        return Object.assign(ws, { ended: async () => "job 7 ended failed (script_failure)" });
+      },
+    };
+    const run = await runCell(
+      ctx(["container.env", "workspace.stop"]),
+      ending,
+      PROBES,
+      undefined,
+      { probeDone: (_c, r) => seen.push(r.id) },
+      new AbortController().signal,
+    );
+    expect(seen).toEqual(["container.env"]);
+    expect(run.cell.status).toBe("error");
+    expect(run.cell.reason).toMatch(/^the workspace ended by itself: job 7 ended failed \(script_failure\)/);
+    expect(run.cell.features.find((f) => f.id === "workspace.stop")).toMatchObject({
+      status: "error",
+      evidence: "the workspace had ended: job 7 ended failed (script_failure)",
+    });
+    expect(await started[0]!.leftovers()).toEqual([]);
+  });
+
   it("turns a workspace that does not start into an error cell whose every probe is an error with the reason", async () => {
     const failing: PathProvisioner = { path: "ci", start: () => Promise.reject(new Error("runner offline")) };
     const run = await runCell(

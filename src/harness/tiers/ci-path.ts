@@ -53,6 +53,8 @@ export class CiPathProvisioner implements PathProvisioner {
       ],
     };
     let launched: LaunchedWorkspace | undefined;
+    // Set once the harness itself ends the job (stop, restart, dispose): an end it did not ask for is a fault.
+    let ending = false;
     const timeout = cell.scenario.timeouts.startMs;
     const running = async (next: LaunchedWorkspace) => {
       launched = next;
@@ -72,8 +74,14 @@ export class CiPathProvisioner implements PathProvisioner {
       name,
       userToken,
       {
-        restart: async () => running(await this.launcher.restart(launched!, cell.spec, options, askAgent)),
+        restart: async () => {
+          ending = true;
+          const next = await this.launcher.restart(launched!, cell.spec, options, askAgent);
+          ending = false;
+          await running(next);
+        },
         stop: async () => {
+          ending = true;
           if (launched && !FINISHED.includes(await jobState()))
             await this.launcher.stop(launched, timeout, askAgent);
         },
@@ -84,7 +92,23 @@ export class CiPathProvisioner implements PathProvisioner {
           if (this.tunnel.workspaces.get(name)?.online) left.push("the agent is still connected");
           return left;
         },
+        ended: async () => {
+          if (!launched || ending) return undefined;
+          // A job that was killed takes its agent with it at once, while the runner reports the end a moment
+          // later: with the agent gone, give GitLab a few seconds to record it.
+          const deadline = Date.now() + (this.tunnel.workspaces.get(name)?.online ? 0 : 15_000);
+          for (;;) {
+            const job = await this.api.Jobs.show(this.projectId, launched.jobId);
+            if (FINISHED.includes(job.status as string)) {
+              const reason = job.failure_reason ? ` (${job.failure_reason})` : "";
+              return `job ${launched.jobId} ended ${job.status}${reason} while the cell ran; nobody stopped it`;
+            }
+            if (Date.now() >= deadline) return undefined;
+            await new Promise((r) => setTimeout(r, 250));
+          }
+        },
         dispose: async () => {
+          ending = true;
           try {
             if (launched && !FINISHED.includes(await jobState()))
               await this.launcher.stop(launched, 60_000, askAgent);

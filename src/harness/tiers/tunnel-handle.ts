@@ -7,6 +7,7 @@ export interface Lifecycle {
   stop(): Promise<void>;
   leftovers(): Promise<string[]>;
   dispose(): Promise<void>;
+  ended?(): Promise<string | undefined>;
 }
 
 /**
@@ -39,6 +40,7 @@ export function userFacingHandle(
     restart: () => lifecycle.restart(),
     stop: () => lifecycle.stop(),
     leftovers: () => lifecycle.leftovers(),
+    ...(lifecycle.ended ? { ended: lifecycle.ended } : {}),
     dispose: () => lifecycle.dispose(),
   };
 }
