@@ -210,7 +210,8 @@ export async function runCell(
   if (ended) reasons.unshift(`the workspace ended by itself: ${ended}`);
   // An interrupted cell, or one whose workspace ended by itself, has no verdict of its own: it is an
   // error, not a failure of the path.
-  const status = signal.aborted || ended ? "error" : errors > 0 || measureError || disposeError ? "failed" : "passed";
+  const status =
+    signal.aborted || ended ? "error" : errors > 0 || measureError || disposeError ? "failed" : "passed";
   return {
     cell: {
       ...base,

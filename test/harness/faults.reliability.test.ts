@@ -39,7 +39,8 @@ function descendantsMatching(ancestor: number, pattern: RegExp): number[] {
     } catch {}
   }
   const below = (pid: number): boolean => {
-    for (let p = parent.get(pid); p !== undefined && p > 1; p = parent.get(p)) if (p === ancestor) return true;
+    for (let p = parent.get(pid); p !== undefined && p > 1; p = parent.get(p))
+      if (p === ancestor) return true;
     return false;
   };
   return [...cmdlines].filter(([pid, cmd]) => pattern.test(cmd) && below(pid)).map(([pid]) => pid);
@@ -241,7 +242,9 @@ describe("wsparity run under faults (sim tier, through the CLI)", () => {
     expect(killed.length, "the job's script was found and killed").toBeGreaterThan(0);
     expect(o.code, o.stderr.slice(-2000)).toBe(0);
     expect(cell?.status).toBe("error");
-    expect(cell?.reason).toMatch(/job \d+ ended failed \(script_failure\) while the cell ran; nobody stopped it/);
+    expect(cell?.reason).toMatch(
+      /job \d+ ended failed \(script_failure\) while the cell ran; nobody stopped it/,
+    );
     expect(o.leftovers).toEqual([]);
     expect(o.group).toEqual([]);
   }, 300_000);
