@@ -75,4 +75,44 @@ describe("job artifacts through the project's runner", () => {
     );
     expect(missing.status).toBe(404);
   });
+
+  it("serves the newest successful pipeline's job, even one allowed to fail, and not the running pipeline's own", async () => {
+    const nightly = await tier.api.Projects.create({ name: "artifacts-nightly" });
+    // Each night reads the last night's file through the API, as the nightly's report job does, then fails allowed.
+    const config = `night:
+  tags: [artifacts-test]
+  allow_failure: {exit_codes: [1]}
+  artifacts: {when: always, paths: [out/]}
+  script:
+    - mkdir -p out && echo "night $CI_PIPELINE_ID" > out/night.txt
+    - |
+      curl --fail --silent --header "JOB-TOKEN: $CI_JOB_TOKEN" --output out/last.txt "$CI_API_V4_URL/projects/$CI_PROJECT_ID/jobs/artifacts/main/raw/out/night.txt?job=night" || echo none > out/last.txt
+    - exit 1
+`;
+    await tier.api.Commits.create(nightly.id, "main", "nightly [skip ci]", [
+      { action: "create", filePath: ".gitlab-ci.yml", content: config },
+    ]);
+    const night = async () => {
+      const { id } = await tier.api.Pipelines.create(nightly.id, "main");
+      const done = await waitFor(
+        `pipeline ${id} to finish`,
+        async () => {
+          const p = await tier.api.Pipelines.show(nightly.id, id);
+          return ["success", "failed"].includes(p.status as string) ? p : undefined;
+        },
+        60_000,
+      );
+      const [job] = await tier.api.Jobs.all(nightly.id, { pipelineId: id });
+      expect([done.status, job!.status]).toEqual(["success", "failed"]);
+      const raw = (path: string) =>
+        fetch(`${tier.sim.url}/api/v4/projects/${nightly.id}/jobs/artifacts/main/raw/${path}?job=night`, {
+          headers: { "PRIVATE-TOKEN": tier.sim.rootToken },
+        }).then((r) => r.text());
+      return { id, last: await raw("out/last.txt"), served: await raw("out/night.txt") };
+    };
+    const first = await night();
+    expect([first.last, first.served]).toEqual(["none\n", `night ${first.id}\n`]);
+    const second = await night();
+    expect([second.last, second.served]).toEqual([`night ${first.id}\n`, `night ${second.id}\n`]);
+  });
 });

@@ -143,15 +143,25 @@ export function registerArtifactsApi(router: Router, store: Store): void {
     });
 }
 
-/** The newest successful job of that name in the newest pipeline of the ref that has one. */
+/**
+ * Project#latest_successful_build_for_ref: the newest successful pipeline of the ref (a pipeline whose
+ * allowed-to-fail jobs failed is successful), then its newest job of that name with an archive, whatever
+ * that job's own status. A pipeline still running, or one that failed, is passed over.
+ */
 function latestSuccessful(store: Store, projectId: number, ref: string, name: unknown): Job {
   if (typeof name !== "string" || name === "") throw new ApiError(400, { error: "job is missing" });
-  const candidates = [...store.jobs.values()]
-    .filter(
-      (j) => j.projectId === projectId && j.definition.name === name && j.status === "success" && !j.retried,
-    )
-    .filter((j) => store.pipelines.get(j.pipelineId)!.ref === ref)
-    .sort((a, b) => b.pipelineId - a.pipelineId || b.id - a.id);
-  if (!candidates[0]) throw notFound("");
-  return candidates[0];
+  const pipeline = [...store.pipelines.values()]
+    .filter((p) => p.projectId === projectId && p.ref === ref && p.status === "success")
+    .sort((a, b) => b.id - a.id)[0];
+  const job = pipeline
+    ? store
+        .pipelineJobs(pipeline)
+        .filter(
+          (j) =>
+            j.definition.name === name && !j.retried && j.artifacts.some((a) => a.fileType === "archive"),
+        )
+        .sort((a, b) => b.id - a.id)[0]
+    : undefined;
+  if (!job) throw notFound("");
+  return job;
 }
