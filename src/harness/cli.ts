@@ -147,6 +147,7 @@ export function registerRunCommand(program: Command): void {
     if (flags.progress !== "jsonl") process.stdout.write(renderMarkdown(report));
     progress.note(`reports in ${outDir}: report.json, report.md, report.html, junit.xml`);
     const failures: string[] = [];
+    if (setup.broken) failures.push(`no cell could run: ${setup.broken}`);
     if (baseline) {
       const comparison = compareReports(baseline, report);
       process.stderr.write(formatComparison(comparison));

@@ -29,6 +29,8 @@ export interface TierSetup {
   provisioner(path: "kubernetes" | "ci", arch: Arch): PathProvisioner;
   /** Why this tier has nothing to run a cell on (no runner for that executor), or undefined. */
   cannotRun?(path: "kubernetes" | "ci", executor: Executor | null, arch: Arch): string | undefined;
+  /** Why no cell can run on this tier at all (e.g. its Docker engine does not answer): each is an error. */
+  broken?: string;
   /** What the report should say about the tier (versions, image map, what it simulates). */
   environment(): Record<string, unknown>;
   close(): Promise<void>;
@@ -142,6 +144,7 @@ export async function runScenarios(options: RunOptions): Promise<Report> {
     let result: Cell;
     if (signal.aborted) result = unrunnable(cell, "skipped", "interrupted before this cell started");
     else if (cell.skip) result = unrunnable(cell, "skipped", cell.skip);
+    else if (setup.broken) result = unrunnable(cell, "error", setup.broken);
     else if (setup.cannotRun?.(cell.path, cell.executor, cell.arch)) {
       result = unrunnable(cell, "skipped", setup.cannotRun(cell.path, cell.executor, cell.arch)!);
     } else if (!entry.spec || entry.rejected[cell.path]) {

@@ -5,6 +5,7 @@
 // line names the run's folder (runners, kubelet containers, workspaces). Rows go into the reliability table.
 
 import { spawn } from "node:child_process";
+import { createServer, type Socket } from "node:net";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -248,4 +249,53 @@ describe("wsparity run under faults (sim tier, through the CLI)", () => {
     expect(o.leftovers).toEqual([]);
     expect(o.group).toEqual([]);
   }, 300_000);
+
+  it("a Docker engine that accepts connections and never answers: every docker-tier cell is error naming it, exit 1, within a deadline", async () => {
+    // A socket of this test's own where DOCKER_HOST points: it accepts and then says nothing, as a wedged
+    // dockerd does. The real engine is never touched.
+    const held: Socket[] = [];
+    const silent = createServer((socket) => held.push(socket.on("error", () => {})));
+    const socketPath = join(root, "silent-docker.sock");
+    await new Promise<void>((r) => silent.listen(socketPath, r));
+    const t0 = performance.now();
+    let o: Outcome;
+    try {
+      o = await run("engine-silent", scenario("engine-silent", HEALTHY), undefined, ["--tier", "docker"], {
+        ...process.env,
+        DOCKER_HOST: `unix://${socketPath}`,
+      });
+    } finally {
+      for (const socket of held) socket.destroy();
+      silent.close();
+    }
+    const seconds = (performance.now() - t0) / 1000;
+    const cells = o.report?.cells ?? [];
+    const ran = cells.filter((c) => c.status !== "skipped");
+    const unexplained = ran.filter(
+      (c) => c.status !== "error" || !/did not answer GET \/_ping within 10 s/.test(c.reason ?? ""),
+    );
+    recordRow({
+      check: "harness: Docker engine not answering",
+      did: "`wsparity run --tier docker` with DOCKER_HOST at a socket that accepts and never answers",
+      figure: `exit ${o.code} in ${seconds.toFixed(1)} s, ${ran.length} cells error (${cells.length - ran.length} skipped by the matrix), ${held.length} connections, ${o.leftovers.length + o.group.length} processes left`,
+      ok:
+        o.code === 1 &&
+        seconds < 45 &&
+        ran.length > 0 &&
+        unexplained.length === 0 &&
+        held.length > 0 &&
+        o.leftovers.length === 0 &&
+        o.group.length === 0,
+    });
+    expect(o.code, o.stderr.slice(-2000)).toBe(1);
+    expect(o.stderr).toMatch(
+      /no cell could run: the Docker engine at unix:\/\/.*silent-docker\.sock accepted the connection but did not answer/,
+    );
+    expect(seconds).toBeLessThan(45);
+    expect(ran.length).toBeGreaterThan(0);
+    expect(unexplained).toEqual([]);
+    expect(held.length, "the run asked the silent engine").toBeGreaterThan(0);
+    expect(o.leftovers).toEqual([]);
+    expect(o.group).toEqual([]);
+  }, 120_000);
 });

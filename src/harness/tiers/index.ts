@@ -1,38 +1,44 @@
-import { request } from "node:http";
+import { engineAddress, probeEngine } from "../../containers/engine-probe.ts";
 import type { Tier } from "../../report/model.ts";
 import { UsageError } from "../../util/errors.ts";
 import type { TierSetup } from "../run.ts";
 import type { TierOptions } from "./local.ts";
 
-const DOCKER_SOCKET = "/var/run/docker.sock";
+/** docker where a Docker engine is there (answering or stuck, so a stuck one is reported), else sim. */
+export async function detectTier(): Promise<Tier> {
+  return (await probeEngine()).state === "absent" ? "sim" : "docker";
+}
 
-/** docker where a Docker engine answers on its socket, else sim. */
-export function detectTier(): Promise<Tier> {
-  return new Promise((resolve) => {
-    const req = request({ socketPath: DOCKER_SOCKET, path: "/_ping", timeout: 1000 }, (res) => {
-      res.resume();
-      resolve(res.statusCode === 200 ? "docker" : "sim");
-    });
-    req.on("error", () => resolve("sim"));
-    req.on("timeout", () => {
-      req.destroy();
-      resolve("sim");
-    });
-    req.end();
-  });
+/**
+ * A tier that cannot run any cell (its engine does not answer): every cell is an error with the reason,
+ * and the report is still written.
+ */
+function brokenTier(tier: Tier, reason: string): TierSetup {
+  return {
+    tier,
+    broken: reason,
+    provisioner: () => {
+      throw new Error(reason);
+    },
+    environment: () => ({ docker: { engine: engineAddress(), problem: reason } }),
+    close: async () => {},
+  };
 }
 
 export async function createTierSetup(tier: Tier, options: TierOptions): Promise<TierSetup> {
   switch (tier) {
     case "sim":
       return (await import("./local.ts")).startLocalTier("sim", options);
-    case "docker":
-      if ((await detectTier()) !== "docker") {
+    case "docker": {
+      const engine = await probeEngine();
+      if (engine.state === "absent")
         throw new UsageError(
-          "no Docker engine answers on /var/run/docker.sock: run npm run setup:docker && npm run images:build, or use --tier sim",
+          `${engine.reason}: run npm run setup:docker && npm run images:build, or use --tier sim`,
         );
-      }
+      if (engine.state === "stuck")
+        return brokenTier("docker", `${engine.reason}; check dockerd (or DOCKER_HOST), or use --tier sim`);
       return (await import("./local.ts")).startLocalTier("docker", options);
+    }
     case "live":
       throw new UsageError(
         "the live tier (a real GitLab, gitlab-runner and cluster) is not built yet; use --tier sim",
