@@ -3,8 +3,6 @@
 // simulator damages the 201 answer of POST /jobs/request; everything else passes through.
 
 import { mkdtempSync } from "node:fs";
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Gitlab } from "@gitbeaker/rest";
@@ -13,47 +11,21 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RunnerBuilder, ShellExecutor } from "../../src/runner/index.ts";
 import { parseJobPayload } from "../../src/runner/payload.ts";
 import { GitLabSimulator } from "../../src/sim/gitlab/index.ts";
+import { type GitLabProxy, startGitLabProxy } from "./gitlab-proxy.ts";
 import { waitFor } from "./helpers.ts";
 
 let sim: GitLabSimulator;
-let proxy: Server;
+let proxy: GitLabProxy;
 let damage: (payload: Record<string, unknown>) => string = JSON.stringify;
-let proxyUrl: string;
 
 beforeAll(async () => {
   sim = await new GitLabSimulator({ longPollMs: 300, traceUpdateIntervalSeconds: 1 }).start();
-  proxy = createServer((req, res) => void forward(req, res).catch(() => res.destroy()));
-  await new Promise<void>((r) => proxy.listen(0, "127.0.0.1", r));
-  proxyUrl = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
+  proxy = await startGitLabProxy(sim.url, (payload) => damage(payload));
 });
 afterAll(async () => {
-  proxy.closeAllConnections();
-  await new Promise((r) => proxy.close(r));
+  await proxy.stop();
   await sim.stop();
 });
-
-async function forward(req: IncomingMessage, res: ServerResponse) {
-  const chunks: Buffer[] = [];
-  for await (const c of req) chunks.push(c as Buffer);
-  const body = Buffer.concat(chunks);
-  const upstream = await fetch(`${sim.url}${req.url}`, {
-    method: req.method,
-    headers: Object.fromEntries(
-      Object.entries(req.headers).filter(([k]) => !["host", "connection", "content-length"].includes(k)),
-    ) as Record<string, string>,
-    body: body.length ? body : undefined,
-  });
-  let answer = Buffer.from(await upstream.arrayBuffer());
-  if (req.url?.endsWith("/jobs/request") && upstream.status === 201)
-    answer = Buffer.from(damage(JSON.parse(answer.toString("utf8"))));
-  const headers = Object.fromEntries(
-    [...upstream.headers].filter(
-      ([k]) => !["content-length", "content-encoding", "transfer-encoding"].includes(k),
-    ),
-  );
-  res.writeHead(upstream.status, headers);
-  res.end(answer);
-}
 
 async function runOneJob(how: (payload: Record<string, unknown>) => string) {
   damage = how;
@@ -62,14 +34,11 @@ async function runOneJob(how: (payload: Record<string, unknown>) => string) {
   await api.Commits.create(project.id, "main", "ci [skip ci]", [
     { action: "create", filePath: ".gitlab-ci.yml", content: "job:\n  script: [echo hi]\n" },
   ]);
-  // A runner of this project only: a stopped runner of an earlier case must not be offered this job.
-  const registered = await api.Users.createCIRunner("project_type", {
-    projectId: project.id as number,
-    runUntagged: true,
-  });
+  // An instance runner, as in the sim tier: the previous case's runner is stopped and must not be offered this job.
+  const registered = await api.Users.createCIRunner("instance_type", { runUntagged: true });
   const logs: string[] = [];
   const root = mkdtempSync(join(tmpdir(), "wsparity-unusable-"));
-  const runner = RunnerBuilder.for(proxyUrl, registered.token as string)
+  const runner = RunnerBuilder.for(proxy.url, registered.token as string)
     .withName("unusable")
     .withExecutor(new ShellExecutor())
     .withConcurrency(1)
