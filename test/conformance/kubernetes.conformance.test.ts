@@ -6,10 +6,12 @@
 import { execFile, spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { request } from "node:https";
+import type { AddressInfo } from "node:net";
+import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { CoreV1Api, type KubeConfig, Watch } from "@kubernetes/client-node";
+import { CoreV1Api, type KubeConfig, PortForward, Watch } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { stringify as stringifyYaml } from "yaml";
 import { type KubernetesSim, startKubernetesSim } from "../../src/sim/kubernetes/index.ts";
@@ -608,28 +610,111 @@ op("logs/exec/cp/port-forward/attach", "kubectl cp to and from a pod", async () 
     rmSync(dir, { recursive: true, force: true });
   }
 });
-op("logs/exec/cp/port-forward/attach", "kubectl port-forward", async () => {
-  const child = spawn("kubectl", [
-    "--kubeconfig",
-    sim.kubeconfigPath,
-    "port-forward",
-    await firstPod(),
-    "-n",
-    NS,
-    ":8080",
-  ]);
+// kubectl 1.30+ tunnels SPDY/3.1 (portforward.k8s.io) in a WebSocket; KUBECTL_PORT_FORWARD_WEBSOCKETS=false makes it
+// upgrade straight to SPDY/3.1 as before. curl then reaches the pod's port through the local one.
+const echoPods = async () => {
+  await ok(["apply", "-f", "-"], yaml(echoDeployment()));
+  await ok(["rollout", "status", "deploy/echo", "-n", NS, "--timeout=60s"]);
+  return (await ok(["get", "pods", "-n", NS, "-l", "app=echo", "-o", "name"])).split("\n")[0]!;
+};
+async function portForwarded<T>(
+  args: string[],
+  use: (port: number, stderr: () => string) => Promise<T>,
+  env: Record<string, string> = {},
+): Promise<T> {
+  const child = spawn("kubectl", ["--kubeconfig", sim.kubeconfigPath, "port-forward", "-n", NS, ...args], {
+    env: { ...process.env, ...env },
+  });
   let out = "";
+  let err = "";
   child.stdout.on("data", (b) => {
     out += b;
   });
+  child.stderr.on("data", (b) => {
+    err += b;
+  });
   try {
-    await until(
-      "Forwarding from",
-      async () => /Forwarding from 127\.0\.0\.1:\d+/.test(out) || undefined,
+    const port = await until(
+      "kubectl port-forward's Forwarding from line",
+      async () => Number(out.match(/Forwarding from 127\.0\.0\.1:(\d+)/)?.[1]) || undefined,
       15_000,
     );
+    return await use(port, () => err);
   } finally {
     child.kill();
+  }
+}
+const curl = async (args: string[]) =>
+  (await execFileP("curl", ["-sS", "-m", "15", ...args], { maxBuffer: 64 * 1024 * 1024 })).stdout;
+op(
+  "logs/exec/cp/port-forward/attach",
+  "kubectl port-forward pod/NAME: curl reaches the pod's port",
+  async () => {
+    const pod = await echoPods();
+    await portForwarded([pod, ":8080"], async (port) => {
+      expect(await curl([`http://127.0.0.1:${port}/one`])).toBe("echo GET /one\n");
+      expect(await curl([`http://127.0.0.1:${port}/two`])).toBe("echo GET /two\n");
+    });
+  },
+);
+op("logs/exec/cp/port-forward/attach", "kubectl port-forward carries 16 MiB each way", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "conf-pf-"));
+  try {
+    const upload = join(dir, "upload.bin");
+    writeFileSync(upload, Buffer.alloc(16 * 1024 * 1024, 7));
+    await portForwarded([await echoPods(), ":8080"], async (port) => {
+      expect((await curl([`http://127.0.0.1:${port}/big`])).length).toBe(16 * 1024 * 1024);
+      expect(await curl(["--data-binary", `@${upload}`, `http://127.0.0.1:${port}/up`])).toBe(
+        `echo POST /up ${16 * 1024 * 1024}\n`,
+      );
+    });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+op("logs/exec/cp/port-forward/attach", "kubectl port-forward svc/NAME maps the Service port", async () => {
+  await echoPods();
+  await ok(["create", "service", "clusterip", "echo", "-n", NS, "--tcp=80:8080"]);
+  await portForwarded(["svc/echo", ":80"], async (port) => {
+    expect(await curl([`http://127.0.0.1:${port}/svc`])).toBe("echo GET /svc\n");
+  });
+});
+op("logs/exec/cp/port-forward/attach", "kubectl port-forward over a plain SPDY/3.1 upgrade", async () => {
+  await portForwarded(
+    [await echoPods(), ":8080"],
+    async (port) => {
+      expect(await curl([`http://127.0.0.1:${port}/spdy`])).toBe("echo GET /spdy\n");
+    },
+    { KUBECTL_PORT_FORWARD_WEBSOCKETS: "false" },
+  );
+});
+// pkg/kubelet/cri/streaming/portforward/httpstream.go: the kubelet writes "error forwarding port N to pod P, uid U:
+// …" on the error stream, and kubectl reports it and exits with "lost connection to pod".
+op(
+  "logs/exec/cp/port-forward/attach",
+  "kubectl port-forward to a closed port reports the kubelet's error",
+  async () => {
+    await portForwarded([await echoPods(), ":9999"], async (port, stderr) => {
+      await expect(curl([`http://127.0.0.1:${port}/`])).rejects.toThrow();
+      await until(
+        "kubectl's error",
+        async () => /error forwarding port 9999 to pod echo-/.test(stderr()) || undefined,
+      );
+    });
+  },
+);
+op("logs/exec/cp/port-forward/attach", "client-node PortForward reaches the pod's port", async () => {
+  const pod = (await echoPods()).replace("pod/", "");
+  const forward = new PortForward(kc);
+  const server = createServer((socket) => {
+    forward.portForward(NS, pod, [8080], socket, null, socket).catch(() => socket.destroy());
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  try {
+    const { port } = server.address() as AddressInfo;
+    expect(await curl([`http://127.0.0.1:${port}/node`])).toBe("echo GET /node\n");
+  } finally {
+    server.close();
   }
 });
 op("logs/exec/cp/port-forward/attach", "kubectl attach", async () => {
@@ -911,6 +996,19 @@ op("bad input", "kubectl create -f with a wrong type fails and stores nothing", 
   expect(r.stderr).toMatch(/Error from server \(BadRequest\)/);
   expect(await deploymentRaw("typo")).toBe(404);
 });
+
+/** An HTTP server on the pod's 8080: "echo METHOD PATH [bytes received]", and 16 MiB at /big. */
+function echoDeployment() {
+  const d = deployment("echo", 1, "node:22-alpine");
+  const server = `require("http").createServer((q, s) => {
+    if (q.url === "/big") return s.end(Buffer.alloc(16 * 1024 * 1024, 1));
+    let n = 0;
+    q.on("data", (c) => (n += c.length));
+    q.on("end", () => s.end("echo " + q.method + " " + q.url + (n ? " " + n : "") + "\\n"));
+  }).listen(8080, "127.0.0.1");`;
+  d.spec.template.spec.containers[0]!.command = ["node", "-e", server];
+  return d;
+}
 
 function loggerDeployment() {
   const d = deployment("logger", 1, "busybox:1.36");

@@ -1,5 +1,5 @@
-// What the API server needs from a kubelet to serve pods/log and pods/exec.
-import type { Readable, Writable } from "node:stream";
+// What the API server needs from a kubelet to serve pods/log, pods/exec and pods/portforward.
+import type { Duplex, Readable, Writable } from "node:stream";
 import type { KubeObject } from "../../kubernetes/objects.ts";
 
 export interface LogOptions {
@@ -25,4 +25,6 @@ export interface PodRuntime {
   /** The container's log; with follow, the stream stays open until the container stops or the reader leaves. */
   logs(pod: KubeObject, container: string, opts: LogOptions): Readable;
   exec(pod: KubeObject, container: string, command: string[], tty: boolean): ExecProcess;
+  /** A connection to a port on the pod's localhost. */
+  connect(namespace: string, pod: string, port: number): Promise<Duplex>;
 }

@@ -1,4 +1,5 @@
-// The Kubernetes API server of the simulator: REST, watch, apply, discovery, logs and exec on one HTTP listener.
+// The Kubernetes API server of the simulator: REST, watch, apply, discovery, logs, exec and port-forward on one HTTP
+// listener.
 import {
   createServer as createHttpServer,
   type IncomingMessage,
@@ -26,6 +27,16 @@ import {
 } from "./media.ts";
 import { openApiV2Document, openApiV3Document, openApiV3Index } from "./openapi.ts";
 import { jsonMergePatch, jsonPatch, strategicMergePatch } from "./patch.ts";
+import {
+  channelPorts,
+  PORT_FORWARD_CHANNEL_PROTOCOLS,
+  PORT_FORWARD_PROTOCOL,
+  type PortForwardTarget,
+  SPDY_TUNNEL_PROTOCOL,
+  serveChannelPortForward,
+  serveSpdyPortForward,
+  serveTunnelledPortForward,
+} from "./port-forward.ts";
 import { encodeWatchFrame, PROTOBUF } from "./protobuf.ts";
 import { apiVersionOf, type ResourceType, typeByPlural } from "./resources.ts";
 import type { PodRuntime } from "./runtime.ts";
@@ -53,7 +64,17 @@ export class KubernetesApiServer {
   private readonly server: Server;
   private readonly wss = new WebSocketServer({
     noServer: true,
-    handleProtocols: (offered) => EXEC_PROTOCOLS.find((p) => offered.has(p)) ?? false,
+    handleProtocols: (offered, req) =>
+      (isPortForward(req) ? PORT_FORWARD_CHANNEL_PROTOCOLS : EXEC_PROTOCOLS).find((p) => offered.has(p)) ??
+      false,
+  });
+  /**
+   * kubectl's tunnelling subprotocol, SPDY/3.1+portforward.k8s.io, is not an RFC 6455 token ("/" is a separator) and
+   * ws refuses it in a request; Go's servers accept it. This server takes the upgrade without it and names it in the
+   * response, where kubectl reads it.
+   */
+  private readonly tunnelWss = new WebSocketServer({ noServer: true }).on("headers", (headers) => {
+    headers.push(`Sec-WebSocket-Protocol: ${SPDY_TUNNEL_PROTOCOL}`);
   });
   private readonly open = new Set<ServerResponse>();
   /** The response format each request negotiated (its Accept header). */
@@ -84,7 +105,7 @@ export class KubernetesApiServer {
 
   async close(): Promise<void> {
     for (const res of this.open) res.destroy();
-    for (const ws of this.wss.clients) ws.terminate();
+    for (const ws of [...this.wss.clients, ...this.tunnelWss.clients]) ws.terminate();
     this.server.closeAllConnections();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
@@ -143,6 +164,8 @@ export class KubernetesApiServer {
     if (route.subresource === "log" && method === "GET") return this.logs(route, url, res);
     if (route.subresource === "exec")
       throw badRequest("exec needs a WebSocket upgrade (v5.channel.k8s.io or v4.channel.k8s.io)");
+    if (route.subresource === "portforward")
+      throw badRequest(`portforward needs an upgrade (WebSocket ${SPDY_TUNNEL_PROTOCOL} or SPDY/3.1)`);
     if (route.subresource === "scale" && SCALABLE.has(route.rt.kind) && route.name) {
       return this.scale(req, res, route, url);
     }
@@ -445,6 +468,9 @@ export class KubernetesApiServer {
     this.authorize(req);
     const url = new URL(req.url ?? "/", "http://sim");
     const route = this.route(url.pathname);
+    if (route.rt.kind === "Pod" && route.subresource === "portforward" && route.name) {
+      return this.portForward(req, socket, head, { ...route, name: route.name }, url);
+    }
     if (route.rt.kind !== "Pod" || route.subresource !== "exec" || !route.name) {
       throw new ApiError(400, "BadRequest", "only pods/exec accepts a WebSocket upgrade");
     }
@@ -466,6 +492,57 @@ export class KubernetesApiServer {
         tty: url.searchParams.get("tty") === "true",
       });
     });
+  }
+
+  /**
+   * kubectl 1.30+ tunnels SPDY in a WebSocket and falls back to a plain SPDY/3.1 upgrade; client-node speaks the
+   * channel protocol. All three reach the pod's localhost ports through the kubelet.
+   */
+  private portForward(
+    req: IncomingMessage,
+    socket: import("node:stream").Duplex,
+    head: Buffer,
+    route: Route & { name: string },
+    url: URL,
+  ): void {
+    const pod = this.opts.store.get(route.rt, route.namespace, route.name);
+    const runtime = this.opts.runtime;
+    if (!runtime) throw new ApiError(503, "ServiceUnavailable", "no kubelet is running: cannot port-forward");
+    if (pod.status?.phase !== "Running") {
+      throw badRequest(
+        `unable to upgrade connection: pod ${route.name} is not running (phase ${pod.status?.phase ?? "Pending"})`,
+      );
+    }
+    const target: PortForwardTarget = {
+      pod: pod.metadata.name,
+      uid: pod.metadata.uid ?? "",
+      dial: (port) => runtime.connect(pod.metadata.namespace ?? "default", pod.metadata.name, port),
+    };
+    if ((req.headers.upgrade ?? "").toLowerCase() === "spdy/3.1") {
+      const offered = String(req.headers["x-stream-protocol-version"] ?? PORT_FORWARD_PROTOCOL).split(/,\s*/);
+      if (!offered.includes(PORT_FORWARD_PROTOCOL)) {
+        throw new ApiError(
+          403,
+          "Forbidden",
+          `unable to upgrade: unable to negotiate protocol: client supports [${offered.join(" ")}], server accepts [${PORT_FORWARD_PROTOCOL}]`,
+        );
+      }
+      socket.write(
+        `HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: SPDY/3.1\r\nX-Stream-Protocol-Version: ${PORT_FORWARD_PROTOCOL}\r\n\r\n`,
+      );
+      if (head.length) socket.unshift(head);
+      serveSpdyPortForward(socket, target);
+      return;
+    }
+    const offered = String(req.headers["sec-websocket-protocol"] ?? "").split(/,\s*/);
+    if (offered.includes(SPDY_TUNNEL_PROTOCOL)) {
+      delete req.headers["sec-websocket-protocol"];
+      this.tunnelWss.handleUpgrade(req, socket, head, (ws) => serveTunnelledPortForward(ws, target));
+      return;
+    }
+    const ports = channelPorts(url.searchParams.getAll("ports"));
+    if (typeof ports === "string") throw badRequest(ports);
+    this.wss.handleUpgrade(req, socket, head, (ws) => serveChannelPortForward(ws, ports, target));
   }
 
   private route(path: string): Route {
@@ -623,6 +700,8 @@ function managerOf(req: IncomingMessage, url: URL): string {
   if (named) return named;
   return (req.headers["user-agent"] ?? "unknown").split("/")[0] || "unknown";
 }
+
+const isPortForward = (req: IncomingMessage) => /\/portforward(\?|$)/.test(req.url ?? "");
 
 function soleContainer(pod: KubeObject): string {
   const names = (pod.spec?.containers ?? []).map((c: { name: string }) => c.name);
