@@ -3,7 +3,7 @@ import type { AddressInfo } from "node:net";
 import net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type tls from "node:tls";
+import tls from "node:tls";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { WebSocket } from "ws";
@@ -67,7 +67,7 @@ describe("isolation, fuzzing, slow clients and memory at every tunnel listener",
     const { userPort, agentPort } = server;
     await server.stop();
     server = await spawnTunnelServer({
-      workspaces: [a, b],
+      workspaces: [a, b, f],
       adminToken,
       userPort,
       agentPort,
@@ -86,7 +86,7 @@ describe("isolation, fuzzing, slow clients and memory at every tunnel listener",
     c = workspace("ws-c", [ports.c]);
     f = workspace("ws-fuzz", [ports.a]);
     server = await spawnTunnelServer({
-      workspaces: [a, b, c],
+      workspaces: [a, b, c, f],
       adminToken,
       cli: bundles.tunnel,
       flags: ["--agent-socket", socketPath, "--headers-timeout-ms", "2000"],
@@ -193,8 +193,8 @@ describe("isolation, fuzzing, slow clients and memory at every tunnel listener",
     expect(own.text).toContain(secrets.a);
   }, 300_000);
 
-  it("a fuzzer at every listener crashes nothing", async () => {
-    const before = crashes;
+  /** The fuzzer's generated inputs: HTTP requests, admin requests, agent hellos, and bytes after a valid hello. */
+  const generators = () => {
     const bytes = fc.uint8Array({ minLength: 1, maxLength: 2048 }).map((u) => Buffer.from(u));
     const line = fc.string({ unit: "binary", maxLength: 300 });
     const requestLine = fc.oneof(
@@ -260,24 +260,43 @@ describe("isolation, fuzzing, slow clients and memory at every tunnel listener",
         b,
       ]),
     );
-    const runs = 150;
+    return { bytes, userRequest, adminRequest, hello, framesAfterHello };
+  };
+  const fuzzRuns = 150;
+  /** Hellos the server accepted: past them, the fuzzer's bytes reach the HTTP/2 session, not the hello check. */
+  let helloAccepted = 0;
+  const noteAnswer = (chunk: Buffer) => {
+    if (chunk.subarray(0, 10).toString("latin1") === '{"ok":true') helloAccepted++;
+  };
+  /** Sends each case on its own connection, ten at a time, each cut after 300 ms. */
+  const sendCases = async (cases: Buffer[], deliver: (payload: Buffer) => Promise<void>) => {
+    for (let i = 0; i < cases.length; i += 10)
+      await Promise.all(cases.slice(i, i + 10).map((c) => deliver(c).catch(() => undefined)));
+  };
+  const rawDelivery = (connect: () => net.Socket) => (payload: Buffer) =>
+    new Promise<void>((resolve) => {
+      const socket = connect();
+      socket.on("error", () => resolve());
+      socket.on("close", () => resolve());
+      socket.once("data", (chunk: Buffer) => noteAnswer(chunk));
+      socket.write(payload);
+      setTimeout(() => socket.destroy(), 300);
+    });
+
+  it("a fuzzer at every listener crashes nothing", async () => {
+    const before = crashes;
+    const { userRequest, adminRequest, hello, framesAfterHello } = generators();
+    const runs = fuzzRuns;
     const counts: Record<string, number> = {};
+    const accepted: Record<string, number> = {};
     const send = async (name: string, cases: Buffer[], deliver: (payload: Buffer) => Promise<void>) => {
       counts[name] = cases.length;
-      for (let i = 0; i < cases.length; i += 10) {
-        await Promise.all(cases.slice(i, i + 10).map((c) => deliver(c).catch(() => undefined)));
-      }
+      const acceptedBefore = helloAccepted;
+      await sendCases(cases, deliver);
+      accepted[name] = helloAccepted - acceptedBefore;
       await checkAlive();
     };
-    const raw = (connect: () => net.Socket) => (payload: Buffer) =>
-      new Promise<void>((resolve) => {
-        const socket = connect();
-        socket.on("error", () => resolve());
-        socket.on("close", () => resolve());
-        socket.on("data", () => {});
-        socket.write(payload);
-        setTimeout(() => socket.destroy(), 300);
-      });
+    const raw = rawDelivery;
     const user = raw(() => net.connect(server.userPort, "127.0.0.1"));
     const agentTcp = raw(() => net.connect(server.agentPort, "127.0.0.1"));
     const agentUnix = raw(() => net.connect(socketPath));
@@ -324,10 +343,85 @@ describe("isolation, fuzzing, slow clients and memory at every tunnel listener",
       did: `${total} generated inputs (seed ${SEED}): ${Object.entries(counts)
         .map(([k, v]) => `${v} ${k}`)
         .join("; ")}`,
-      figure: `${found} crashes`,
-      ok: found === 0,
+      figure: `${found} crashes; ${accepted["agent tcp listener: frames after a hello"]} frame cases past an accepted hello`,
+      ok: found === 0 && accepted["agent tcp listener: frames after a hello"]! > 0,
     });
     expect(found).toBe(0);
+    // The frame cases must get past the hello, or they fuzz only the hello check.
+    expect(accepted["agent tcp listener: frames after a hello"]).toBeGreaterThan(0);
+  }, 300_000);
+
+  it("a fuzzer at the TLS agent listener crashes nothing", async () => {
+    const { bytes, hello, framesAfterHello } = generators();
+    const flags = ["--self-signed", "--agent-tls", "--no-user-tls"];
+    let tlsServer = await spawnTunnelServer({ workspaces: [a, f], cli: bundles.tunnel, flags });
+    let tlsCrashes = 0;
+    const counts: Record<string, number> = {};
+    const accepted: Record<string, number> = {};
+    try {
+      const send = async (name: string, cases: Buffer[], deliver: (payload: Buffer) => Promise<void>) => {
+        counts[name] = cases.length;
+        const acceptedBefore = helloAccepted;
+        await sendCases(cases, deliver);
+        accepted[name] = helloAccepted - acceptedBefore;
+        const health = tlsServer.alive()
+          ? await rawExchange(tlsServer.userPort, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n", 5000)
+          : undefined;
+        if (health?.status === 200) return;
+        tlsCrashes++;
+        const { userPort, agentPort } = tlsServer;
+        await tlsServer.stop();
+        tlsServer = await spawnTunnelServer({
+          workspaces: [a, f],
+          cli: bundles.tunnel,
+          flags,
+          userPort,
+          agentPort,
+        });
+      };
+      const overTls = (payload: Buffer) =>
+        new Promise<void>((resolve) => {
+          const socket = tls.connect({
+            port: tlsServer.agentPort,
+            host: "127.0.0.1",
+            rejectUnauthorized: false,
+          });
+          socket.on("error", () => resolve());
+          socket.on("close", () => resolve());
+          socket.once("data", (chunk: Buffer) => noteAnswer(chunk));
+          socket.once("secureConnect", () => socket.write(payload));
+          setTimeout(() => socket.destroy(), 300);
+        });
+      // Bytes where a ClientHello belongs, then everything the plain agent listener gets, inside TLS.
+      await send(
+        "TLS handshake bytes",
+        fc.sample(bytes, { numRuns: fuzzRuns, seed: SEED + 3 }),
+        rawDelivery(() => net.connect(tlsServer.agentPort, "127.0.0.1")),
+      );
+      await send(
+        "hellos and bytes over TLS",
+        fc.sample(hello, { numRuns: fuzzRuns, seed: SEED + 4 }),
+        overTls,
+      );
+      await send(
+        "frames after a hello over TLS",
+        fc.sample(framesAfterHello, { numRuns: fuzzRuns, seed: SEED + 5 }),
+        overTls,
+      );
+    } finally {
+      await tlsServer.stop();
+    }
+    const total = Object.values(counts).reduce((x, y) => x + y, 0);
+    recordRow({
+      check: "fuzz: agent TLS listener",
+      did: `${total} generated inputs (seed ${SEED}+3..5) at \`--agent-tls\`: ${Object.entries(counts)
+        .map(([k, v]) => `${v} ${k}`)
+        .join("; ")}`,
+      figure: `${tlsCrashes} crashes; ${accepted["frames after a hello over TLS"]} frame cases past an accepted hello`,
+      ok: tlsCrashes === 0 && accepted["frames after a hello over TLS"]! > 0,
+    });
+    expect(tlsCrashes).toBe(0);
+    expect(accepted["frames after a hello over TLS"]).toBeGreaterThan(0);
   }, 300_000);
 
   it("slow headers and slow bodies are cut", async () => {
