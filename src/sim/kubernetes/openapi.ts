@@ -6,6 +6,7 @@
 import { createHash } from "node:crypto";
 import protobuf from "protobufjs";
 import { SERVER_VERSION } from "./discovery.ts";
+import { encodeOpenApiV2 } from "./openapi-v2-protobuf.ts";
 import { INLINE_FIELDS, messageType, SPECIAL } from "./protobuf.ts";
 import { apiVersionOf, RESOURCE_TYPES, type ResourceType } from "./resources.ts";
 
@@ -165,6 +166,14 @@ export function openApiV2Document() {
     definitions,
   };
   return v2Cache;
+}
+
+let v2ProtobufCache: Buffer | undefined;
+
+/** /openapi/v2 as gnostic's protobuf, what kubectl's client-side validation asks for. */
+export function openApiV2Protobuf(): Buffer {
+  v2ProtobufCache ??= encodeOpenApiV2(openApiV2Document() as Parameters<typeof encodeOpenApiV2>[0]);
+  return v2ProtobufCache;
 }
 
 /** /openapi/v3: one document per group version. */

@@ -25,7 +25,8 @@ import {
   readRaw,
   unsupportedMediaType,
 } from "./media.ts";
-import { openApiV2Document, openApiV3Document, openApiV3Index } from "./openapi.ts";
+import { openApiV2Document, openApiV2Protobuf, openApiV3Document, openApiV3Index } from "./openapi.ts";
+import { OPENAPI_V2_PROTOBUF, wantsOpenApiV2Protobuf } from "./openapi-v2-protobuf.ts";
 import { jsonMergePatch, jsonPatch, strategicMergePatch } from "./patch.ts";
 import {
   channelPorts,
@@ -133,7 +134,11 @@ export class KubernetesApiServer {
     if (path === "/version") return this.json(res, 200, SERVER_VERSION);
     if (path === "/api") return this.json(res, 200, apiVersions(host));
     if (path === "/apis") return this.json(res, 200, apiGroupList());
-    if (path === "/openapi/v2") return this.json(res, 200, openApiV2Document());
+    if (path === "/openapi/v2") {
+      if (!wantsOpenApiV2Protobuf(req.headers.accept)) return this.json(res, 200, openApiV2Document());
+      res.writeHead(200, { "Content-Type": OPENAPI_V2_PROTOBUF });
+      return void res.end(openApiV2Protobuf());
+    }
     if (path === "/openapi/v3") return this.json(res, 200, openApiV3Index());
     const openapi = path.match(/^\/openapi\/v3\/(?:api\/(v1)|apis\/([^/]+)\/([^/]+))$/);
     if (openapi) {
@@ -162,8 +167,10 @@ export class KubernetesApiServer {
     const method = req.method ?? "GET";
     if (route.rt.review) return this.review(req, res, route, url);
     if (route.subresource === "log" && method === "GET") return this.logs(route, url, res);
-    if (route.subresource === "exec")
-      throw badRequest("exec needs a WebSocket upgrade (v5.channel.k8s.io or v4.channel.k8s.io)");
+    if (route.subresource === "exec" || route.subresource === "attach")
+      throw badRequest(
+        `${route.subresource} needs a WebSocket upgrade (v5.channel.k8s.io or v4.channel.k8s.io)`,
+      );
     if (route.subresource === "portforward")
       throw badRequest(`portforward needs an upgrade (WebSocket ${SPDY_TUNNEL_PROTOCOL} or SPDY/3.1)`);
     if (route.subresource === "scale" && SCALABLE.has(route.rt.kind) && route.name) {
@@ -471,12 +478,17 @@ export class KubernetesApiServer {
     if (route.rt.kind === "Pod" && route.subresource === "portforward" && route.name) {
       return this.portForward(req, socket, head, { ...route, name: route.name }, url);
     }
-    if (route.rt.kind !== "Pod" || route.subresource !== "exec" || !route.name) {
-      throw new ApiError(400, "BadRequest", "only pods/exec accepts a WebSocket upgrade");
+    const attach = route.subresource === "attach";
+    if (route.rt.kind !== "Pod" || !(route.subresource === "exec" || attach) || !route.name) {
+      throw new ApiError(
+        400,
+        "BadRequest",
+        "only pods/exec, pods/attach and pods/portforward accept an upgrade",
+      );
     }
     const pod = this.opts.store.get(route.rt, route.namespace, route.name);
     const command = url.searchParams.getAll("command");
-    if (!command.length) throw badRequest("you must specify at least 1 command");
+    if (!attach && !command.length) throw badRequest("you must specify at least 1 command");
     const container = url.searchParams.get("container") ?? soleContainer(pod);
     const runtime = this.opts.runtime;
     if (!runtime) throw new ApiError(503, "ServiceUnavailable", "no kubelet is running: cannot exec");
@@ -485,10 +497,13 @@ export class KubernetesApiServer {
         `unable to upgrade connection: pod ${route.name} is not running (phase ${pod.status?.phase ?? "Pending"})`,
       );
     }
-    const proc = runtime.exec(pod, container, command, url.searchParams.get("tty") === "true");
+    const stdin = url.searchParams.get("stdin") === "true";
+    const proc = attach
+      ? runtime.attach(pod, container, stdin)
+      : runtime.exec(pod, container, command, url.searchParams.get("tty") === "true");
     this.wss.handleUpgrade(req, socket, head, (ws) => {
       serveExec(ws, proc, {
-        stdin: url.searchParams.get("stdin") === "true",
+        stdin,
         tty: url.searchParams.get("tty") === "true",
       });
     });

@@ -1,6 +1,6 @@
 // What a kubelet backend does: hold a pod's shared network (its sandbox) and run containers in it.
 // The process backend runs them as local processes in namespaces; the docker backend as Docker containers.
-import type { Duplex, Readable } from "node:stream";
+import type { Duplex, Readable, Writable } from "node:stream";
 import type { KubeObject } from "../../../kubernetes/objects.ts";
 import type { ExecProcess } from "../runtime.ts";
 
@@ -32,6 +32,8 @@ export interface RunningContainer {
   readonly id: string;
   readonly stdout: Readable;
   readonly stderr: Readable;
+  /** The command's standard input when its spec keeps one open (stdin: true) and the backend can give it. */
+  readonly stdin?: Writable;
   /** Resolves with the exit code. */
   readonly exited: Promise<number>;
   /** Resolves true once the container's own command runs (hooks and exec can enter it), false if it died first. */

@@ -171,6 +171,43 @@ export class Kubelet implements PodRuntime {
     return state.run.enter(command, true);
   }
 
+  attach(pod: KubeObject, container: string, stdin: boolean): ExecProcess {
+    const state = this.containerOf(pod, container);
+    const run = state.run;
+    if (!run || !state.state.running) {
+      throw badRequest(`container ${container} is not running in pod ${pod.metadata.name}`);
+    }
+    if (stdin && !run.stdin) {
+      throw badRequest(
+        `container ${container} in pod ${pod.metadata.name} has no stdin to attach to: its spec needs stdin: true${this.backend.name === "docker" ? " (and the docker kubelet does not attach stdin)" : ""}`,
+      );
+    }
+    const stdout = new PassThrough();
+    const stderr = new PassThrough();
+    const toStdout = (chunk: Buffer) => stdout.write(chunk);
+    const toStderr = (chunk: Buffer) => stderr.write(chunk);
+    run.stdout.on("data", toStdout);
+    run.stderr.on("data", toStderr);
+    const input = new PassThrough();
+    if (stdin) {
+      input.pipe(run.stdin!, { end: false });
+      // stdinOnce: the container's stdin closes when the first attached client closes its own.
+      if (state.spec.stdinOnce) input.once("end", () => run.stdin!.end());
+    }
+    let attached = true;
+    const detach = () => {
+      if (!attached) return;
+      attached = false;
+      run.stdout.off("data", toStdout);
+      run.stderr.off("data", toStderr);
+      input.unpipe();
+      stdout.end();
+      stderr.end();
+    };
+    run.exited.then(detach);
+    return { stdin: input, stdout, stderr, exited: run.exited, kill: detach };
+  }
+
   private isLive(pod: KubeObject): boolean {
     return this.pods.get(pod.metadata.uid!)?.stopping === false;
   }

@@ -164,8 +164,9 @@ export class ProcessBackend implements KubeletBackend {
     const child = spawn(host[0]!, host.slice(1), {
       env: childEnv,
       detached: true,
-      stdio: ["ignore", "pipe", "pipe"],
+      stdio: [spec.stdin ? "pipe" : "ignore", "pipe", "pipe"],
     });
+    child.stdin?.on("error", () => {});
     const pid = child.pid ?? 0;
     let exitCode: number | undefined;
     const exited = new Promise<number>((resolve) => {
@@ -179,6 +180,7 @@ export class ProcessBackend implements KubeletBackend {
       id: `process://${pid}`,
       stdout: child.stdout!,
       stderr: child.stderr!,
+      stdin: child.stdin ?? undefined,
       exited,
       started: commandStarted(pid, () => exitCode !== undefined),
       note,
