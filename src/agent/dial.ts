@@ -1,7 +1,8 @@
 import net from "node:net";
 import type { Duplex } from "node:stream";
 import tls from "node:tls";
-import { createWebSocketStream, WebSocket } from "ws";
+import { WebSocket } from "ws";
+import { webSocketStream } from "../tunnel/websocket-stream.ts";
 
 export interface DialOptions {
   /** PEM of the CA that signed the server's certificate (TLS and wss only). */
@@ -71,7 +72,7 @@ export function dial(url: URL, options: DialOptions): Promise<Duplex> {
           rejectUnauthorized: !options.insecure,
           maxPayload: 16 * 1024 * 1024,
         });
-        ws.once("open", () => done(createWebSocketStream(ws)));
+        ws.once("open", () => done(webSocketStream(ws)));
         ws.once("error", fail);
         ws.once("unexpected-response", (_req, res) =>
           fail(new Error(`WebSocket upgrade refused: HTTP ${res.statusCode}`)),

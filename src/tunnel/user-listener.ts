@@ -7,7 +7,7 @@ import http, {
 import https from "node:https";
 import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
-import { createWebSocketStream, WebSocketServer } from "ws";
+import { WebSocketServer } from "ws";
 import {
   parseConnectAuthority,
   parseHostAddress,
@@ -37,6 +37,7 @@ import {
   stripCredentials,
   tokenAdmits,
 } from "./user-auth.ts";
+import { webSocketStream } from "./websocket-stream.ts";
 
 export interface UserListenerOptions {
   domain: string;
@@ -366,7 +367,7 @@ export function createUserServer(ctx: UserListenerContext, options: UserListener
     if (!target) {
       if (req.url === AGENT_WEBSOCKET_PATH) {
         agentSockets.handleUpgrade(req, socket, head, (ws) => {
-          ctx.acceptAgentStream(createWebSocketStream(ws), `ws:${req.socket.remoteAddress}`);
+          ctx.acceptAgentStream(webSocketStream(ws), `ws:${req.socket.remoteAddress}`);
         });
       } else {
         refuseRaw(socket, 404, `no workspace in Host or path, and ${req.url} is not ${AGENT_WEBSOCKET_PATH}`);

@@ -33,6 +33,8 @@ export interface TunnelServerProcessOptions {
   flags?: string[];
   /** A script whose arguments are those of `wsparity` (a bundle starts faster than the CLI through tsx). */
   cli?: string;
+  /** Flags for node itself, before the script, e.g. ["--inspect=127.0.0.1:0"]. */
+  nodeFlags?: string[];
 }
 
 /** `wsparity tunnel serve` as its own process, so a crash, its fds and its RSS are its own. */
@@ -73,7 +75,9 @@ export async function spawnTunnelServer(options: TunnelServerProcessOptions): Pr
     writeFileSync(tokenFile, options.adminToken);
     args.push("--admin-token-file", tokenFile);
   }
-  const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, [...(options.nodeFlags ?? []), ...args], {
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   let stdout = "";
   let stderr = "";
   child.stderr!.setEncoding("utf8").on("data", (c: string) => {
