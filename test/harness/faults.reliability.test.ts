@@ -5,8 +5,8 @@
 // line names the run's folder (runners, kubelet containers, workspaces). Rows go into the reliability table.
 
 import { spawn } from "node:child_process";
-import { createServer, type Socket } from "node:net";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createServer, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";

@@ -17,10 +17,12 @@ export interface Inspector {
 /** Waits for the inspector's URL on the process's stderr ("Debugger listening on ws://…"). */
 export async function inspectorOf(stderr: () => string, timeoutMs = 10_000): Promise<Inspector> {
   const deadline = Date.now() + timeoutMs;
-  let url: string | undefined;
-  while (!(url = /Debugger listening on (ws:\/\/\S+)/.exec(stderr())?.[1])) {
+  const found = () => /Debugger listening on (ws:\/\/\S+)/.exec(stderr())?.[1];
+  let url = found();
+  while (!url) {
     if (Date.now() > deadline) throw new Error(`no inspector URL on stderr within ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 50));
+    url = found();
   }
   const socket = new WebSocket(url, { perMessageDeflate: false, maxPayload: 1024 * 1024 * 1024 });
   await new Promise<void>((resolve, reject) => socket.once("open", resolve).once("error", reject));
