@@ -147,6 +147,15 @@ describe(".gitlab-ci.yml as the GitLab simulator reads it", () => {
     const report = jobs.find((j) => j.name === "nightly:report")!;
     expect(report.needs?.map((n) => n.name).sort()).toEqual(parts.map((j) => j.name).sort());
     expect(jobs.map((j) => j.name)).not.toContain("test");
+    // The tunnel's soak runs nightly only: ten minutes is too long for a merge request.
+    const soak = jobs.find((j) => j.name === "nightly:soak")!;
+    expect(soak.script).toContain(
+      "npm run test:reliability -- test/reliability/tunnel-agents.reliability.test.ts",
+    );
+    expect(job("nightly:soak").rules).toEqual([{ if: '$CI_PIPELINE_SOURCE == "schedule"' }]);
+    expect((config["nightly:soak"] as { variables?: Record<string, string> }).variables).toEqual({
+      WSPARITY_SOAK: "1",
+    });
   });
 
   it("gives a merge request lint, typecheck and test only", () => {
