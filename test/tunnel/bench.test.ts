@@ -3,6 +3,7 @@ import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it, onTestFinished } from "vitest";
+import { summarizeProfile } from "../../src/tunnel/bench/profile.ts";
 import { describeLoad, formatTable, shapeReport, spread } from "../../src/tunnel/bench/run.ts";
 import { missingTool } from "../support/tools.ts";
 
@@ -102,6 +103,30 @@ describe("bench tunnel report", () => {
     );
   });
 
+  it("sorts a profile's busy time into categories, a native call under its JavaScript caller's", () => {
+    const frame = (functionName: string, url = "") => ({ functionName, url, lineNumber: 0 });
+    const summary = summarizeProfile("x.cpuprofile", {
+      nodes: [
+        { id: 1, callFrame: frame("(root)"), children: [2, 3, 4, 5] },
+        { id: 2, callFrame: frame("(idle)") },
+        { id: 3, callFrame: frame("(program)") },
+        { id: 4, callFrame: frame("onStreamRead", "node:internal/stream_base_commons"), children: [6] },
+        { id: 5, callFrame: frame("parserOnBody", "node:_http_common") },
+        { id: 6, callFrame: frame("writeBuffer") },
+      ],
+      samples: [2, 3, 6, 6, 5],
+      timeDeltas: [500, 100, 100, 100, 200],
+      startTime: 0,
+      endTime: 1000,
+    });
+    expect(summary.idlePercent).toBe(50);
+    expect(summary.categories).toEqual([
+      { category: "writeBuffer (native, from sockets)", percent: 40 },
+      { category: "HTTP/1 parser and messages (node:_http_*)", percent: 40 },
+      { category: "native with no JavaScript caller (TLS, nghttp2, libuv)", percent: 20 },
+    ]);
+  });
+
   it("runs from the CLI with tiny sizes and prints the JSON other tools read", (ctx) => {
     if (noSsh) ctx.skip(noSsh);
     const profiles = mkdtempSync(join(tmpdir(), "wsparity-bench-prof-"));
@@ -168,6 +193,7 @@ describe("bench tunnel report", () => {
     for (const p of report.profiles) {
       expect(p.seconds).toBeGreaterThan(0);
       expect(p.top.length).toBeGreaterThan(0);
+      expect(p.categories.length).toBeGreaterThan(0);
     }
     expect(r.stderr).toContain("bench tunnel: ssh: connection setup");
   }, 150_000);

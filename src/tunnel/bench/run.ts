@@ -444,7 +444,7 @@ export function formatTable(report: TunnelBenchReport): string {
   }
   for (const [pair, r] of Object.entries(report.cpuRatios)) {
     lines.push(
-      `${`CPU per GiB ${pair}`.padEnd(width)}download-curl ${r["download-curl"]}  upload-curl ${r["upload-curl"]}`,
+      `${`CPU per GiB ${pair}`.padEnd(width)} download-curl ${r["download-curl"]}  upload-curl ${r["upload-curl"]}`,
     );
   }
   for (const [mode, a] of Object.entries(report.addedLatencyUs)) {
