@@ -402,6 +402,79 @@ op("workload verbs", "kubectl get events after a rollout", async () => {
   expect(await ok(["get", "events", "-n", NS])).toMatch(/ScalingReplicaSet/);
 });
 
+// batch/v1 Jobs (pkg/controller/job): pods until `completions` succeed, `parallelism` at a time, Failed past
+// `backoffLimit`; kubectl wait reads the Complete and Failed conditions, kubectl logs job/NAME the pod's log.
+const job = (name: string, command: string, spec: Record<string, unknown> = {}) => ({
+  apiVersion: "batch/v1",
+  kind: "Job",
+  metadata: { name, namespace: NS },
+  spec: {
+    ...spec,
+    template: {
+      spec: {
+        restartPolicy: "Never",
+        containers: [{ name: "main", image: "busybox:1.36", command: ["sh", "-c", command] }],
+      },
+    },
+  },
+});
+op("workload verbs", "kubectl create job runs to completion; logs job/NAME", async () => {
+  await ok([
+    "create",
+    "job",
+    "hello",
+    "-n",
+    NS,
+    "--image=busybox:1.36",
+    "--",
+    "sh",
+    "-c",
+    "echo hi from job",
+  ]);
+  await ok(["wait", "--for=condition=complete", "job/hello", "-n", NS, "--timeout=60s"]);
+  expect(await ok(["logs", "job/hello", "-n", NS])).toBe("hi from job\n");
+  expect(await ok(["get", "job", "hello", "-n", NS])).toMatch(/hello\s+Complete\s+1\/1/);
+});
+op("workload verbs", "a Job with completions 3, parallelism 2 runs 3 pods", async () => {
+  await ok(["apply", "-f", "-"], yaml(job("batch3", "sleep 1", { completions: 3, parallelism: 2 })));
+  await ok(["wait", "--for=condition=complete", "job/batch3", "-n", NS, "--timeout=60s"]);
+  const done = await json(["get", "job", "batch3", "-n", NS]);
+  expect(done.status).toMatchObject({ succeeded: 3, ready: 0 });
+  expect(done.spec.selector.matchLabels["batch.kubernetes.io/controller-uid"]).toBe(done.metadata.uid);
+  expect(
+    (await ok(["get", "pods", "-n", NS, "-l", "job-name=batch3", "-o", "name"])).trim().split("\n"),
+  ).toHaveLength(3);
+});
+op("workload verbs", "a failing Job stops at backoffLimit with condition Failed", async () => {
+  await ok(["apply", "-f", "-"], yaml(job("flaky", "exit 2", { backoffLimit: 1 })));
+  await ok(["wait", "--for=condition=failed", "job/flaky", "-n", NS, "--timeout=60s"]);
+  const failed = await json(["get", "job", "flaky", "-n", NS]);
+  expect(failed.status.failed).toBe(2);
+  expect(failed.status.conditions).toContainEqual(
+    expect.objectContaining({ type: "Failed", status: "True", reason: "BackoffLimitExceeded" }),
+  );
+});
+op("workload verbs", "kubectl delete job removes its pods", async () => {
+  await ok(["delete", "job", "batch3", "-n", NS]);
+  await until(
+    "the Job's pods to go",
+    async () =>
+      (await ok(["get", "pods", "-n", NS, "-l", "job-name=batch3", "-o", "name"])).trim() === "" || undefined,
+  );
+});
+// pkg/apis/batch/validation: a Job's pods restart Never or OnFailure; the template defaults to Always.
+op("bad input", "a Job whose pods would restart Always is 422", async () => {
+  const bad = job("always", "true");
+  (bad.spec.template.spec as { restartPolicy?: string }).restartPolicy = undefined;
+  await refused(
+    () => post(`/apis/batch/v1/namespaces/${NS}/jobs`, bad),
+    422,
+    "Invalid",
+    /spec\.template\.spec\.restartPolicy: Unsupported value: "Always": supported values: "OnFailure", "Never"/,
+    async () => (await call("GET", `/apis/batch/v1/namespaces/${NS}/jobs/always`)).status,
+  );
+});
+
 // ---- patch/apply
 op("patch/apply", "kubectl apply (client-side) creates then updates", async () => {
   await ok(["apply", "-f", "-"], yaml(deployment("api", 1)));
@@ -805,6 +878,74 @@ op("logs/exec/cp/port-forward/attach", "client-node Attach receives the containe
   } finally {
     ws.close();
   }
+});
+
+// kubectl debug patches pods/NAME/ephemeralcontainers, waits for the container to run and attaches to it; the
+// container joins the pod's network. Existing ephemeral containers can be neither removed nor renamed over
+// (pkg/apis/core/validation: ValidatePodEphemeralContainersUpdate, validateEphemeralContainers).
+op(
+  "logs/exec/cp/port-forward/attach",
+  "kubectl debug -i runs an ephemeral container in the pod's network",
+  async () => {
+    const pod = await echoPods();
+    const fetchEcho = `fetch("http://127.0.0.1:8080/debug").then((r) => r.text()).then((t) => process.stdout.write(t))`;
+    const script = `read line; echo "got $line"; node -e '${fetchEcho}'`;
+    const out = await ok(
+      ["debug", pod, "-n", NS, "-i", "--image=node:22-alpine", "--container=dbg", "--", "sh", "-c", script],
+      "hello\n",
+    );
+    expect(out).toBe("got hello\necho GET /debug\n");
+    const status = (await json(["get", pod, "-n", NS])).status.ephemeralContainerStatuses;
+    expect(status).toEqual([
+      expect.objectContaining({
+        name: "dbg",
+        state: { terminated: expect.objectContaining({ exitCode: 0 }) },
+      }),
+    ]);
+  },
+);
+// kubectl's strategic merge patch merges a taken name into the existing container, which may not change.
+op("bad input", "kubectl debug with a taken container name is 422 Forbidden", async () => {
+  const pod = await echoPods();
+  const r = await kubectl(["debug", pod, "-n", NS, "--image=busybox:1.36", "--container=dbg", "--", "true"]);
+  expect(r.code).not.toBe(0);
+  expect(r.stderr).toMatch(
+    /is invalid: spec\.ephemeralContainers: Forbidden: existing ephemeral containers "dbg" may not be changed/,
+  );
+});
+op("bad input", "an ephemeral container named like a pod container is 422 Duplicate", async () => {
+  const name = (await echoPods()).replace("pod/", "");
+  const path = `/api/v1/namespaces/${NS}/pods/${name}`;
+  await refused(
+    () =>
+      call(
+        "PATCH",
+        `${path}/ephemeralcontainers`,
+        { "Content-Type": "application/strategic-merge-patch+json" },
+        JSON.stringify({ spec: { ephemeralContainers: [{ name: "main", image: "busybox:1.36" }] } }),
+      ),
+    422,
+    "Invalid",
+    /spec\.ephemeralContainers\[1\]\.name: Duplicate value: "main"/,
+    async () => JSON.parse((await call("GET", path)).text).spec,
+  );
+});
+op("bad input", "removing an ephemeral container is 422 Forbidden, the pod unchanged", async () => {
+  const name = (await echoPods()).replace("pod/", "");
+  const path = `/api/v1/namespaces/${NS}/pods/${name}`;
+  await refused(
+    () =>
+      call(
+        "PATCH",
+        `${path}/ephemeralcontainers`,
+        { "Content-Type": "application/merge-patch+json" },
+        JSON.stringify({ spec: { ephemeralContainers: [] } }),
+      ),
+    422,
+    "Invalid",
+    /spec\.ephemeralContainers: Forbidden: existing ephemeral containers "dbg" may not be removed/,
+    async () => JSON.parse((await call("GET", path)).text).spec,
+  );
 });
 
 // ---- auth

@@ -21,11 +21,11 @@ export function isPodReady(pod: KubeObject): boolean {
   );
 }
 
-function ownedBy(o: KubeObject, owner: KubeObject): boolean {
+export function ownedBy(o: KubeObject, owner: KubeObject): boolean {
   return (o.metadata.ownerReferences ?? []).some((r) => r.uid === owner.metadata.uid && r.controller);
 }
 
-function ownerRef(owner: KubeObject) {
+export function ownerRef(owner: KubeObject) {
   return {
     apiVersion: owner.apiVersion,
     kind: owner.kind,

@@ -35,6 +35,17 @@ export function applyDefaults(o: KubeObject): void {
       setDefault(spec, "replicas", 1);
       defaultPodSpec(spec.template?.spec);
       break;
+    case "Job":
+      // pkg/apis/batch/v1/defaults.go
+      if (spec.completions == null && spec.parallelism == null) spec.completions = 1;
+      setDefault(spec, "parallelism", 1);
+      setDefault(spec, "backoffLimit", 6);
+      setDefault(spec, "completionMode", "NonIndexed");
+      setDefault(spec, "suspend", false);
+      setDefault(spec, "manualSelector", false);
+      setDefault(spec, "podReplacementPolicy", spec.podFailurePolicy ? "Failed" : "TerminatingOrFailed");
+      defaultPodSpec(spec.template?.spec);
+      break;
     case "Service":
       defaultService(spec);
       break;
@@ -62,6 +73,7 @@ const kindsWithSpec = new Set([
   "Service",
   "PersistentVolumeClaim",
   "NetworkPolicy",
+  "Job",
 ]);
 
 function defaultPodSpec(spec: any): void {

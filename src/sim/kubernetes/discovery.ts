@@ -100,7 +100,13 @@ export function apiResourceList(group: string, version: string) {
   }
   const pod = { singularName: "", namespaced: true, kind: "PodExecOptions", verbs: ["create", "get"] };
   if (!group) {
-    resources.push({ ...pod, name: "pods/exec" }, { ...pod, name: "pods/log", kind: "Pod", verbs: ["get"] });
+    resources.push(
+      { ...pod, name: "pods/exec" },
+      { ...pod, name: "pods/attach", kind: "PodAttachOptions" },
+      { ...pod, name: "pods/portforward", kind: "PodPortForwardOptions" },
+      { ...pod, name: "pods/log", kind: "Pod", verbs: ["get"] },
+      { ...pod, name: "pods/ephemeralcontainers", kind: "Pod", verbs: ["get", "patch", "update"] },
+    );
   }
   return {
     kind: "APIResourceList",

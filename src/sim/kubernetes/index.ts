@@ -9,6 +9,7 @@ import { buildEditorBundle } from "../../editor/bundle.ts";
 import type { Arch } from "../../images/index.ts";
 import { makeThrowawayCert } from "../../tunnel/certs.ts";
 import { WorkloadControllers } from "./controllers.ts";
+import { JobController } from "./job-controller.ts";
 import { kubeconfigYaml } from "./kubeconfig.ts";
 import { DockerBackend } from "./kubelet/docker-backend.ts";
 import { Kubelet } from "./kubelet/kubelet.ts";
@@ -64,6 +65,7 @@ export async function startKubernetesSim(opts: KubernetesSimOptions): Promise<Ku
         : undefined;
   const kubelet = backend ? new Kubelet(store, opts.stateDir, backend) : undefined;
   const controllers = new WorkloadControllers(store);
+  const jobs = new JobController(store);
   const services = new ServiceControllers(store, {
     arch: opts.nodeArch ?? (process.arch === "arm64" ? "arm64" : "amd64"),
     ready: kubelet !== undefined,
@@ -73,6 +75,7 @@ export async function startKubernetesSim(opts: KubernetesSimOptions): Promise<Ku
   const kubeconfigPath = join(opts.stateDir, "kubeconfig");
   writeFileSync(kubeconfigPath, kubeconfigYaml(url, token, tls.cert), { mode: 0o600 });
   controllers.start();
+  jobs.start();
   services.start();
   kubelet?.start();
   return {
@@ -92,6 +95,7 @@ export async function startKubernetesSim(opts: KubernetesSimOptions): Promise<Ku
     },
     async stop() {
       controllers.stop();
+      jobs.stop();
       services.stop();
       await kubelet?.stop();
       await server.close();

@@ -20,6 +20,7 @@ const PACKAGES: Record<string, string> = {
   "authentication.k8s.io": "k8s.io.api.authentication.v1",
   "discovery.k8s.io": "k8s.io.api.discovery.v1",
   policy: "k8s.io.api.policy.v1",
+  batch: "k8s.io.api.batch.v1",
   "meta.k8s.io": META,
 };
 const FILES = [
@@ -31,6 +32,7 @@ const FILES = [
   "k8s.io/api/authentication/v1/generated.proto",
   "k8s.io/api/discovery/v1/generated.proto",
   "k8s.io/api/policy/v1/generated.proto",
+  "k8s.io/api/batch/v1/generated.proto",
 ];
 
 // Messages whose JSON form is not an object of their fields (apimachinery's custom marshalers).

@@ -56,6 +56,7 @@ export const RESOURCE_TYPES: ResourceType[] = [
   { ...t("authentication.k8s.io", "v1", "SelfSubjectReview", "selfsubjectreviews", false), review: true },
   t("apps", "v1", "Deployment", "deployments", true, ["deploy"], true),
   t("apps", "v1", "ReplicaSet", "replicasets", true, ["rs"], true),
+  t("batch", "v1", "Job", "jobs", true, [], true),
   t("networking.k8s.io", "v1", "NetworkPolicy", "networkpolicies", true, ["netpol"]),
 ];
 

@@ -45,6 +45,7 @@ import { SCALABLE, scaleOf, withScale } from "./scale.ts";
 import { parseFieldSelector, parseLabelSelector } from "./selectors.ts";
 import type { ObjectStore, Propagation } from "./store.ts";
 import { toTable } from "./table.ts";
+import { ephemeralContainerCauses } from "./validation.ts";
 
 interface Route {
   rt: ResourceType;
@@ -173,6 +174,9 @@ export class KubernetesApiServer {
       );
     if (route.subresource === "portforward")
       throw badRequest(`portforward needs an upgrade (WebSocket ${SPDY_TUNNEL_PROTOCOL} or SPDY/3.1)`);
+    if (route.subresource === "ephemeralcontainers" && route.rt.kind === "Pod" && route.name) {
+      return this.ephemeralContainers(req, res, { ...route, name: route.name }, url, method);
+    }
     if (route.subresource === "scale" && SCALABLE.has(route.rt.kind) && route.name) {
       return this.scale(req, res, route, url);
     }
@@ -285,18 +289,8 @@ export class KubernetesApiServer {
       return this.json(res, 200, store.update(rt, merged, { status }));
     }
     const live = store.get(rt, route.namespace, route.name);
-    if (!PATCH_TYPES.split(", ").includes(type)) throw unsupportedMediaType(PATCH_TYPES);
     const body = await readBody(req, "application/json");
-    let next: KubeObject;
-    if (type === "application/merge-patch+json") next = jsonMergePatch(live, body);
-    else if (type === "application/strategic-merge-patch+json") next = strategicMergePatch(live, body);
-    else if (type === "application/json-patch+json") {
-      try {
-        next = jsonPatch(live, body as unknown[]);
-      } catch (err) {
-        throw new ApiError(422, "Invalid", `the JSON patch could not be applied: ${(err as Error).message}`);
-      }
-    } else throw unsupportedMediaType(PATCH_TYPES);
+    let next = patched(type, live, body);
     next = this.decode(res, rt, next, url);
     // A patch that removes metadata leaves an object that no longer names the one in the URL.
     if (!isPlainObject(next.metadata) || next.metadata.name !== route.name)
@@ -312,6 +306,42 @@ export class KubernetesApiServer {
     );
     if (dryRun) return this.json(res, 200, next);
     return this.json(res, 200, store.update(rt, next, { status }));
+  }
+
+  /**
+   * pods/ephemeralcontainers (what kubectl debug patches): only spec.ephemeralContainers changes, and the ones already
+   * there can be neither removed nor changed (pkg/apis/core/validation: ValidatePodEphemeralContainersUpdate).
+   */
+  private async ephemeralContainers(
+    req: IncomingMessage,
+    res: ServerResponse,
+    route: Route & { name: string },
+    url: URL,
+    method: string,
+  ): Promise<void> {
+    const { rt } = route;
+    const store = this.opts.store;
+    const live = store.get(rt, route.namespace, route.name);
+    if (method === "GET") return this.json(res, 200, live);
+    let next: KubeObject;
+    if (method === "PATCH") next = patched(mediaTypeOf(req), live, await readBody(req, "application/json"));
+    else if (method === "PUT") next = (await readBody(req)) as KubeObject;
+    else throw new ApiError(405, "MethodNotAllowed", `method ${method} is not allowed`);
+    next = this.decode(res, rt, next, url);
+    const before: KubeObject[] = live.spec?.ephemeralContainers ?? [];
+    const after: KubeObject[] = next.spec?.ephemeralContainers ?? [];
+    const causes = ephemeralContainerCauses(live, before, after);
+    if (causes.length) throw invalid("Pod", "", route.name, causes);
+    const updated = {
+      ...live,
+      spec: { ...live.spec, ephemeralContainers: after },
+      metadata: {
+        ...live.metadata,
+        managedFields: recordUpdate(live, next, managerOf(req, url), apiVersionOf(rt), route.subresource),
+      },
+    };
+    if (url.searchParams.getAll("dryRun").includes("All")) return this.json(res, 200, updated);
+    return this.json(res, 200, store.update(rt, updated));
   }
 
   /**
@@ -714,6 +744,20 @@ function managerOf(req: IncomingMessage, url: URL): string {
   const named = url.searchParams.get("fieldManager");
   if (named) return named;
   return (req.headers["user-agent"] ?? "unknown").split("/")[0] || "unknown";
+}
+
+/** An object with a JSON, merge or strategic merge patch applied (422 for a JSON patch that cannot apply). */
+function patched(type: string, live: KubeObject, body: unknown): KubeObject {
+  if (type === "application/merge-patch+json") return jsonMergePatch(live, body);
+  if (type === "application/strategic-merge-patch+json") return strategicMergePatch(live, body);
+  if (type === "application/json-patch+json") {
+    try {
+      return jsonPatch(live, body as unknown[]);
+    } catch (err) {
+      throw new ApiError(422, "Invalid", `the JSON patch could not be applied: ${(err as Error).message}`);
+    }
+  }
+  throw unsupportedMediaType(PATCH_TYPES);
 }
 
 const isPortForward = (req: IncomingMessage) => /\/portforward(\?|$)/.test(req.url ?? "");

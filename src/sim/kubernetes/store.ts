@@ -92,13 +92,14 @@ export class ObjectStore {
     if (!o.metadata.name && o.metadata.generateName) {
       o.metadata.name = `${o.metadata.generateName}${randomUUID().replace(/-/g, "").slice(0, 5)}`;
     }
+    o.metadata.uid = randomUUID();
+    if (rt.kind === "Job") generateJobSelector(o);
     applyDefaults(o);
     this.validate(rt, o);
     if (rt.namespaced) this.requireNamespace(o.metadata.namespace!);
     const table = this.table(rt);
     const k = key(rt, o.metadata.namespace, o.metadata.name);
     if (table.has(k)) throw alreadyExists(rt.group, rt.plural, o.metadata.name);
-    o.metadata.uid = randomUUID();
     o.metadata.creationTimestamp = new Date().toISOString().replace(/\.\d+Z$/, "Z");
     delete o.metadata.deletionTimestamp;
     if (rt.hasStatus && rt.kind !== "Namespace") o.metadata.generation = 1;
@@ -427,4 +428,23 @@ function asSeenBy(f: WatchFilter, e: WatchEvent): WatchEvent | undefined {
 function stripVolatile(o: KubeObject): unknown {
   const { resourceVersion: _rv, managedFields: _mf, ...meta } = o.metadata;
   return { ...o, metadata: meta };
+}
+
+/**
+ * The Job strategy's generateSelector (pkg/registry/batch/job/strategy.go): unless spec.manualSelector, the pods are
+ * selected by the Job's uid, and the template carries that label and the Job's name (with their legacy spellings).
+ */
+function generateJobSelector(job: KubeObject): void {
+  if (job.spec?.manualSelector) return;
+  const labels = {
+    "batch.kubernetes.io/controller-uid": job.metadata.uid!,
+    "batch.kubernetes.io/job-name": job.metadata.name,
+    "controller-uid": job.metadata.uid!,
+    "job-name": job.metadata.name,
+  };
+  job.spec ??= {};
+  job.spec.template ??= {};
+  job.spec.template.metadata ??= {};
+  job.spec.template.metadata.labels = { ...job.spec.template.metadata.labels, ...labels };
+  job.spec.selector ??= { matchLabels: { "batch.kubernetes.io/controller-uid": job.metadata.uid! } };
 }

@@ -88,6 +88,19 @@ function columnsFor(rt: ResourceType): Column[] {
         ageColumn,
         ...templateColumns,
       ];
+    case "Job":
+      return [
+        nameColumn,
+        { name: "Status", type: "string", cell: jobStatusText },
+        {
+          name: "Completions",
+          type: "string",
+          cell: (o) => `${o.status?.succeeded ?? 0}/${o.spec?.completions ?? 1}`,
+        },
+        { name: "Duration", type: "string", cell: jobDuration },
+        ageColumn,
+        ...templateColumns,
+      ];
     case "Node":
       return [
         nameColumn,
@@ -153,6 +166,27 @@ function columnsFor(rt: ResourceType): Column[] {
     default:
       return [nameColumn, ageColumn];
   }
+}
+
+/** kubectl's Job status: the finishing condition, else Suspended or Running. */
+function jobStatusText(o: KubeObject): string {
+  const conditions: { type: string; status: string }[] = o.status?.conditions ?? [];
+  const has = (t: string) => conditions.some((c) => c.type === t && c.status === "True");
+  if (has("Complete")) return "Complete";
+  if (has("Failed")) return "Failed";
+  if (o.metadata.deletionTimestamp) return "Terminating";
+  if (has("Suspended")) return "Suspended";
+  if (has("FailureTarget")) return "FailureTarget";
+  if (has("SuccessCriteriaMet")) return "SuccessCriteriaMet";
+  return "Running";
+}
+
+function jobDuration(o: KubeObject): string {
+  const start = o.status?.startTime;
+  if (!start) return "";
+  const end = o.status?.completionTime ? Date.parse(o.status.completionTime) : Date.now();
+  const s = Math.max(0, Math.round((end - Date.parse(start)) / 1000));
+  return s < 120 ? `${s}s` : `${Math.floor(s / 60)}m`;
 }
 
 export function podStatusText(o: KubeObject): string {

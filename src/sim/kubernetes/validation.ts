@@ -58,6 +58,29 @@ export function validateObject(rt: ResourceType, o: KubeObject): Cause[] {
     case "Pod":
       validatePodSpec(spec, "spec", causes);
       break;
+    case "Job": {
+      for (const field of ["parallelism", "completions", "backoffLimit", "activeDeadlineSeconds"]) {
+        if (typeof spec[field] === "number" && spec[field] < (field === "activeDeadlineSeconds" ? 1 : 0)) {
+          const bound = field === "activeDeadlineSeconds" ? "greater than 0" : "greater than or equal to 0";
+          causes.push(badValue(`spec.${field}`, spec[field], `must be ${bound}`));
+        }
+      }
+      validateSelector(spec, causes);
+      validatePodSpec(spec.template?.spec, "spec.template.spec", causes);
+      const policy = spec.template?.spec?.restartPolicy;
+      if (policy !== "OnFailure" && policy !== "Never") {
+        causes.push(
+          policy
+            ? notSupported("spec.template.spec.restartPolicy", policy, ["OnFailure", "Never"])
+            : {
+                reason: "FieldValueRequired",
+                field: "spec.template.spec.restartPolicy",
+                message: 'Required value: valid values: "OnFailure", "Never"',
+              },
+        );
+      }
+      break;
+    }
     case "Deployment":
     case "ReplicaSet":
       validateReplicas(spec, causes);
@@ -213,4 +236,69 @@ function dataSize(data: Record<string, unknown> | undefined, encoding?: "base64"
       (encoding ? Buffer.from(String(v), "base64").length : Buffer.byteLength(String(v)));
   }
   return n;
+}
+
+/** Fields an ephemeral container may not set (pkg/apis/core/validation: validateEphemeralContainers). */
+const NOT_FOR_EPHEMERAL = [
+  "ports",
+  "livenessProbe",
+  "readinessProbe",
+  "startupProbe",
+  "lifecycle",
+  "resources",
+];
+
+/** An update of pods/ephemeralcontainers: existing ones stay as they are, new ones are valid containers. */
+export function ephemeralContainerCauses(pod: KubeObject, before: any[], after: any[]): Cause[] {
+  const causes: Cause[] = [];
+  const at = "spec.ephemeralContainers";
+  for (const old of before.filter((b) => !after.some((a) => a?.name === b.name))) {
+    causes.push({
+      reason: "FieldValueForbidden",
+      field: at,
+      message: `Forbidden: existing ephemeral containers ${quote(old.name)} may not be removed`,
+    });
+  }
+  const names = new Set<string>(
+    [...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? [])].map((c: any) => c.name),
+  );
+  after.forEach((c, i) => {
+    const path = `${at}[${i}]`;
+    const old = before.find((b) => b.name === c?.name);
+    if (old) {
+      if (JSON.stringify(old) !== JSON.stringify(c)) {
+        causes.push({
+          reason: "FieldValueForbidden",
+          field: at,
+          message: `Forbidden: existing ephemeral containers ${quote(c.name)} may not be changed`,
+        });
+      }
+      names.add(c.name);
+      return;
+    }
+    if (!c?.name) causes.push(required(`${path}.name`));
+    else if (!DNS_LABEL.test(c.name) || c.name.length > 63)
+      causes.push(badValue(`${path}.name`, c.name, DNS_LABEL_MSG));
+    else if (names.has(c.name)) causes.push(duplicate(`${path}.name`, c.name));
+    else names.add(c.name);
+    if (!c?.image) causes.push(required(`${path}.image`));
+    for (const field of NOT_FOR_EPHEMERAL) {
+      if (c?.[field] !== undefined && !(field === "resources" && Object.keys(c.resources).length === 0)) {
+        causes.push({
+          reason: "FieldValueForbidden",
+          field: `${path}.${field}`,
+          message: "Forbidden: cannot be set for an Ephemeral Container",
+        });
+      }
+    }
+    const target = c?.targetContainerName;
+    if (target && !(pod.spec?.containers ?? []).some((x: any) => x.name === target)) {
+      causes.push({
+        reason: "FieldValueNotFound",
+        field: `${path}.targetContainerName`,
+        message: `Not found: ${quote(target)}`,
+      });
+    }
+  });
+  return causes;
 }

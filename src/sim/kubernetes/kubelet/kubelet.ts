@@ -35,6 +35,8 @@ interface ContainerState {
   name: string;
   spec: ContainerJson;
   init: boolean;
+  /** Added to the running pod through pods/ephemeralcontainers: runs once, never restarts, has no probes. */
+  ephemeral: boolean;
   run?: RunningContainer;
   state: Record<string, unknown>;
   lastState: Record<string, unknown>;
@@ -49,6 +51,8 @@ interface PodState {
   name: string;
   dir: string;
   sandbox?: PodSandbox;
+  /** Volume name -> host folder, once mounted. */
+  volumes?: Map<string, string>;
   containers: ContainerState[];
   initialized: boolean;
   stopping: boolean;
@@ -254,7 +258,11 @@ export class Kubelet implements PodRuntime {
       void this.stopPod(pod, true);
       return;
     }
-    if (this.pods.has(pod.metadata.uid!)) return;
+    const known = this.pods.get(pod.metadata.uid!);
+    if (known) {
+      this.startEphemeralContainers(known, pod);
+      return;
+    }
     const state = this.newPodState(pod);
     this.pods.set(state.uid, state);
     this.runPod(state).catch((err) => {
@@ -268,16 +276,7 @@ export class Kubelet implements PodRuntime {
     const stopped = new Promise<void>((r) => {
       resolveStopped = r;
     });
-    const mk = (c: ContainerJson, init: boolean): ContainerState => ({
-      name: c.name,
-      spec: c,
-      init,
-      state: { waiting: { reason: init ? "PodInitializing" : "ContainerCreating" } },
-      lastState: {},
-      ready: false,
-      restartCount: 0,
-      log: join(dir, "logs", `${c.name}.log`),
-    });
+    const mk = (c: ContainerJson, init: boolean) => containerState(dir, c, init, false);
     return {
       uid: pod.metadata.uid!,
       namespace: pod.metadata.namespace!,
@@ -328,8 +327,21 @@ export class Kubelet implements PodRuntime {
       }
     }
     p.initialized = true;
+    p.volumes = volumes;
     this.writeStatus(p);
     for (const c of p.containers.filter((x) => !x.init)) void this.keepRunning(p, pod, c, volumes);
+    this.startEphemeralContainers(p, pod);
+  }
+
+  /** Starts, once, each ephemeral container the pod's spec names that this kubelet has not run yet. */
+  private startEphemeralContainers(p: PodState, pod: KubeObject): void {
+    if (!p.initialized || !p.volumes || p.stopping) return;
+    for (const spec of (pod.spec?.ephemeralContainers ?? []) as ContainerJson[]) {
+      if (p.containers.some((c) => c.name === spec.name)) continue;
+      const c = containerState(p.dir, spec, false, true);
+      p.containers.push(c);
+      void this.runContainer(p, pod, c, p.volumes);
+    }
   }
 
   private async keepRunning(p: PodState, pod: KubeObject, c: ContainerState, volumes: Map<string, string>) {
@@ -415,7 +427,7 @@ export class Kubelet implements PodRuntime {
     if (exitCode === undefined) c.state = { running: { startedAt } };
     this.event(pod, "Normal", "Started", `Started container ${c.name}`);
     this.writeStatus(p);
-    if (!c.init) void this.probeReadiness(p, c, run);
+    if (!c.init && !c.ephemeral) void this.probeReadiness(p, c, run);
     const code = await run.exited;
     await closeLog(log);
     c.ready = false;
@@ -525,7 +537,7 @@ export class Kubelet implements PodRuntime {
       ...(c.run ? { containerID: c.run.id } : {}),
       started: !!c.state.running,
     });
-    const main = p.containers.filter((c) => !c.init);
+    const main = p.containers.filter((c) => !c.init && !c.ephemeral);
     const allRunning = p.initialized && main.every((c) => c.state.running);
     // Under restartPolicy Never (or OnFailure, after exit 0) a terminated container stays terminated.
     const policy = pod.spec?.restartPolicy ?? "Always";
@@ -571,6 +583,9 @@ export class Kubelet implements PodRuntime {
         ? { initContainerStatuses: p.containers.filter((c) => c.init).map(statusOf) }
         : {}),
       containerStatuses: main.map(statusOf),
+      ...(p.containers.some((c) => c.ephemeral)
+        ? { ephemeralContainerStatuses: p.containers.filter((c) => c.ephemeral).map(statusOf) }
+        : {}),
     };
     try {
       this.store.update(POD, { ...pod, status }, { status: true });
@@ -628,4 +643,23 @@ function backoff(restarts: number): number {
 
 function closeLog(log: WriteStream): Promise<void> {
   return new Promise((resolve) => log.end(resolve));
+}
+
+function containerState(
+  podDir: string,
+  spec: ContainerJson,
+  init: boolean,
+  ephemeral: boolean,
+): ContainerState {
+  return {
+    name: spec.name,
+    spec,
+    init,
+    ephemeral,
+    state: { waiting: { reason: init ? "PodInitializing" : "ContainerCreating" } },
+    lastState: {},
+    ready: false,
+    restartCount: 0,
+    log: join(podDir, "logs", `${spec.name}.log`),
+  };
 }
