@@ -10,10 +10,14 @@ type Reply = (res: ServerResponse, status: number, message: string, headers?: Re
 const ADMIN_PREFIX = "/-/admin/workspaces";
 const MAX_ADMIN_BODY = 64 * 1024;
 const SIGN_IN_CODES = "/-/sign-in-codes";
+const STOP_SUFFIX = "/stop";
+/** How long POST …/stop waits for the agent's answer before it says the agent did not stop. */
+const STOP_WAIT_MS = 10_000;
 
 /**
  * The listener's own endpoints, for requests that name no workspace: /healthz, /metrics, and (when an
- * admin token is set) PUT/DELETE /-/admin/workspaces/<name> to add or remove a CI workspace at run time, and
+ * admin token is set) PUT/DELETE /-/admin/workspaces/<name> to add or remove a CI workspace at run time, GET
+ * for whether its agent is connected and POST …/<name>/stop to ask that agent to end its job, and
  * POST /-/sign-in-codes, where a user token buys a one-time browser sign-in link for one workspace port.
  */
 export class AdminApi {
@@ -133,8 +137,9 @@ export class AdminApi {
       return;
     }
     let name: string;
+    const stop = path.endsWith(STOP_SUFFIX);
     try {
-      name = decodeURIComponent(path.slice(ADMIN_PREFIX.length + 1));
+      name = decodeURIComponent(path.slice(ADMIN_PREFIX.length + 1, stop ? -STOP_SUFFIX.length : undefined));
     } catch {
       req.resume();
       reply(res, 400, `${path}: the workspace name has malformed %-encoding`);
@@ -145,6 +150,30 @@ export class AdminApi {
       reply(res, 200, JSON.stringify({ workspaces: this.routes.names() }), {
         "content-type": "application/json",
       });
+      return;
+    }
+    if (stop || (req.method === "GET" && name)) {
+      req.resume();
+      const agent = this.registry.get(name);
+      if (!agent) {
+        reply(res, 404, `workspace ${name} is not known`);
+        return;
+      }
+      if (!stop) {
+        reply(res, 200, JSON.stringify({ workspace: name, online: agent.online, ports: agent.ports }), {
+          "content-type": "application/json",
+        });
+        return;
+      }
+      if (req.method !== "POST") {
+        reply(res, 405, `use POST ${ADMIN_PREFIX}/<workspace>${STOP_SUFFIX}`, { allow: "POST" });
+        return;
+      }
+      void agent.requestStop(STOP_WAIT_MS).then((stopped) =>
+        reply(res, 200, JSON.stringify({ workspace: name, stopped }), {
+          "content-type": "application/json",
+        }),
+      );
       return;
     }
     if (req.method === "DELETE" && name) {
