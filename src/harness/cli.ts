@@ -8,12 +8,13 @@ import { renderMarkdown } from "../report/markdown.ts";
 import type { Arch, Executor, Tier, WorkspacePath } from "../report/model.ts";
 import { loadPolicy } from "../report/policy.ts";
 import { readReport } from "../report/read.ts";
+import { readTierSettings } from "../tier/settings.ts";
 import { CheckFailed, UsageError } from "../util/errors.ts";
 import { defaultScenarioFiles, loadScenarios } from "./load-scenarios.ts";
 import { createProgress, type ProgressMode } from "./progress.ts";
 import { runScenarios } from "./run.ts";
 import { parseShard, type Shard } from "./shard.ts";
-import { createTierSetup, detectTier } from "./tiers/index.ts";
+import { createTierSetup, detectTier, tierFromSettingsFile } from "./tiers/index.ts";
 
 function list<T extends string>(flag: string, allowed: readonly T[]) {
   return (value: string): T[] => {
@@ -30,6 +31,7 @@ function list<T extends string>(flag: string, allowed: readonly T[]) {
 
 interface RunFlags {
   tier?: Tier;
+  settings?: string;
   paths?: WorkspacePath[];
   executors?: Executor[];
   arch?: Arch[];
@@ -61,6 +63,10 @@ export function registerRunCommand(program: Command): void {
           throw new UsageError(`--tier must be sim, docker or live; got "${v}"`);
         return v as Tier;
       },
+    )
+    .option(
+      "--settings <file>",
+      "run against the tier this settings file describes (DIR/tier.yaml of sim up, live init's, or one written by hand); nothing is started",
     )
     .option("--paths <list>", "kubernetes,ci", list("--paths", ["kubernetes", "ci"] as const))
     .option(
@@ -107,7 +113,12 @@ export function registerRunCommand(program: Command): void {
     const scenarios = await loadScenarios(scenarioFiles, flags.var, flags.adapt);
     const policy = flags.gate ? await loadPolicy(flags.gate) : undefined;
     const baseline = flags.baseline ? await readReport(flags.baseline) : undefined;
-    const tier = flags.tier ?? (await detectTier());
+    const settings = flags.settings ? readTierSettings(flags.settings) : undefined;
+    if (settings && flags.tier && flags.tier !== settings.tier)
+      throw new UsageError(
+        `--tier ${flags.tier} contradicts ${flags.settings}, whose tier is ${settings.tier}`,
+      );
+    const tier = settings?.tier ?? flags.tier ?? (await detectTier());
     const progress = createProgress(flags.progress);
     await mkdir(outDir, { recursive: true });
 
@@ -127,7 +138,11 @@ export function registerRunCommand(program: Command): void {
     // Absolute: runners and kubelets run commands from folders of their own.
     const stateDir = resolve(outDir, ".state");
     let report: Awaited<ReturnType<typeof runScenarios>>;
-    const setup = await createTierSetup(tier, { stateDir, log: (l) => progress.note(l) });
+    const log = (line: string) => progress.note(line);
+    const setup =
+      settings && flags.settings
+        ? await tierFromSettingsFile(settings, flags.settings, log)
+        : await createTierSetup(tier, { stateDir, log });
     try {
       report = await runScenarios({
         scenarios,

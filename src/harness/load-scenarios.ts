@@ -68,6 +68,8 @@ async function loadOne(
   return {
     scenario,
     spec: byDefault.spec,
+    // What the Kubernetes path commits for GitLab to read: flattened, variables substituted, adapted if asked.
+    devfile: byGitlab.ok ? byGitlab.devfile : byDefault.devfile,
     rejected: byGitlab.ok ? {} : { kubernetes: `${rejects}: ${firstErrors(byGitlab.errors)}` },
     gitlabRejects: byGitlab.ok
       ? []

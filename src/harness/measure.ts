@@ -1,5 +1,6 @@
 import http from "node:http";
 import https from "node:https";
+import type { LookupFunction } from "node:net";
 import * as hdr from "hdr-histogram-js";
 import type { LatencyFigures, ThroughputFigures, TunnelFigures } from "../report/model.ts";
 
@@ -7,6 +8,8 @@ export interface Target {
   /** Base URL of the editor, e.g. http://60001-ws.example.test:8080 or a path-form URL ending in /. */
   url(path: string): string;
   headers: Record<string, string>;
+  /** How the URL's name resolves when no DNS server knows it. */
+  lookup?: LookupFunction;
 }
 
 export interface MeasureOptions {
@@ -27,7 +30,12 @@ function request(
   return new Promise((resolve, reject) => {
     const req = client.request(
       url,
-      { method, agent, headers: { ...target.headers, ...(body ? { "content-length": body.length } : {}) } },
+      {
+        method,
+        agent,
+        headers: { ...target.headers, ...(body ? { "content-length": body.length } : {}) },
+        ...(target.lookup ? { lookup: target.lookup } : {}),
+      },
       (res) => {
         let bytes = 0;
         res.on("data", (c: Buffer) => {

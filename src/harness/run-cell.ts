@@ -47,7 +47,11 @@ async function measure(ws: WorkspaceHandle, ctx: CellContext, baseline: TunnelFi
   const options = ctx.scenario.bench;
   if (options.latencyRequests === 0) return undefined;
   const figures = await measureTarget(
-    { url: (path) => ws.url(EDITOR_PORT, path), headers: ws.authHeaders() },
+    {
+      url: (path) => ws.url(EDITOR_PORT, path),
+      headers: ws.authHeaders(),
+      ...(ws.resolution ? { lookup: ws.resolution.lookup } : {}),
+    },
     options,
   );
   let base = baseline;

@@ -39,6 +39,8 @@ export interface TierSetup {
 export interface LoadedScenario {
   scenario: Scenario;
   spec?: WorkspaceSpec;
+  /** The devfile as the workspace runs it (flattened, variables substituted, adapted when asked). */
+  devfile?: Record<string, unknown>;
   /** Why the devfile cannot be run on a path (e.g. GitLab's rules reject it), per path. */
   rejected: Partial<Record<"kubernetes" | "ci", string>>;
   /** GitLab's messages for the devfile as run (empty when GitLab accepts it). */
@@ -159,6 +161,7 @@ export async function runScenarios(options: RunOptions): Promise<Report> {
           arch: cell.arch,
           scenario: cell.scenario,
           spec: entry.spec,
+          devfile: entry.devfile ?? {},
         },
         setup.provisioner(cell.path, cell.arch),
         PROBES,

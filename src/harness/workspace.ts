@@ -1,6 +1,7 @@
 import type { Duplex } from "node:stream";
 import type { WorkspaceSpec } from "../devfile/spec.ts";
 import type { Arch, Executor, Tier, WorkspacePath } from "../report/model.ts";
+import type { NameResolution } from "./name-resolution.ts";
 import type { Scenario } from "./scenario.ts";
 
 /**
@@ -15,6 +16,10 @@ export interface WorkspaceHandle {
   directUrl?(port: number, path?: string): string;
   /** Headers that authenticate the user to that URL. */
   authHeaders(): Record<string, string>;
+  /** Where the URL's names resolve when no DNS server knows them (the tier's settings say so). */
+  readonly resolution?: NameResolution;
+  /** fetch as the user: with authHeaders() and the URL's name resolution. */
+  fetch(url: string, init?: RequestInit): Promise<Response>;
   /** A raw TCP stream to a port through the user surface (HTTP CONNECT). */
   connect(port: number): Promise<Duplex>;
   restart(): Promise<void>;
@@ -47,6 +52,8 @@ export interface CellContext {
   arch: Arch;
   scenario: Scenario;
   spec: WorkspaceSpec;
+  /** The devfile document the spec came from, as GitLab reads it from the project on the Kubernetes path. */
+  devfile: Record<string, unknown>;
 }
 
 /** Starts workspaces for one path on one tier; the same interface for sim, docker and live. */

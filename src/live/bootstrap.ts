@@ -4,6 +4,7 @@
 import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { Gitlab } from "@gitbeaker/rest";
+import { gitlabGraphql } from "../gitlab/graphql-client.ts";
 import { runnerTags } from "../runner/config.ts";
 import { type RunnerSelector, type TierSettings, tierSettingsYaml } from "../tier/settings.ts";
 import { UsageError } from "../util/errors.ts";
@@ -174,19 +175,11 @@ export async function bootstrap(opts: BootstrapOptions): Promise<BootstrapResult
     if (!res.ok) throw new UsageError(`${method} ${path} answered ${res.status}: ${text.slice(0, 300)}`);
     return JSON.parse(text) as T;
   };
-  const graphql = async <T>(query: string, variables: Record<string, unknown>): Promise<T> => {
-    const res = await fetch(`${base}/api/graphql`, {
-      method: "POST",
-      headers: { authorization: `Bearer ${opts.token}`, "content-type": "application/json" },
-      body: JSON.stringify({ query, variables }),
+  const request = gitlabGraphql(base, opts.token);
+  const graphql = <T>(query: string, variables: Record<string, unknown>): Promise<T> =>
+    request<T>(query, variables).catch((err: Error) => {
+      throw new UsageError(err.message);
     });
-    const answer = (await res.json()) as { data?: T; errors?: { message: string }[] };
-    if (answer.errors?.length || !answer.data)
-      throw new UsageError(
-        `GraphQL answered: ${answer.errors?.map((e) => e.message).join("; ") ?? res.status}`,
-      );
-    return answer.data;
-  };
 
   const steps = new Map(BOOTSTRAP_STEPS.map((s, i) => [s.id, { ...s, n: i + 1 }]));
   const step = async <T>(id: string, run: () => Promise<{ value: T; note: string }>): Promise<T> => {
@@ -373,7 +366,16 @@ export async function bootstrap(opts: BootstrapOptions): Promise<BootstrapResult
     const settings: TierSettings = {
       tier: "live",
       gitlab: { url: base, token: opts.token, group: groupPath, project: projectPath },
-      kubernetes: { clusterAgentId: `gid://gitlab/Clusters::Agent/${agent.id}`, dnsZone: opts.dnsZone },
+      // One agent for the cluster: a single-architecture k3s (amd64 on the machines the live tier runs on).
+      kubernetes: {
+        agents: [
+          {
+            arch: "amd64",
+            clusterAgentId: `gid://gitlab/Clusters::Agent/${agent.id}`,
+            dnsZone: opts.dnsZone,
+          },
+        ],
+      },
       ci: { tunnelDomain: opts.tunnelDomain, runners },
     };
     await step("settings", async () => ({

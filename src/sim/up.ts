@@ -40,9 +40,11 @@ export interface SimService<H = unknown> {
 const tunnelService: SimService<StartedTunnelServer> = {
   name: "tunnel",
   async start() {
+    const adminToken = randomBytes(24).toString("base64url");
     const server = await new TunnelServerBuilder()
       .withUserListener({ port: 0, host: "127.0.0.1" })
       .withAgentListener({ port: 0, host: "127.0.0.1" })
+      .withAdminToken(adminToken)
       .start();
     const token = randomBytes(16).toString("hex");
     return {
@@ -51,6 +53,7 @@ const tunnelService: SimService<StartedTunnelServer> = {
         TUNNEL_URL: server.userUrl,
         TUNNEL_DOMAIN: server.domain,
         ...(server.agentUrl ? { TUNNEL_AGENT_URL: server.agentUrl } : {}),
+        TUNNEL_ADMIN_TOKEN: adminToken,
         WORKSPACE_TOKEN: token,
       },
       usage: [`Tunnel server: users at ${server.userUrl} (domain ${server.domain})`],
@@ -130,8 +133,8 @@ export async function simUp(
 }
 
 /**
- * The tier settings of what started (DIR/tier.yaml), when GitLab, its agent and the tunnel are all up:
- * every runner registered (those not run in-process are served by `wsparity runner run`).
+ * The tier settings of what started (DIR/tier.yaml), when GitLab, its agent and the tunnel are all up: the
+ * runners running in this process (the others are registered; `wsparity runner run` serves them).
  */
 function tierSettingsFrom(
   env: Record<string, string>,
@@ -145,16 +148,18 @@ function tierSettingsFrom(
     WORKSPACES_PROXY_URL,
     TUNNEL_DOMAIN,
     TUNNEL_URL,
+    TUNNEL_ADMIN_TOKEN,
+    TUNNEL_AGENT_URL,
   } = env;
   if (!GITLAB_URL || !GITLAB_TOKEN || !GITLAB_AGENT_ID || !WORKSPACES_DNS_ZONE || !WORKSPACES_PROXY_URL)
     return undefined;
-  if (!TUNNEL_DOMAIN || !TUNNEL_URL) return undefined;
-  const runners = Object.keys(env).flatMap((key) => {
-    const match = /^RUNNER_TOKEN_(SHELL|DOCKER|KUBERNETES)_(AMD64|ARM64)$/.exec(key);
+  if (!TUNNEL_DOMAIN || !TUNNEL_URL || !TUNNEL_ADMIN_TOKEN || !TUNNEL_AGENT_URL) return undefined;
+  const runners = (env.RUNNERS_RUNNING ?? "").split(",").flatMap((running) => {
+    const match = /^(shell|docker|kubernetes)-(amd64|arm64)$/.exec(running);
     if (!match) return [];
     const cell = {
-      executor: match[1]!.toLowerCase() as "shell" | "docker" | "kubernetes",
-      arch: match[2]!.toLowerCase() as "amd64" | "arm64",
+      executor: match[1] as "shell" | "docker" | "kubernetes",
+      arch: match[2] as "amd64" | "arm64",
     };
     return [{ ...cell, tags: runnerTags(cell) }];
   });
@@ -162,11 +167,21 @@ function tierSettingsFrom(
     tier: kubelet === "docker" ? "docker" : "sim",
     gitlab: { url: GITLAB_URL, token: GITLAB_TOKEN, group: "root", project: "root/workspaces" },
     kubernetes: {
-      clusterAgentId: GITLAB_AGENT_ID,
-      dnsZone: WORKSPACES_DNS_ZONE,
-      resolveTo: new URL(WORKSPACES_PROXY_URL).host,
+      agents: [
+        {
+          arch: process.arch === "arm64" ? "arm64" : "amd64",
+          clusterAgentId: GITLAB_AGENT_ID,
+          dnsZone: WORKSPACES_DNS_ZONE,
+          resolveTo: new URL(WORKSPACES_PROXY_URL).host,
+        },
+      ],
     },
-    ci: { tunnelDomain: TUNNEL_DOMAIN, resolveTo: new URL(TUNNEL_URL).host, runners },
+    ci: {
+      tunnelDomain: TUNNEL_DOMAIN,
+      resolveTo: new URL(TUNNEL_URL).host,
+      tunnel: { url: TUNNEL_URL, adminToken: TUNNEL_ADMIN_TOKEN, agentUrl: TUNNEL_AGENT_URL },
+      runners,
+    },
   };
 }
 

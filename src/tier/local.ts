@@ -1,12 +1,12 @@
+import { randomBytes } from "node:crypto";
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { isAbsolute, join } from "node:path";
 import { Gitlab } from "@gitbeaker/rest";
 import type { KubeConfig } from "@kubernetes/client-node";
-import { WorkspaceLauncher } from "../../ci/launcher.ts";
-import { hostAddressForContainers, installCleanupHandlers } from "../../containers/index.ts";
-import { imageMapRows, resolveImage } from "../../images/image-map.ts";
-import type { Arch, Executor } from "../../report/model.ts";
+import { hostAddressForContainers, installCleanupHandlers } from "../containers/index.ts";
+import { imageMapRows, resolveImage } from "../images/image-map.ts";
+import type { Arch, Executor } from "../report/model.ts";
 import {
   DockerExecutor,
   kubernetesExecutorFrom,
@@ -15,18 +15,32 @@ import {
   runnerTags,
   ShellExecutor,
   shippedRunnerConfig,
-} from "../../runner/index.ts";
-import { GitLabSimulator } from "../../sim/gitlab/index.ts";
-import { type KubernetesSim, startKubernetesSim } from "../../sim/kubernetes/index.ts";
-import { TunnelServerBuilder } from "../../tunnel/index.ts";
-import type { TierSetup } from "../run.ts";
-import { CiPathProvisioner } from "./ci-path.ts";
-import { KubernetesPathProvisioner } from "./kubernetes-path.ts";
+} from "../runner/index.ts";
+import { GitLabSimulator } from "../sim/gitlab/index.ts";
+import { type KubernetesSim, startKubernetesSim } from "../sim/kubernetes/index.ts";
+import { startWorkspacesAgent } from "../sim/workspaces-agent.ts";
+import { TunnelServerBuilder } from "../tunnel/index.ts";
+import { GitLabUserAuth } from "../workspaces-proxy/gitlab-auth.ts";
+import { WorkspacesProxy } from "../workspaces-proxy/server.ts";
+import { UpstreamsAcrossClusters, WorkspaceUpstreams } from "../workspaces-proxy/upstream.ts";
+import type { ClusterAgentSelector, TierSettings } from "./settings.ts";
 
 export interface TierOptions {
   stateDir: string;
   log: (line: string) => void;
 }
+
+/** A tier's environment running on this machine, described by its settings as a live GitLab would be. */
+export interface LocalTier {
+  settings: TierSettings;
+  /** The image map of tiers that run images: devfile image → the local image that runs. */
+  imageFor?: (reference: string, arch: Arch) => string;
+  environment(): Record<string, unknown>;
+  close(): Promise<void>;
+}
+
+/** Where the Kubernetes path's workspaces are: <port>-<workspace>.<zone>, served by the workspaces proxy. */
+const WORKSPACES_DNS_ZONE = "workspaces.localtest";
 
 interface RunnerCell {
   executor: Executor;
@@ -45,11 +59,13 @@ const DOCKER_RUNNERS: RunnerCell[] = [
 ];
 
 /**
- * The sim and docker tiers: the Kubernetes simulator (process or docker kubelet), the GitLab simulator
- * with a runner per executor and architecture the tier has, and one tunnel server whose user listener
- * is both paths' front door. Everything stopped by close(), also after a partial start.
+ * The sim and docker tiers' environment: the Kubernetes simulator (process or docker kubelet) per node
+ * architecture, each with an agent and agentk reconciling it with the GitLab simulator, one workspaces proxy
+ * in front of them, a runner per executor and architecture the tier has, and the CI path's tunnel server.
+ * The harness gets its settings, as it would a live GitLab's. Everything stopped by close(), also after a
+ * partial start.
  */
-export async function startLocalTier(tier: "sim" | "docker", options: TierOptions): Promise<TierSetup> {
+export async function startLocalTier(tier: "sim" | "docker", options: TierOptions): Promise<LocalTier> {
   const stops: (() => Promise<void>)[] = [];
   const close = async () => {
     for (const stop of stops.reverse())
@@ -68,8 +84,10 @@ export async function startLocalTier(tier: "sim" | "docker", options: TierOption
     // Process-kubelet pods have no route to the host: their agents dial a socket in a folder pods share.
     const socketDir = tier === "sim" ? mkdtempSync(join(tmpdir(), "wsparity-agents-")) : undefined;
     if (socketDir) stops.push(async () => rmSync(socketDir, { recursive: true, force: true }));
+    const adminToken = randomBytes(24).toString("base64url");
     const tunnelBuilder = new TunnelServerBuilder()
-      .withDomain("workspaces.localtest")
+      .withDomain("tunnel.localtest")
+      .withAdminToken(adminToken)
       .withAgentListener({ port: 0, host: agentHost });
     if (socketDir) tunnelBuilder.withAgentSocket(join(socketDir, "agent.sock"));
     const tunnel = await tunnelBuilder.start();
@@ -126,34 +144,60 @@ export async function startLocalTier(tier: "sim" | "docker", options: TierOption
       stops.push(() => runner.stop());
     }
     const project = await api.Projects.create({ name: "workspaces", initializeWithReadme: true });
-    const imageFor =
-      tier === "docker" ? (ref: string, arch: Arch) => resolveImage(ref, arch).image : undefined;
-    const kubernetes = new Map(
-      [...clusters].map(([arch, c]) => [
+    const projectRecord = gitlab.store.projects.get(project.id as number)!;
+    // An instance setting GitLab lets administrators lower (its default is 10 s): a workspace here starts
+    // within seconds of its pod, not within one default interval.
+    gitlab.remoteDevelopment.options.partialReconciliationIntervalSeconds = 1;
+    const proxy = await new WorkspacesProxy({
+      dnsZone: WORKSPACES_DNS_ZONE,
+      auth: new GitLabUserAuth(gitlab.url),
+      upstreams: new UpstreamsAcrossClusters(
+        [...clusters.values()].map((c) => new WorkspaceUpstreams(c.kc, c.sim.connect)),
+      ),
+    }).start();
+    stops.push(() => proxy.stop());
+    gitlab.remoteDevelopment.options.workspacesProxy = { scheme: "http", port: proxy.port };
+    const agents: ClusterAgentSelector[] = [];
+    for (const [arch, cluster] of clusters) {
+      const agent = await startWorkspacesAgent(gitlab, projectRecord, cluster.sim, {
+        agentName: `wsparity-${arch}`,
+        dnsZone: WORKSPACES_DNS_ZONE,
+        log: () => {},
+      });
+      stops.push(() => agent.stop());
+      agents.push({
         arch,
-        new KubernetesPathProvisioner(c.kc, c.sim, tunnel, imageFor, () => {}),
-      ]),
-    );
-    const ci = new CiPathProvisioner(
-      api,
-      project.id as number,
-      new WorkspaceLauncher(api, project.id),
-      tunnel,
-      imageFor,
-      () => {},
-      (executor) =>
-        executor === "kubernetes" && tunnel.agentSocketUrl ? tunnel.agentSocketUrl : tunnel.agentUrl!,
-    );
-    return {
+        clusterAgentId: agent.agentGid,
+        dnsZone: WORKSPACES_DNS_ZONE,
+        resolveTo: `127.0.0.1:${proxy.port}`,
+      });
+    }
+    const settings: TierSettings = {
       tier,
-      provisioner: (path, arch) => (path === "kubernetes" ? kubernetes.get(arch)! : ci),
-      cannotRun: (path, executor, arch) => {
-        if (path === "kubernetes")
-          return clusters.has(arch) ? undefined : `no ${arch} cluster on the ${tier} tier`;
-        return runnerCells.some((c) => c.executor === executor && c.arch === arch)
-          ? undefined
-          : `no ${executor} runner for ${arch} on the ${tier} tier`;
+      gitlab: {
+        url: gitlab.url,
+        token: gitlab.rootToken,
+        group: projectRecord.namespace.fullPath,
+        project: projectRecord.fullPath,
       },
+      kubernetes: { agents },
+      ci: {
+        tunnelDomain: tunnel.domain,
+        resolveTo: new URL(tunnel.userUrl).host,
+        tunnel: { url: tunnel.userUrl, adminToken, agentUrl: tunnel.agentUrl! },
+        // Process-kubelet pods have no route to the host: their agents dial the socket in the folder pods share.
+        runners: runnerCells.map((c) => ({
+          ...c,
+          tags: runnerTags(c),
+          ...(c.executor === "kubernetes" && tunnel.agentSocketUrl
+            ? { agentUrl: tunnel.agentSocketUrl }
+            : {}),
+        })),
+      },
+    };
+    return {
+      settings,
+      ...(tier === "docker" ? { imageFor: (ref: string, arch: Arch) => resolveImage(ref, arch).image } : {}),
       environment: () => ({
         kubernetes: {
           clusters: Object.fromEntries([...clusters].map(([arch, c]) => [arch, c.sim.url])),
@@ -161,10 +205,17 @@ export async function startLocalTier(tier: "sim" | "docker", options: TierOption
             tier === "docker"
               ? "Kubernetes simulator, docker kubelet (a pause container per pod; containers join its namespaces)"
               : "Kubernetes simulator, process kubelet (pods as local processes in their own network and mount namespaces; images are not run)",
+          agents:
+            "wsparity agentk per cluster, reconciling with the GitLab simulator; users through the workspaces proxy",
         },
-        gitlab: { api: gitlab.url, backend: "GitLab simulator (REST v4 and the runner job API)" },
-        runners: runnerCells.map((c) => ({ ...c, tags: runnerTags(c) })),
+        gitlab: {
+          api: gitlab.url,
+          backend:
+            "GitLab simulator (GraphQL workspaces, REST v4, the reconcile endpoint and the runner job API)",
+        },
+        runners: settings.ci.runners,
         tunnel: { users: tunnel.userUrl, agents: tunnel.agentUrl, domain: tunnel.domain },
+        workspacesProxy: `http://127.0.0.1:${proxy.port} (zone ${WORKSPACES_DNS_ZONE})`,
         ...(tier === "docker" ? { imageMap: imageMapRows(["amd64", "arm64"]) } : {}),
       }),
       close,

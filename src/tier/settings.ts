@@ -11,6 +11,29 @@ export interface RunnerSelector {
   executor: "shell" | "docker" | "kubernetes";
   arch: "amd64" | "arm64";
   tags: string[];
+  /** Where this runner's jobs dial the tunnel, when not at ci.tunnel.agentUrl (e.g. a socket pods share). */
+  agentUrl?: string;
+}
+
+/** wsparity's tunnel server, which the CI path's jobs dial and its users reach. */
+export interface TunnelSettings {
+  /** The user listener: workspace URLs and the admin API (/-/admin/workspaces). */
+  url: string;
+  /** The admin API's bearer token (tunnel serve --admin-token-file). */
+  adminToken: string;
+  /** Where jobs' agents dial it. */
+  agentUrl: string;
+}
+
+export interface ClusterAgentSelector {
+  /** The architecture of the cluster's nodes. */
+  arch: "amd64" | "arm64";
+  /** gid://gitlab/Clusters::Agent/<id> */
+  clusterAgentId: string;
+  /** The agent config's dns_zone: workspace URLs are <port>-<workspace>.<zone>. */
+  dnsZone: string;
+  /** Where names in the zone resolve, when no DNS server knows them (the cluster's workspaces proxy). */
+  resolveTo?: string;
 }
 
 export interface TierSettings {
@@ -25,17 +48,15 @@ export interface TierSettings {
     project: string;
   };
   kubernetes: {
-    /** gid://gitlab/Clusters::Agent/<id> */
-    clusterAgentId: string;
-    /** The agent config's dns_zone: workspace URLs are <port>-<workspace>.<zone>. */
-    dnsZone: string;
-    /** Where names in the zone resolve, when no DNS server knows them (the simulators' proxy). */
-    resolveTo?: string;
+    /** A cluster agent per node architecture the tier's clusters have. */
+    agents: ClusterAgentSelector[];
   };
   ci: {
     /** The tunnel's domain: CI workspaces are reached at <port>-<workspace>.<domain>. */
     tunnelDomain: string;
     resolveTo?: string;
+    /** Without it, CI cells cannot run (the settings say where GitLab is, not where the tunnel is). */
+    tunnel?: TunnelSettings;
     runners: RunnerSelector[];
   };
   /** PEM file of the CA that signed GitLab's, the proxy's and the tunnel's certificates, when not public. */
@@ -63,11 +84,22 @@ const schema = {
     kubernetes: {
       type: "object",
       additionalProperties: false,
-      required: ["clusterAgentId", "dnsZone"],
+      required: ["agents"],
       properties: {
-        clusterAgentId: { type: "string", pattern: "^gid://gitlab/Clusters::Agent/\\d+$" },
-        dnsZone: { type: "string", minLength: 1 },
-        resolveTo: hostPort,
+        agents: {
+          type: "array",
+          items: {
+            type: "object",
+            additionalProperties: false,
+            required: ["arch", "clusterAgentId", "dnsZone"],
+            properties: {
+              arch: { enum: ["amd64", "arm64"] },
+              clusterAgentId: { type: "string", pattern: "^gid://gitlab/Clusters::Agent/\\d+$" },
+              dnsZone: { type: "string", minLength: 1 },
+              resolveTo: hostPort,
+            },
+          },
+        },
       },
     },
     ci: {
@@ -77,6 +109,16 @@ const schema = {
       properties: {
         tunnelDomain: { type: "string", minLength: 1 },
         resolveTo: hostPort,
+        tunnel: {
+          type: "object",
+          additionalProperties: false,
+          required: ["url", "adminToken", "agentUrl"],
+          properties: {
+            url: { type: "string", pattern: "^https?://" },
+            adminToken: { type: "string", minLength: 1 },
+            agentUrl: { type: "string", pattern: "^(https?|wss?|tcp|tls|unix)://" },
+          },
+        },
         runners: {
           type: "array",
           items: {
@@ -87,6 +129,7 @@ const schema = {
               executor: { enum: ["shell", "docker", "kubernetes"] },
               arch: { enum: ["amd64", "arm64"] },
               tags: { type: "array", items: { type: "string", minLength: 1 } },
+              agentUrl: { type: "string", pattern: "^(https?|wss?|tcp|tls|unix)://" },
             },
           },
         },

@@ -14,14 +14,14 @@ import {
 import type { AddressInfo, Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import type { GitLabUserAuth } from "./gitlab-auth.ts";
-import { UpstreamError, type WorkspaceUpstreams } from "./upstream.ts";
+import { UpstreamError, type Upstreams } from "./upstream.ts";
 
 export const SESSION_COOKIE = "gitlab-workspaces-proxy-session";
 
 export interface WorkspacesProxyOptions {
   dnsZone: string;
   auth: GitLabUserAuth;
-  upstreams: WorkspaceUpstreams;
+  upstreams: Upstreams;
   host?: string;
   port?: number;
 }

@@ -17,7 +17,13 @@ export class UpstreamError extends Error {
   }
 }
 
-export class WorkspaceUpstreams {
+/** Where the proxy finds a workspace's port: one cluster, or the first of several that has the workspace. */
+export interface Upstreams {
+  exists(workspace: string): Promise<boolean>;
+  connect(workspace: string, port: number): Promise<Duplex>;
+}
+
+export class WorkspaceUpstreams implements Upstreams {
   private readonly core: CoreV1Api;
   private services: { at: number; items: V1Service[] } | undefined;
 
@@ -67,5 +73,21 @@ export class WorkspaceUpstreams {
     } catch (err) {
       throw new UpstreamError(502, `port ${port} of workspace ${workspace}: ${(err as Error).message}`);
     }
+  }
+}
+
+/** Several clusters behind one proxy (a cluster per node architecture, one DNS zone): names are unique. */
+export class UpstreamsAcrossClusters implements Upstreams {
+  constructor(private readonly clusters: Upstreams[]) {}
+
+  async exists(workspace: string): Promise<boolean> {
+    for (const cluster of this.clusters) if (await cluster.exists(workspace)) return true;
+    return false;
+  }
+
+  async connect(workspace: string, port: number): Promise<Duplex> {
+    for (const cluster of this.clusters)
+      if (await cluster.exists(workspace)) return cluster.connect(workspace, port);
+    throw new UpstreamError(400, "could not find upstream workspace upstream not found");
   }
 }

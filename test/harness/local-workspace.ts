@@ -98,6 +98,10 @@ export class LocalWorkspace implements WorkspaceHandle {
     return {};
   }
 
+  fetch(url: string, init?: RequestInit): Promise<Response> {
+    return fetch(url, init);
+  }
+
   connect(port: number): Promise<Duplex> {
     const target = this.options.tcpRoute?.[port] ?? port;
     return new Promise((resolve, reject) => {

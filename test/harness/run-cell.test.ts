@@ -28,6 +28,7 @@ const ctx = (probes: string[]): CellContext => ({
   spec: spec({
     containers: [container("tooling", { main: true, env: [{ name: "GREETING", value: "hi" }] })],
   }),
+  devfile: {},
 });
 
 describe("runCell", () => {

@@ -32,7 +32,7 @@ export function scenario(extra: Partial<Scenario> = {}): Scenario {
 export function context(
   ws: WorkspaceHandle,
   s: WorkspaceSpec,
-  extra: Partial<ProbeContext> = {},
+  extra: Partial<Omit<ProbeContext, "devfile">> = {},
 ): ProbeContext {
   return {
     tier: "sim",
@@ -41,6 +41,7 @@ export function context(
     arch: "amd64",
     scenario: scenario(),
     spec: s,
+    devfile: {},
     ws,
     timeoutMs: 4_000,
     // The local workspaces of these tests start just before their context is made.

@@ -126,7 +126,7 @@ describe("live init against the GitLab simulator", () => {
     expect(settings).toMatchObject({
       tier: "live",
       gitlab: { group: "wsparity", project: "wsparity/workspaces" },
-      kubernetes: { clusterAgentId: "gid://gitlab/Clusters::Agent/1" },
+      kubernetes: { agents: [{ arch: "amd64", clusterAgentId: "gid://gitlab/Clusters::Agent/1" }] },
     });
     expect(settings.ci.runners.map((r) => `${r.executor}-${r.arch}`)).toEqual([
       "shell-amd64",

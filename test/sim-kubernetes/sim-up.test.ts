@@ -143,10 +143,9 @@ describeUnless(missing)("wsparity sim up with kubectl", () => {
     expect(env.KUBECONFIG).toBe(join(stateDir, "kubeconfig"));
     const tier = readTierSettings(join(stateDir, "tier.yaml"));
     expect(tier.gitlab.url).toBe(env.GITLAB_URL);
-    expect(tier.kubernetes).toMatchObject({
-      clusterAgentId: env.GITLAB_AGENT_ID,
-      dnsZone: env.WORKSPACES_DNS_ZONE,
-    });
+    expect(tier.kubernetes.agents).toEqual([
+      expect.objectContaining({ clusterAgentId: env.GITLAB_AGENT_ID, dnsZone: env.WORKSPACES_DNS_ZONE }),
+    ]);
     expect(tier.ci.runners).toContainEqual({
       executor: "shell",
       arch: "amd64",

@@ -12,9 +12,18 @@ const settings: fc.Arbitrary<TierSettings> = fc.record({
     project: fc.tuple(name, name).map(([g, p]) => `${g}/${p}`),
   }),
   kubernetes: fc.record({
-    clusterAgentId: fc.nat().map((id) => `gid://gitlab/Clusters::Agent/${id}`),
-    dnsZone: name.map((n) => `${n}.test`),
-    resolveTo: fc.integer({ min: 1, max: 65535 }).map((p) => `127.0.0.1:${p}`),
+    agents: fc.array(
+      fc.record(
+        {
+          arch: fc.constantFrom("amd64" as const, "arm64" as const),
+          clusterAgentId: fc.nat().map((id) => `gid://gitlab/Clusters::Agent/${id}`),
+          dnsZone: name.map((n) => `${n}.test`),
+          resolveTo: fc.integer({ min: 1, max: 65535 }).map((p) => `127.0.0.1:${p}`),
+        },
+        { requiredKeys: ["arch", "clusterAgentId", "dnsZone"] },
+      ),
+      { maxLength: 2 },
+    ),
   }),
   ci: fc.record({
     tunnelDomain: name.map((n) => `${n}.test`),
@@ -46,8 +55,8 @@ gitlab:
   group: root
   project: root/workspaces
 kubernetes:
-  clusterAgentId: gid://gitlab/Project/1
-  dnsZone: workspaces.test
+  agents:
+    - { arch: amd64, clusterAgentId: gid://gitlab/Project/1, dnsZone: workspaces.test }
   colour: blue
 ci:
   tunnelDomain: t.test
@@ -60,7 +69,7 @@ ci:
       message = (err as Error).message;
     }
     expect(message).toContain('tier.yaml:3:8: gitlab.url must match pattern "^https?://"');
-    expect(message).toContain("tier.yaml:8:19: kubernetes.clusterAgentId must match pattern");
+    expect(message).toContain("tier.yaml:9:38: kubernetes.agents.0.clusterAgentId must match pattern");
     expect(message).toContain("tier.yaml:10:11: kubernetes.colour is not a tier setting");
     expect(message).toContain(
       "tier.yaml:13:25: ci.runners.0.executor must be one of shell, docker, kubernetes",

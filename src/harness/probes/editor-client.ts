@@ -24,9 +24,9 @@ export async function execInWorkspace(
   const url = ws.url(EDITOR_PORT, "/api/exec");
   let res: Response;
   try {
-    res = await fetch(url, {
+    res = await ws.fetch(url, {
       method: "POST",
-      headers: { ...ws.authHeaders(), "content-type": "application/json" },
+      headers: { "content-type": "application/json" },
       body: JSON.stringify({ command, timeoutMs: options.timeoutMs ?? 15_000, stdin: options.stdin }),
       signal: AbortSignal.timeout((options.timeoutMs ?? 15_000) + 5_000),
     });

@@ -5,7 +5,7 @@ export const editorInjected: Probe = {
   id: "editor.injected",
   async run({ ws }) {
     const url = ws.url(EDITOR_PORT, "/");
-    const res = await fetch(url, { headers: ws.authHeaders(), signal: AbortSignal.timeout(10_000) });
+    const res = await ws.fetch(url, { signal: AbortSignal.timeout(10_000) });
     const body = await res.text();
     const title = /<title>([^<]*)<\/title>/i.exec(body)?.[1] ?? "no <title>";
     if (res.status === 200 && /<html/i.test(body)) return supported(`GET ${url} → 200, page "${title}"`);

@@ -16,7 +16,7 @@ export const endpointHttp: Probe = {
       const server = await startWorkspaceServer(ws, port);
       try {
         const url = ws.url(port, "/probe");
-        const res = await fetch(url, { headers: ws.authHeaders(), signal: AbortSignal.timeout(10_000) });
+        const res = await ws.fetch(url, { signal: AbortSignal.timeout(10_000) });
         const body = await res.text();
         const ok = res.status === 200 && body.startsWith(server.token);
         failed ||= !ok;

@@ -24,7 +24,7 @@ export const endpointInternal: Probe = {
       const server = await startWorkspaceServer(ws, port);
       try {
         const url = ws.url(port, "/");
-        const res = await fetch(url, { headers: ws.authHeaders(), signal: AbortSignal.timeout(10_000) });
+        const res = await ws.fetch(url, { signal: AbortSignal.timeout(10_000) });
         const body = await res.text();
         const reached = body.startsWith(server.token);
         leaked ||= reached;

@@ -8,7 +8,11 @@ export const endpointWebsocket: Probe = {
   id: "endpoint.websocket",
   async run({ ws }) {
     const url = ws.url(EDITOR_PORT, "/terminal").replace(/^http/, "ws");
-    const socket = new WebSocket(url, { headers: ws.authHeaders(), handshakeTimeout: 10_000 });
+    const socket = new WebSocket(url, {
+      headers: ws.authHeaders(),
+      handshakeTimeout: 10_000,
+      ...(ws.resolution ? { lookup: ws.resolution.lookup } : {}),
+    });
     try {
       await new Promise<void>((resolve, reject) => {
         socket.once("open", () => resolve());

@@ -8,8 +8,7 @@ interface EditorIdentity {
 }
 
 async function editorIdentity(ws: Parameters<RestartProbe["prepare"]>[0]["ws"]): Promise<EditorIdentity> {
-  const res = await fetch(ws.url(EDITOR_PORT, "/api/info"), {
-    headers: ws.authHeaders(),
+  const res = await ws.fetch(ws.url(EDITOR_PORT, "/api/info"), {
     signal: AbortSignal.timeout(10_000),
   });
   if (res.status !== 200) throw new Error(`GET /api/info → ${res.status}`);

@@ -9,7 +9,7 @@ async function stillThere(
   let answer: string;
   let reachable = false;
   try {
-    const res = await fetch(url, { headers: ws.authHeaders(), signal: AbortSignal.timeout(5_000) });
+    const res = await ws.fetch(url, { signal: AbortSignal.timeout(5_000) });
     await res.arrayBuffer();
     reachable = res.status === 200;
     answer = `GET ${url} → ${res.status}`;

@@ -3,10 +3,10 @@ import type { Gitlab } from "@gitbeaker/rest";
 import type { LaunchedWorkspace, LaunchOptions, WorkspaceLauncher } from "../../ci/launcher.ts";
 import { EDITOR_PORT, sanitizeName } from "../../kubernetes/settings.ts";
 import type { Arch, Executor } from "../../report/model.ts";
-import type { StartedTunnelServer } from "../../tunnel/index.ts";
+import type { TunnelAdminClient } from "../../tunnel/admin-client.ts";
 import type { CellContext, PathProvisioner, WorkspaceHandle } from "../workspace.ts";
 import { imageFacts } from "./image-facts.ts";
-import { editorAnswers, userFacingHandle, waitUntil } from "./tunnel-handle.ts";
+import { editorAnswers, type TunnelUserSurface, userFacingHandle, waitUntil } from "./tunnel-handle.ts";
 
 const FINISHED = ["success", "failed", "canceled", "skipped"];
 
@@ -23,12 +23,13 @@ export class CiPathProvisioner implements PathProvisioner {
     private readonly api: InstanceType<typeof Gitlab>,
     private readonly projectId: number,
     private readonly launcher: WorkspaceLauncher,
-    private readonly tunnel: StartedTunnelServer,
+    private readonly tunnel: TunnelUserSurface,
+    private readonly admin: TunnelAdminClient,
     /** The image map of tiers that run images: devfile image → the local image that runs. */
     private readonly imageFor: ((reference: string, arch: Arch) => string) | undefined,
     private readonly log: (line: string) => void,
-    /** Where a job of this executor dials the tunnel (a pod without a route to the host uses a shared socket). */
-    private readonly agentUrlFor: (executor: Executor) => string = () => tunnel.agentUrl!,
+    /** Where a job of this executor and architecture dials the tunnel. */
+    private readonly agentUrlFor: (executor: Executor, arch: Arch) => string,
   ) {}
 
   async start(cell: CellContext): Promise<WorkspaceHandle> {
@@ -36,12 +37,12 @@ export class CiPathProvisioner implements PathProvisioner {
     const name = `ws-${sanitizeName(cell.scenario.name).slice(0, 24)}-${cell.executor}-${++this.serial}-${randomBytes(2).toString("hex")}`;
     const agentToken = randomBytes(24).toString("base64url");
     const userToken = randomBytes(18).toString("base64url");
-    this.tunnel.workspaces.add({ workspace: name, agentToken, userTokens: [userToken] });
+    await this.admin.add(name, agentToken, [userToken]);
     const options: LaunchOptions = {
       executor: cell.executor,
       arch: cell.arch,
       workspace: name,
-      tunnelUrl: this.agentUrlFor(cell.executor),
+      tunnelUrl: this.agentUrlFor(cell.executor, cell.arch),
       agentToken,
       variables: [
         ...Object.entries(cell.scenario.workspace.variables).map(([key, value]) => ({ key, value })),
@@ -68,7 +69,7 @@ export class CiPathProvisioner implements PathProvisioner {
     };
     const jobState = async () => (launched ? this.launcher.jobState(launched) : "none");
     // Stop asks the agent first, so the job ends by itself and the runner saves the volumes' cache.
-    const askAgent = async () => (await this.tunnel.workspaces.get(name)?.requestStop(10_000)) ?? false;
+    const askAgent = () => this.admin.requestStop(name);
     const handle = userFacingHandle(
       this.tunnel,
       name,
@@ -89,14 +90,14 @@ export class CiPathProvisioner implements PathProvisioner {
           const left: string[] = [];
           const state = await jobState();
           if (launched && !FINISHED.includes(state)) left.push(`job ${launched.jobId} is ${state}`);
-          if (this.tunnel.workspaces.get(name)?.online) left.push("the agent is still connected");
+          if (await this.admin.online(name)) left.push("the agent is still connected");
           return left;
         },
         ended: async () => {
           if (!launched || ending) return undefined;
           // A job that was killed takes its agent with it at once, while the runner reports the end a moment
           // later: with the agent gone, give GitLab a few seconds to record it.
-          const deadline = Date.now() + (this.tunnel.workspaces.get(name)?.online ? 0 : 15_000);
+          const deadline = Date.now() + ((await this.admin.online(name)) ? 0 : 15_000);
           for (;;) {
             const job = await this.api.Jobs.show(this.projectId, launched.jobId);
             if (FINISHED.includes(job.status as string)) {
@@ -113,7 +114,7 @@ export class CiPathProvisioner implements PathProvisioner {
             if (launched && !FINISHED.includes(await jobState()))
               await this.launcher.stop(launched, 60_000, askAgent);
           } finally {
-            this.tunnel.workspaces.remove(name);
+            await this.admin.remove(name);
           }
         },
       },

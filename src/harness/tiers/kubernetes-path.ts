@@ -1,136 +1,213 @@
 import { randomBytes } from "node:crypto";
-import { CoreV1Api, type KubeConfig } from "@kubernetes/client-node";
-import { WorkspaceReconciler } from "../../kubernetes/reconciler.ts";
-import { defaultSettings, EDITOR_PORT, SSH_PORT, sanitizeName } from "../../kubernetes/settings.ts";
+import type { Duplex } from "node:stream";
+import type { Gitlab } from "@gitbeaker/rest";
+import { stringify } from "yaml";
+import type { GraphqlRequest } from "../../gitlab/graphql-client.ts";
+import { EDITOR_PORT, sanitizeName } from "../../kubernetes/settings.ts";
 import type { Arch } from "../../report/model.ts";
-import type { KubernetesSim } from "../../sim/kubernetes/index.ts";
-import { RouteError, type StartedTunnelServer } from "../../tunnel/index.ts";
+import type { ClusterAgentSelector } from "../../tier/settings.ts";
+import { openConnectTunnel } from "../../tunnel/index.ts";
+import { fetchAsUser, type NameResolution, zoneResolution } from "../name-resolution.ts";
 import type { CellContext, PathProvisioner, WorkspaceHandle } from "../workspace.ts";
 import { imageFacts } from "./image-facts.ts";
-import { editorAnswers, userFacingHandle, waitUntil } from "./tunnel-handle.ts";
+import { editorAnswers, waitUntil } from "./tunnel-handle.ts";
+
+const DEVFILE_PATH = ".devfile.yaml";
+const POLL_MS = 500;
+
+interface WorkspaceState {
+  id: string;
+  name: string;
+  namespace: string;
+  desiredState: string;
+  actualState: string;
+  actualStateUpdatedAt: string;
+  url: string;
+}
+
+const WORKSPACE_FIELDS = "id name namespace desiredState actualState actualStateUpdatedAt url";
+
+const CREATE = `mutation create($input: WorkspaceCreateInput!) {
+  workspaceCreate(input: $input) { errors workspace { ${WORKSPACE_FIELDS} } }
+}`;
+const UPDATE = `mutation update($input: WorkspaceUpdateInput!) {
+  workspaceUpdate(input: $input) { errors workspace { ${WORKSPACE_FIELDS} } }
+}`;
+const READ = `query read($id: RemoteDevelopmentWorkspaceID!) { workspace(id: $id) { ${WORKSPACE_FIELDS} } }`;
+
+/** Actual states a workspace does not leave by itself: waiting on for another state is pointless. */
+const BROKEN = ["Failed", "Error"];
+
+export interface KubernetesPathOptions {
+  /** GitLab's REST API, for committing the devfile the workspace is created from. */
+  api: InstanceType<typeof Gitlab>;
+  graphql: GraphqlRequest;
+  /** The user's GitLab token: the workspaces proxy lets its holder in. */
+  userToken: string;
+  projectId: number;
+  /** The cluster agent of this architecture's cluster, its DNS zone and where the zone resolves. */
+  agent: ClusterAgentSelector;
+  /** The image map of tiers that run images: devfile image → the local image that runs. */
+  imageFor?: (reference: string, arch: Arch) => string;
+  log: (line: string) => void;
+}
 
 /**
- * The Kubernetes path as GitLab runs it: the desired config applied by the reconciler (agentk's role)
- * to a cluster, and users reaching public endpoints through the workspace proxy. Here the cluster is
- * the Kubernetes simulator and the proxy is a route on the shared user listener that dials the pod.
+ * The Kubernetes path as a GitLab user takes it: the devfile committed to the project, the workspace created and
+ * driven through GraphQL (Rails turns it into desired config, agentk applies it to the cluster and reports back),
+ * and its ports reached at the URL GitLab gives, through the workspaces proxy, with the user's GitLab token.
  */
 export class KubernetesPathProvisioner implements PathProvisioner {
   readonly path = "kubernetes" as const;
-  private readonly core: CoreV1Api;
   private serial = 0;
+  private readonly resolution: NameResolution | undefined;
 
-  constructor(
-    private readonly kc: KubeConfig,
-    private readonly cluster: KubernetesSim,
-    private readonly tunnel: StartedTunnelServer,
-    /** The image map of tiers that run images: devfile image → the local image that runs. */
-    private readonly imageFor: ((reference: string, arch: Arch) => string) | undefined,
-    private readonly log: (line: string) => void,
-  ) {
-    this.core = kc.makeApiClient(CoreV1Api);
+  constructor(private readonly options: KubernetesPathOptions) {
+    const at = options.agent.resolveTo;
+    this.resolution = at ? zoneResolution(options.agent.dnsZone, at.replace(/:\d+$/, "")) : undefined;
   }
 
   async start(cell: CellContext): Promise<WorkspaceHandle> {
-    const name = `workspace-${sanitizeName(cell.scenario.name).slice(0, 24)}-${++this.serial}-${randomBytes(2).toString("hex")}`;
-    const settings = defaultSettings(cell.spec.name, {
-      name,
-      dnsZone: this.tunnel.domain,
-      userEnv: cell.scenario.workspace.variables,
-      userFiles: cell.scenario.workspace.files,
+    const { api, graphql, projectId, agent } = this.options;
+    const branch = `wsparity/kubernetes-${sanitizeName(cell.scenario.name).slice(0, 24)}-${++this.serial}-${randomBytes(2).toString("hex")}`;
+    await api.Commits.create(
+      projectId,
+      branch,
+      `wsparity: devfile of scenario ${cell.scenario.name}`,
+      [{ action: "create", filePath: DEVFILE_PATH, content: stringify(cell.devfile, { lineWidth: 0 }) }],
+      { startBranch: (await api.Projects.show(projectId)).default_branch as string },
+    );
+    const created = await graphql<{
+      workspaceCreate: { errors: string[]; workspace: WorkspaceState | null };
+    }>(CREATE, {
+      input: {
+        clusterAgentId: agent.clusterAgentId,
+        projectId: `gid://gitlab/Project/${projectId}`,
+        desiredState: "Running",
+        projectRef: branch,
+        devfilePath: DEVFILE_PATH,
+        workspaceVariables: [
+          ...Object.entries(cell.scenario.workspace.variables).map(([key, value]) => ({
+            key,
+            value,
+            variableType: "ENVIRONMENT",
+          })),
+          ...Object.entries(cell.scenario.workspace.files).map(([key, value]) => ({
+            key,
+            value,
+            variableType: "FILE",
+          })),
+        ],
+      },
     });
-    const namespace = settings.namespace;
-    const reconciler = new WorkspaceReconciler(this.kc, cell.spec, settings, (state) =>
-      this.log(`${name}: ${state}`),
-    );
-    const userToken = randomBytes(18).toString("base64url");
-    const publicPorts = cell.spec.containers
-      .flatMap((c) => c.endpoints)
-      .filter((e) => e.exposure === "public")
-      .map((e) => e.targetPort);
-    // A new epoch retires the tunnel's pooled keep-alive streams: after a restart or stop they would still
-    // reach the old pod, which keeps answering while it terminates.
-    const route = {
-      workspace: name,
-      ports: [...new Set([EDITOR_PORT, SSH_PORT, ...publicPorts])],
-      userTokens: [userToken],
-      epoch: 0,
-      connect: async (port: number) => {
-        const pods = await this.core.listNamespacedPod({ namespace });
-        const pod = pods.items.find((p) => p.status?.phase === "Running" && !p.metadata?.deletionTimestamp);
-        if (!pod?.metadata?.name) throw new RouteError(503, `workspace ${name} has no running pod`);
-        try {
-          return await this.cluster.connect(namespace, pod.metadata.name, port);
-        } catch (err) {
-          throw new RouteError(502, `pod ${pod.metadata.name} port ${port}: ${(err as Error).message}`);
-        }
-      },
-    };
-    this.tunnel.routes.register(route);
-    const lifecycle = {
-      restart: async () => {
-        const state = await reconciler.setDesiredState("RestartRequested", cell.scenario.timeouts.startMs);
-        route.epoch++;
-        if (state !== "Running") throw new Error(`after RestartRequested the workspace is ${state}`);
-        await waitUntil(
-          "the editor to answer after the restart",
-          () => editorAnswers(handle, EDITOR_PORT),
-          cell.scenario.timeouts.startMs,
-        );
-      },
-      stop: async () => {
-        const state = await reconciler.setDesiredState("Stopped", cell.scenario.timeouts.startMs);
-        route.epoch++;
-        if (state !== "Stopped") throw new Error(`after Stopped the workspace is ${state}`);
-      },
-      leftovers: async () => {
-        const pods = await this.core.listNamespacedPod({ namespace });
-        return pods.items.map((p) => `pod ${p.metadata?.name} (${p.status?.phase})`);
-      },
-    };
-    const handle = userFacingHandle(
-      this.tunnel,
-      name,
-      userToken,
-      {
-        ...lifecycle,
-        dispose: async () => {
-          this.tunnel.routes.unregister(name);
-          const state = await reconciler.setDesiredState("Terminated", 60_000);
-          if (state !== "Terminated") throw new Error(`workspace ${name} ended ${state}, not Terminated`);
-        },
-      },
-      { namespace, ...imageFacts(cell, this.imageFor) },
-    );
+    const first = created.workspaceCreate.workspace;
+    if (!first || created.workspaceCreate.errors.length)
+      throw new Error(`GitLab refused workspaceCreate: ${created.workspaceCreate.errors.join("; ")}`);
+    const handle = this.handle(cell, first);
+    this.options.log(`${first.name}: created from ${branch}, namespace ${first.namespace}`);
     try {
-      const state = await reconciler.setDesiredState("Running", cell.scenario.timeouts.startMs);
-      if (state !== "Running")
-        throw new Error(`the workspace reached ${state}, not Running${await this.podTroubles(namespace)}`);
+      await this.reach(first, "Running", cell.scenario.timeouts.startMs);
       await waitUntil(
-        "the editor to answer through the workspace proxy",
+        "the editor to answer through the workspaces proxy",
         () => editorAnswers(handle, EDITOR_PORT),
         cell.scenario.timeouts.startMs,
       );
     } catch (err) {
-      await handle.dispose().catch((e) => this.log(`${name}: terminate failed: ${(e as Error).message}`));
+      await handle.dispose().catch((e) => this.options.log(`${first.name}: terminate failed: ${e.message}`));
       throw err;
     }
     return handle;
   }
 
-  /** Why the workspace's containers are not running, as the pod's status says (empty when it says nothing). */
-  private async podTroubles(namespace: string): Promise<string> {
-    const pods = await this.core.listNamespacedPod({ namespace }).catch(() => undefined);
-    const troubles = (pods?.items ?? []).flatMap((pod) =>
-      (pod.status?.containerStatuses ?? []).flatMap((c) => {
-        const ended = c.state?.terminated ?? c.lastState?.terminated;
-        if (ended)
-          return [
-            `container ${c.name} exited with code ${ended.exitCode}${ended.reason ? ` (${ended.reason})` : ""}, ${c.restartCount} restart(s)`,
-          ];
-        if (c.state?.waiting?.reason) return [`container ${c.name} is waiting: ${c.state.waiting.reason}`];
-        return [];
-      }),
-    );
-    return troubles.length ? `: ${troubles.join("; ")}` : "";
+  private handle(cell: CellContext, workspace: WorkspaceState): WorkspaceHandle {
+    const { agent, userToken } = this.options;
+    const base = new URL(workspace.url);
+    const origin = (port: number) =>
+      `${base.protocol}//${port}-${workspace.name}.${agent.dnsZone}${base.port ? `:${base.port}` : ""}`;
+    const authHeaders = () => ({ authorization: `Bearer ${userToken}` });
+    const timeout = cell.scenario.timeouts.startMs;
+    const set = async (desiredState: string) => {
+      const answer = await this.options.graphql<{
+        workspaceUpdate: { errors: string[]; workspace: WorkspaceState | null };
+      }>(UPDATE, { input: { id: workspace.id, desiredState } });
+      if (answer.workspaceUpdate.errors.length)
+        throw new Error(`GitLab refused ${desiredState}: ${answer.workspaceUpdate.errors.join("; ")}`);
+    };
+    const handle: WorkspaceHandle = {
+      name: workspace.name,
+      facts: { namespace: workspace.namespace, ...imageFacts(cell, this.options.imageFor) },
+      url: (port, path = "/") => `${origin(port)}${path.startsWith("/") ? path : `/${path}`}`,
+      authHeaders,
+      ...(this.resolution ? { resolution: this.resolution } : {}),
+      fetch: fetchAsUser(authHeaders, this.resolution),
+      connect: (port): Promise<Duplex> =>
+        openConnectTunnel({
+          url: new URL(agent.resolveTo ? `${base.protocol}//${agent.resolveTo}` : base.origin),
+          workspace: workspace.name,
+          port,
+          token: userToken,
+          domain: agent.dnsZone,
+          timeoutMs: 10_000,
+        }),
+      restart: async () => {
+        const asked = Date.now();
+        await set("RestartRequested");
+        await this.reach(workspace, "Running", timeout, asked);
+        await waitUntil(
+          "the editor to answer after the restart",
+          () => editorAnswers(handle, EDITOR_PORT),
+          timeout,
+        );
+      },
+      stop: async () => {
+        await set("Stopped");
+        await this.reach(workspace, "Stopped", timeout);
+      },
+      leftovers: async () => {
+        const { actualState } = await this.read(workspace.id);
+        return actualState === "Stopped" || actualState === "Terminated"
+          ? []
+          : [`workspace ${workspace.name} is ${actualState} (GitLab's actualState)`];
+      },
+      dispose: async () => {
+        await set("Terminated");
+        await this.reach(workspace, "Terminated", 60_000);
+      },
+    };
+    return handle;
+  }
+
+  private async read(id: string): Promise<WorkspaceState> {
+    const answer = await this.options.graphql<{ workspace: WorkspaceState | null }>(READ, { id });
+    if (!answer.workspace) throw new Error(`GitLab no longer knows workspace ${id}`);
+    return answer.workspace;
+  }
+
+  /**
+   * Polls the workspace until GitLab's actualState is `want`. After a restart request, `since` makes it wait
+   * for a state reported after the request, not the Running it had before.
+   */
+  private async reach(
+    workspace: WorkspaceState,
+    want: string,
+    timeoutMs: number,
+    since?: number,
+  ): Promise<WorkspaceState> {
+    const deadline = Date.now() + timeoutMs;
+    let left = since === undefined;
+    let seen = workspace;
+    for (;;) {
+      seen = await this.read(workspace.id);
+      if (!left && (seen.actualState !== want || Date.parse(seen.actualStateUpdatedAt) >= since!))
+        left = true;
+      if (left && seen.actualState === want) return seen;
+      if (BROKEN.includes(seen.actualState) || (seen.actualState === "Terminated" && want !== "Terminated"))
+        throw new Error(`workspace ${workspace.name} is ${seen.actualState}, so it cannot become ${want}`);
+      if (Date.now() > deadline)
+        throw new Error(
+          `workspace ${workspace.name} did not become ${want} within ${timeoutMs} ms: GitLab says ${seen.actualState} (desired ${seen.desiredState})`,
+        );
+      await new Promise((r) => setTimeout(r, POLL_MS));
+    }
   }
 }

@@ -1,5 +1,6 @@
 import type { Duplex } from "node:stream";
-import { openConnectTunnel, type StartedTunnelServer } from "../../tunnel/index.ts";
+import { openConnectTunnel } from "../../tunnel/index.ts";
+import { fetchAsUser } from "../name-resolution.ts";
 import type { WorkspaceFacts, WorkspaceHandle } from "../workspace.ts";
 
 export interface Lifecycle {
@@ -10,24 +11,31 @@ export interface Lifecycle {
   ended?(): Promise<string | undefined>;
 }
 
+/** The tunnel's user listener and the domain of its host-form names. */
+export interface TunnelUserSurface {
+  userUrl: string;
+  domain: string;
+}
+
 /**
- * A workspace as its user reaches it through the shared user listener (the Kubernetes path's
- * workspace proxy and the CI path's tunnel are the same listener, so both are reached the same way):
- * the path form URL, a bearer token, and CONNECT for raw TCP.
+ * A CI workspace as its user reaches it through the tunnel's user listener: the path form URL, a bearer
+ * token, and CONNECT for raw TCP.
  */
 export function userFacingHandle(
-  tunnel: StartedTunnelServer,
+  tunnel: TunnelUserSurface,
   name: string,
   userToken: string,
   lifecycle: Lifecycle,
   facts: WorkspaceFacts,
 ): WorkspaceHandle {
+  const authHeaders = () => ({ authorization: `Bearer ${userToken}` });
   return {
     name,
     facts,
     url: (port, path = "/") =>
       `${tunnel.userUrl}/-/ws/${name}/${port}${path.startsWith("/") ? path : `/${path}`}`,
-    authHeaders: () => ({ authorization: `Bearer ${userToken}` }),
+    authHeaders,
+    fetch: fetchAsUser(authHeaders, undefined),
     connect: (port): Promise<Duplex> =>
       openConnectTunnel({
         url: new URL(tunnel.userUrl),
@@ -72,8 +80,7 @@ export async function waitUntil(
 
 /** True once the editor answers /healthz through the user URL. */
 export async function editorAnswers(handle: WorkspaceHandle, editorPort: number): Promise<boolean> {
-  const res = await fetch(handle.url(editorPort, "/healthz"), {
-    headers: handle.authHeaders(),
+  const res = await handle.fetch(handle.url(editorPort, "/healthz"), {
     signal: AbortSignal.timeout(3000),
   });
   await res.arrayBuffer();

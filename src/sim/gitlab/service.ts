@@ -82,6 +82,9 @@ export const gitlabService: SimService<GitLabSimulator> = {
             .start(),
         );
         usage.push(`  runner ${cell.executor}/${cell.arch}: running in this process (${key})`);
+        env.RUNNERS_RUNNING = [env.RUNNERS_RUNNING, `${cell.executor}-${cell.arch}`]
+          .filter(Boolean)
+          .join(",");
       }
     } catch (err) {
       for (const runner of runners) await runner.stop();
