@@ -1,4 +1,6 @@
+import { Socket } from "node:net";
 import type { Duplex } from "node:stream";
+import { pipeBatched } from "./batched-pipe.ts";
 
 /**
  * Pipes two byte streams both ways until both are closed. When one side ends cleanly (a half-close), the other
@@ -44,6 +46,16 @@ export function splice(a: Duplex, b: Duplex, onClosed?: () => void, idleMs = 30_
   b.once("end", halfClosed);
   a.once("close", () => follow(a, b));
   b.once("close", () => follow(b, a));
-  a.pipe(b);
-  b.pipe(a);
+  pipeInto(a, b);
+  pipeInto(b, a);
+}
+
+/**
+ * Writes into a kernel socket are batched per event-loop turn (each write is a system call, and HTTP/2 hands
+ * its bytes over in pieces of at most 16 KiB); an HTTP/2 stream gathers its frames into one write per turn
+ * itself, so it is piped as before.
+ */
+function pipeInto(from: Duplex, to: Duplex): void {
+  if (to instanceof Socket) pipeBatched(from, to);
+  else from.pipe(to);
 }

@@ -17,6 +17,7 @@ import {
   type WorkspaceAddress,
 } from "./address.ts";
 import type { AdminApi } from "./admin.ts";
+import { pipeBatched } from "./batched-pipe.ts";
 import type { TunnelLog } from "./log.ts";
 import type { TunnelMetrics } from "./metrics.ts";
 import { StreamPools } from "./pools.ts";
@@ -287,7 +288,10 @@ export function createUserServer(ctx: UserListenerContext, options: UserListener
             raw.push(answer.rawHeaders[i]!, answer.rawHeaders[i + 1]!);
         }
         res.writeHead(answer.statusCode ?? 502, answer.statusMessage, raw);
-        forwardBody(answer, res);
+        const socket = res.socket;
+        // A response queued behind an earlier pipelined one has no socket yet: node's own pipe writes it later.
+        if (socket) pipeBatched(answer, res, socket, () => res.end());
+        else answer.pipe(res);
         answer.on("error", () => res.destroy());
       });
       upstream.on("error", (err) => {
@@ -448,39 +452,6 @@ export function createUserServer(ctx: UserListenerContext, options: UserListener
     agentSockets.close();
   });
   return server;
-}
-
-/**
- * Sends a response body on to the user. The pieces one event-loop turn brings (HTTP/2 delivers a DATA frame in
- * one or two of them, each at most 16 KiB) are written while the user's socket is corked and leave in one
- * write when the turn's I/O is done; the body pauses only then, if the kernel did not take it all.
- * Writing each piece on its own cost a system call per piece, most of the server's CPU per byte.
- */
-function forwardBody(body: IncomingMessage, res: ServerResponse): void {
-  const socket = res.socket;
-  if (!socket) {
-    body.pipe(res);
-    return;
-  }
-  let held = false;
-  const release = () => {
-    held = false;
-    socket.uncork();
-    // What the kernel did not take at once waits for the socket's drain; a write that completed does not pause.
-    if (socket.writableLength > 0 && socket.writableNeedDrain && !socket.destroyed) {
-      body.pause();
-      socket.once("drain", () => body.resume());
-    }
-  };
-  body.on("data", (chunk: Buffer) => {
-    if (!held) {
-      held = true;
-      socket.cork();
-      setImmediate(release);
-    }
-    if (!res.destroyed) res.write(chunk);
-  });
-  body.once("end", () => res.end());
 }
 
 /** A request target without the tunnel's own query parameters, which never reach the workspace. */
