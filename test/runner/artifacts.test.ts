@@ -55,6 +55,14 @@ describe("job artifacts through the project's runner", () => {
     );
     const jobs = await tier.api.Jobs.all(projectId, { pipelineId: pipeline.id });
     const report = jobs.find((j) => j.name === "report")!;
+    // Entities::Ci::JobArtifact: the archive and the junit report each registered on the job.
+    const build = jobs.find((j) => j.name === "build: [amd64]") as unknown as {
+      artifacts: { file_type: string; file_format: string }[];
+    };
+    expect(build.artifacts.map((a) => `${a.file_type}/${a.file_format}`).sort()).toEqual([
+      "archive/zip",
+      "junit/gzip",
+    ]);
     const log = (await tier.api.Jobs.showLog(projectId, report.id)) as string;
     expect(done.status, log).toBe("success");
     expect(log).toContain("Fetching changes with git depth set to 20...");

@@ -154,6 +154,7 @@ export function jobJson(job: Job, store: Store, baseUrl: string) {
   const project = store.projects.get(job.projectId)!;
   const runner = job.runnerId ? store.runners.get(job.runnerId) : undefined;
   const commit = project.repo.commits.get(pipeline.sha)!;
+  const archive = job.artifacts.find((a) => a.fileType === "archive");
   return {
     id: job.id,
     status: job.status,
@@ -180,7 +181,15 @@ export function jobJson(job: Job, store: Store, baseUrl: string) {
     },
     web_url: `${baseUrl}/${project.fullPath}/-/jobs/${job.id}`,
     project: { ci_job_token_scope_enabled: false },
-    artifacts: [],
+    // Entities::Ci::JobArtifact per stored file (the archive and each report), and the archive as artifacts_file.
+    artifacts: job.artifacts.map((a) => ({
+      file_type: a.fileType,
+      size: a.data.length,
+      filename: a.filename,
+      file_format: a.format,
+    })),
+    ...(archive ? { artifacts_file: { filename: archive.filename, size: archive.data.length } } : {}),
+    artifacts_expire_at: archive?.expireAt ? iso(archive.expireAt) : null,
     runner: runner ? runnerJson(runner) : null,
     tag_list: job.definition.tags,
     failure_reason: job.failureReason ?? undefined,
