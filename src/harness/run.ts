@@ -1,4 +1,5 @@
 import { cpus, arch as hostArch, hostname, release, totalmem } from "node:os";
+import { isAbsolute, relative } from "node:path";
 import type { WorkspaceSpec } from "../devfile/spec.ts";
 import { buildReport } from "../report/build.ts";
 import { scenarioFindings } from "../report/findings.ts";
@@ -82,12 +83,21 @@ function unrunnable(planned: PlannedCell, status: "skipped" | "error", reason: s
   };
 }
 
+/**
+ * The devfile as the run was given it: relative to the working folder when inside it, so the parts of a
+ * nightly run in different checkouts (each job its own build folder) name the same devfile alike.
+ */
+function devfileShown(path: string): string {
+  const inside = relative(process.cwd(), path);
+  return inside !== "" && !inside.startsWith("..") && !isAbsolute(inside) ? inside : path;
+}
+
 /** GitLab's verdict on the devfile, the adaptations, and a CI path that ran what GitLab refuses. */
 function scenarioSummary(loaded: LoadedScenario, cells: readonly Cell[]): ScenarioSummary {
   const name = loaded.scenario.name;
   return {
     name,
-    devfile: loaded.scenario.devfile,
+    devfile: devfileShown(loaded.scenario.devfile),
     gitlabRejects: loaded.gitlabRejects,
     adaptations: loaded.adaptations,
     findings: scenarioFindings(name, loaded.gitlabRejects, cells),
