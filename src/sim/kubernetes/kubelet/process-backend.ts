@@ -6,13 +6,16 @@ import {
   copyFileSync,
   existsSync,
   mkdirSync,
+  mkdtempSync,
   readdirSync,
   readFileSync,
   readlinkSync,
   rmdirSync,
+  rmSync,
   writeFileSync,
 } from "node:fs";
 import { connect, type Socket } from "node:net";
+import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { PassThrough } from "node:stream";
 import { AGENT_BUNDLE } from "../../../agent/bundle.ts";
@@ -67,12 +70,27 @@ export function processKubeletUnavailable(): string | undefined {
   return undefined;
 }
 
+/** The longest path a unix socket can bind on Linux (sun_path is 108 bytes, with its NUL). */
+const MAX_SOCKET_PATH = 107;
+
+/**
+ * Where the sandbox listens: in the pod's folder, unless that path is too long to bind (a deep --out
+ * folder, e.g. a CI job's checkout), then in a short private folder of its own that the sandbox removes.
+ */
+function sandboxSocket(podDir: string): { path: string; ownDir?: string } {
+  const path = join(podDir, "sandbox.sock");
+  if (Buffer.byteLength(path) <= MAX_SOCKET_PATH) return { path };
+  const ownDir = mkdtempSync(join(tmpdir(), "wsparity-sandbox-"));
+  return { path: join(ownDir, "sandbox.sock"), ownDir };
+}
+
 class ProcessSandbox implements PodSandbox {
   readonly ip = "127.0.0.1";
   constructor(
     readonly pid: number,
     private readonly netns: string,
     private readonly socket: string,
+    private readonly socketDir?: string,
   ) {}
 
   dial(port: number): Promise<Socket> {
@@ -94,6 +112,7 @@ class ProcessSandbox implements PodSandbox {
       }
     }
     killGroup(this.pid, "SIGKILL");
+    if (this.socketDir) rmSync(this.socketDir, { recursive: true, force: true });
   }
 }
 
@@ -105,7 +124,7 @@ export class ProcessBackend implements KubeletBackend {
   constructor(private readonly sharedHostPaths: string[] = []) {}
 
   async startSandbox(pod: KubeObject, dir: string): Promise<PodSandbox> {
-    const socket = join(dir, "sandbox.sock");
+    const { path: socket, ownDir } = sandboxSocket(dir);
     const child = spawn(
       "unshare",
       [
@@ -128,9 +147,12 @@ export class ProcessBackend implements KubeletBackend {
         err += d;
       });
       child.stdout!.once("data", () => resolve());
-      child.once("exit", (code) => reject(new Error(`pod sandbox exited with ${code}: ${err.trim()}`)));
+      child.once("exit", (code) => {
+        if (ownDir) rmSync(ownDir, { recursive: true, force: true });
+        reject(new Error(`pod sandbox exited with ${code}: ${err.trim()}`));
+      });
     });
-    return new ProcessSandbox(child.pid!, readlinkSync(`/proc/${child.pid}/ns/net`), socket);
+    return new ProcessSandbox(child.pid!, readlinkSync(`/proc/${child.pid}/ns/net`), socket, ownDir);
   }
 
   async startContainer(sandbox: PodSandbox, launch: ContainerLaunch): Promise<RunningContainer> {
