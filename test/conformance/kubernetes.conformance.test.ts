@@ -686,6 +686,13 @@ op("logs/exec/cp/port-forward/attach", "kubectl exec -it (TTY) with stderr", asy
   expect(stdout).not.toMatch(/Unknown stream id/);
   expect(stdout).toMatch(/out\r?\n[\s\S]*err/);
 });
+// The size kubectl sends on the resize channel (4) is the terminal's the command runs on.
+op("logs/exec/cp/port-forward/attach", "kubectl exec -it runs on a terminal of kubectl's size", async () => {
+  const command = `stty rows 33 cols 111; kubectl --kubeconfig ${sim.kubeconfigPath} exec -it ${await firstPod()} -n ${NS} -- sh -c 'stty size; test -t 0 && echo on-a-tty'`;
+  const { stdout } = await execFileP("script", ["-qec", command, "/dev/null"], { timeout: 60_000 });
+  expect(stdout).toMatch(/^33 111\r?$/m);
+  expect(stdout).toMatch(/^on-a-tty\r?$/m);
+});
 op("logs/exec/cp/port-forward/attach", "kubectl exec exit code", async () => {
   const r = await kubectl(["exec", await firstPod(), "-n", NS, "--", "sh", "-c", "exit 3"]);
   expect(r.code).toBe(3);

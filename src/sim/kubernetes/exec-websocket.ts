@@ -14,7 +14,7 @@ const CLOSE = 255;
 /**
  * Pumps one exec session over a WebSocket until the process exits, then sends its status on channel 3. With a TTY
  * the kubelet has no stderr stream (kubectl refuses channel 2 then), so stderr goes out on stdout's channel; resize
- * messages are read and dropped, as the process runs without a pseudo-terminal.
+ * messages ({"Width":…,"Height":…} on channel 4) set the size of the process's terminal when it has one.
  */
 export function serveExec(ws: WebSocket, proc: ExecProcess, opts: { stdin: boolean; tty?: boolean }): void {
   const send = (channel: number, data: Buffer | string) => {
@@ -59,10 +59,19 @@ export function serveExec(ws: WebSocket, proc: ExecProcess, opts: { stdin: boole
     const body = data.subarray(1);
     if (channel === STDIN && opts.stdin) proc.stdin.write(body);
     else if (channel === CLOSE && body[0] === STDIN) proc.stdin.end();
-    else if (channel === RESIZE) return;
+    else if (channel === RESIZE) resize(proc, body);
   });
   ws.on("close", () => {
     if (exitCode === undefined) proc.kill();
   });
   ws.on("error", () => proc.kill());
+}
+
+function resize(proc: ExecProcess, body: Buffer): void {
+  try {
+    const { Width, Height } = JSON.parse(body.toString()) as { Width?: unknown; Height?: unknown };
+    if (Number.isInteger(Width) && Number.isInteger(Height)) proc.resize?.(Width as number, Height as number);
+  } catch {
+    // Not JSON: the kubelet ignores a resize it cannot read.
+  }
 }

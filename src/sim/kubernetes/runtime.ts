@@ -19,6 +19,8 @@ export interface ExecProcess {
   /** Resolves with the exit code. */
   exited: Promise<number>;
   kill(): void;
+  /** Sets the terminal's size; only a process started on a terminal (tty) has one. */
+  resize?(width: number, height: number): void;
 }
 
 export interface PodRuntime {

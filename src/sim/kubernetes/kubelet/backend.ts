@@ -41,8 +41,8 @@ export interface RunningContainer {
   /** Why what runs is not what the image would run, for the pod's events; undefined when the image runs. */
   readonly note?: string;
   signal(signal: "SIGTERM" | "SIGKILL"): void;
-  /** Runs a command inside the running container (exec and lifecycle hooks). */
-  enter(argv: string[], stdin: boolean): ExecProcess;
+  /** Runs a command inside the running container (exec and lifecycle hooks), on a terminal with `tty`. */
+  enter(argv: string[], stdin: boolean, tty?: boolean): ExecProcess;
   removeSync(): void;
 }
 

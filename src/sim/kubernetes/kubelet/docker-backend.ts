@@ -156,7 +156,7 @@ export class DockerBackend implements KubeletBackend {
       signal: (signal) => {
         container.kill({ signal }).catch(() => {});
       },
-      enter: (argv, stdin) => dockerExec(container, argv, identity.uid, spec.workingDir, stdin),
+      enter: (argv, stdin, tty) => dockerExec(container, argv, identity.uid, spec.workingDir, stdin, tty),
       removeSync: () => spawnSync("docker", ["rm", "-f", container.id], { stdio: "ignore" }),
     };
   }
@@ -196,22 +196,31 @@ function dockerExec(
   uid: number | undefined,
   workingDir: string | undefined,
   stdin: boolean,
+  tty = false,
 ): ExecProcess {
   const input = new PassThrough();
   const stdout = new PassThrough();
   const stderr = new PassThrough();
   let killed = false;
+  let started: Docker.Exec | undefined;
+  // kubectl sends the first size as soon as the session opens, often before the exec has started.
+  let size: { w: number; h: number } | undefined;
   const exited = (async () => {
     const exec = await container.exec({
       Cmd: argv,
       AttachStdout: true,
       AttachStderr: true,
       AttachStdin: stdin,
+      Tty: tty,
       ...(uid !== undefined ? { User: String(uid) } : {}),
       ...(workingDir ? { WorkingDir: workingDir } : {}),
     });
     const stream = await exec.start({ hijack: true, stdin });
-    container.modem.demuxStream(stream, stdout, stderr);
+    started = exec;
+    if (size) await exec.resize(size).catch(() => {});
+    // On a terminal Docker sends one raw stream; otherwise stdout and stderr multiplexed.
+    if (tty) stream.pipe(stdout, { end: false });
+    else container.modem.demuxStream(stream, stdout, stderr);
     if (stdin) input.pipe(stream);
     await new Promise<void>((resolve) => {
       stream.on("end", resolve);
@@ -226,7 +235,11 @@ function dockerExec(
     stdout.end();
     return 126;
   });
-  return { stdin: input, stdout, stderr, exited, kill: () => (killed = true) };
+  const resize = (w: number, h: number) => {
+    size = { w, h };
+    started?.resize(size).catch(() => {});
+  };
+  return { stdin: input, stdout, stderr, exited, kill: () => (killed = true), ...(tty ? { resize } : {}) };
 }
 
 /** "500m" -> 0.5, "2" -> 2. */

@@ -167,12 +167,12 @@ export class Kubelet implements PodRuntime {
     return out;
   }
 
-  exec(pod: KubeObject, container: string, command: string[], _tty: boolean): ExecProcess {
+  exec(pod: KubeObject, container: string, command: string[], tty: boolean): ExecProcess {
     const state = this.containerOf(pod, container);
     if (!state.run || !state.state.running) {
       throw badRequest(`container ${container} is not running in pod ${pod.metadata.name}`);
     }
-    return state.run.enter(command, true);
+    return state.run.enter(command, true, tty);
   }
 
   attach(pod: KubeObject, container: string, stdin: boolean): ExecProcess {

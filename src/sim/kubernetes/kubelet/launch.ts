@@ -12,6 +12,8 @@ const here = dirname(fileURLToPath(import.meta.url));
 /** The project's own folder: pods run its scripts (tools injector, idle process) from here. */
 const REPO_ROOT = join(here, "../../../..");
 export const SANDBOX_SCRIPT = join(here, "sandbox.mjs");
+/** Holds the pseudo-terminal of an `exec -t` (see the script). */
+export const PTY_RELAY = join(here, "pty-relay.py");
 const TOOLS_INJECTOR_SCRIPT = join(here, "tools-injector.mjs");
 const WORKSPACE_MAIN_SCRIPT = join(here, "workspace-main.mjs");
 const TOOLS_IMAGE = /gitlab-workspaces-tools/;

@@ -17,7 +17,7 @@ import {
 import { connect, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
-import { PassThrough } from "node:stream";
+import { PassThrough, type Writable } from "node:stream";
 import { AGENT_BUNDLE } from "../../../agent/bundle.ts";
 import { EDITOR_BUNDLE } from "../../../editor/bundle.ts";
 import type { KubeObject } from "../../../kubernetes/objects.ts";
@@ -36,6 +36,7 @@ import {
   launchArgv,
   missingMountPoints,
   mountPlan,
+  PTY_RELAY,
   podHostsFile,
   runsStandIn,
   SANDBOX_SCRIPT,
@@ -207,8 +208,8 @@ export class ProcessBackend implements KubeletBackend {
       started: commandStarted(pid, () => exitCode !== undefined),
       note,
       signal: (signal) => killGroup(pid, signal),
-      enter: (command, stdin) =>
-        enterProcess(enterArgv(pid, identity, spec.workingDir, command), childEnv, stdin),
+      enter: (command, stdin, tty) =>
+        enterProcess(enterArgv(pid, identity, spec.workingDir, command), childEnv, stdin, tty),
       removeSync: () => killGroup(pid, "SIGKILL"),
     };
   }
@@ -263,12 +264,25 @@ async function commandStarted(pid: number, gone: () => boolean): Promise<boolean
   return false;
 }
 
-function enterProcess(argv: string[], env: Record<string, string>, stdin: boolean): ExecProcess {
-  const child = spawn(argv[0]!, argv.slice(1), {
+/**
+ * With `tty`, the command runs on a pseudo-terminal that pty-relay.py holds (Node has none of its own), and resize
+ * messages reach it as "ROWS COLS" lines on fd 3; without python3 it runs without one, as before.
+ */
+function enterProcess(argv: string[], env: Record<string, string>, stdin: boolean, tty = false): ExecProcess {
+  const onTerminal = tty && PYTHON !== undefined;
+  const command = onTerminal ? [PYTHON, PTY_RELAY, ...argv] : argv;
+  const child = spawn(command[0]!, command.slice(1), {
     env,
     detached: true,
-    stdio: [stdin ? "pipe" : "ignore", "pipe", "pipe"],
+    stdio: [
+      stdin || onTerminal ? "pipe" : "ignore",
+      "pipe",
+      "pipe",
+      ...(onTerminal ? (["pipe"] as const) : []),
+    ],
   });
+  const control = onTerminal ? (child.stdio[3] as Writable) : undefined;
+  control?.on("error", () => {});
   const exited = new Promise<number>((resolve) => {
     child.on("error", () => resolve(126));
     child.on("exit", (code, signal) => resolve(code ?? (signal ? 137 : 1)));
@@ -280,8 +294,11 @@ function enterProcess(argv: string[], env: Record<string, string>, stdin: boolea
     stderr: child.stderr!,
     exited,
     kill: () => killGroup(child.pid, "SIGKILL"),
+    ...(control ? { resize: (width: number, height: number) => control.write(`${height} ${width}\n`) } : {}),
   };
 }
+
+const PYTHON = ["/usr/bin/python3", "/usr/local/bin/python3"].find((p) => existsSync(p));
 
 export function killGroup(pid: number | undefined, signal: NodeJS.Signals): void {
   if (!pid) return;
