@@ -1,6 +1,7 @@
 import { EDITOR_PORT } from "../kubernetes/settings.ts";
 import type { Cell, CellTunnelMetrics, FeatureResult, TunnelFigures } from "../report/model.ts";
 import { withTimeout } from "../util/timeout.ts";
+import { EnvironmentError } from "./environment-error.ts";
 import { measureTarget, ratios } from "./measure.ts";
 import type { AnyProbe, ProbeContext, ProbeOutcome, RestartProbe } from "./probes/index.ts";
 import type { RestartObservation } from "./probes/probe.ts";
@@ -96,6 +97,8 @@ export async function runCell(
       "workspace start",
     );
   } catch (err) {
+    if (err instanceof EnvironmentError)
+      return { cell: { ...base, status: "environment", reason: err.message, startupMs: null, features: [] } };
     const reason = `the workspace did not start: ${errorMessage(err)}`;
     return {
       cell: {

@@ -7,7 +7,12 @@ export function scenarioFindings(
   cells: readonly Cell[],
 ): string[] {
   const ranOnCi = cells.filter(
-    (c) => c.scenario === scenario && c.path === "ci" && c.startupMs !== null && c.status !== "skipped",
+    (c) =>
+      c.scenario === scenario &&
+      c.path === "ci" &&
+      c.startupMs !== null &&
+      c.status !== "skipped" &&
+      c.status !== "environment",
   );
   return gitlabRejects.length > 0 && ranOnCi.length > 0
     ? [

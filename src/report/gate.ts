@@ -74,7 +74,9 @@ function checkMetric(report: Report, rule: MetricRule): RuleResult[] {
       },
     ];
   }
-  const cells = report.cells.filter((c) => c.status !== "skipped" && matches(c, rule.selector, "ci"));
+  const cells = report.cells.filter(
+    (c) => c.status !== "skipped" && c.status !== "environment" && matches(c, rule.selector, "ci"),
+  );
   if (cells.length === 0) return [{ rule: name, passed: false, detail: "no cell in the report matches" }];
   const failures: string[] = [];
   const values: number[] = [];

@@ -11,7 +11,15 @@ export interface Headline {
 
 export function headline(report: Report): Headline {
   const s = report.summary;
-  const why = s.notComparable;
+  const environment = report.cells.filter((c) => c.status === "environment");
+  const why = [
+    ...s.notComparable,
+    ...(environment.length > 0
+      ? [
+          `${environment.length} cell(s) could not start for a reason of the environment, not of either path (first: ${environment[0]!.reason})`,
+        ]
+      : []),
+  ];
   const counts =
     s.comparable === 0
       ? `0 comparable checks${why.length > 0 ? `: ${why[0]}` : ""} · ${s.gaps} gaps · ${s.inconclusive} inconclusive`

@@ -54,11 +54,11 @@ function cellCase(cell: Cell): { xml: string; outcome: Outcome } | undefined {
   );
   const reason = cell.reason ?? cell.status;
   const o: Outcome =
-    cell.status === "skipped"
-      ? { kind: "skipped", message: reason }
+    cell.status === "skipped" || cell.status === "environment"
+      ? { kind: "skipped", message: cell.status === "environment" ? `environment: ${reason}` : reason }
       : { kind: cell.status === "error" ? "error" : "failure", message: reason };
   const tag = o.kind === "skipped" ? "skipped" : o.kind;
-  const xml = `    <testcase classname="${classname}" name="workspace start" time="${seconds(cell.startupMs ?? 0)}"><${tag} message="${escapeXml(reason)}"/></testcase>`;
+  const xml = `    <testcase classname="${classname}" name="workspace start" time="${seconds(cell.startupMs ?? 0)}"><${tag} message="${escapeXml(o.message)}"/></testcase>`;
   return { xml, outcome: o };
 }
 

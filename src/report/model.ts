@@ -2,13 +2,15 @@
 
 // 1.1.0: feature status `inconclusive` (with `reason`), a payload `outcome`, gap `detail`, the
 // report's `scenarios` and the summary's comparability counts; a 1.0.0 report still reads.
-export const REPORT_SCHEMA_VERSION = "1.1.0";
+// 1.2.0: cell status `environment` (GitLab's words in `reason`; never a gap).
+export const REPORT_SCHEMA_VERSION = "1.2.0";
 
 export type Tier = "sim" | "docker" | "live";
 export type WorkspacePath = "kubernetes" | "ci";
 export type Executor = "shell" | "docker" | "kubernetes";
 export type Arch = "amd64" | "arm64";
-export type CellStatus = "passed" | "failed" | "error" | "skipped";
+/** `environment`: the cell could not start for a reason of the environment (licence, agent, runner, mapping). */
+export type CellStatus = "passed" | "failed" | "error" | "skipped" | "environment";
 export type FeatureStatus =
   | "supported"
   | "unsupported"

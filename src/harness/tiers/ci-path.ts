@@ -4,6 +4,7 @@ import type { LaunchedWorkspace, LaunchOptions, WorkspaceLauncher } from "../../
 import { EDITOR_PORT, sanitizeName } from "../../kubernetes/settings.ts";
 import type { Arch, Executor } from "../../report/model.ts";
 import type { TunnelAdminClient } from "../../tunnel/admin-client.ts";
+import { EnvironmentError } from "../environment-error.ts";
 import type { CellContext, PathProvisioner, WorkspaceHandle } from "../workspace.ts";
 import { imageFacts } from "./image-facts.ts";
 import { editorAnswers, type TunnelUserSurface, userFacingHandle, waitUntil } from "./tunnel-handle.ts";
@@ -123,6 +124,14 @@ export class CiPathProvisioner implements PathProvisioner {
     try {
       await running(await this.launcher.start(cell.spec, options));
     } catch (err) {
+      const pending = launched && (await jobState().catch(() => "unknown")) === "pending";
+      if (pending) {
+        const job = await this.api.Jobs.show(this.projectId, launched!.jobId).catch(() => undefined);
+        await handle.dispose().catch(() => undefined);
+        throw new EnvironmentError(
+          `job ${launched!.jobId} was still pending after ${timeout} ms: no online runner with the tags ${JSON.stringify(job?.tag_list ?? [])} took it`,
+        );
+      }
       const trace = launched
         ? await this.api.Jobs.showLog(this.projectId, launched.jobId).catch(() => "")
         : "";

@@ -7,12 +7,12 @@ import { EDITOR_PORT, sanitizeName } from "../../kubernetes/settings.ts";
 import type { Arch } from "../../report/model.ts";
 import type { ClusterAgentSelector } from "../../tier/settings.ts";
 import { openConnectTunnel } from "../../tunnel/index.ts";
+import { asEnvironmentError, EnvironmentError } from "../environment-error.ts";
 import { fetchAsUser, type NameResolution, zoneResolution } from "../name-resolution.ts";
 import type { CellContext, PathProvisioner, WorkspaceHandle } from "../workspace.ts";
 import { imageFacts } from "./image-facts.ts";
 import { editorAnswers, waitUntil } from "./tunnel-handle.ts";
 
-const DEVFILE_PATH = ".devfile.yaml";
 const POLL_MS = 500;
 
 interface WorkspaceState {
@@ -22,10 +22,13 @@ interface WorkspaceState {
   desiredState: string;
   actualState: string;
   actualStateUpdatedAt: string;
+  /** When the agent last took the workspace's config; null until agentk has reconciled it once. */
+  respondedToAgentAt: string | null;
   url: string;
 }
 
-const WORKSPACE_FIELDS = "id name namespace desiredState actualState actualStateUpdatedAt url";
+const WORKSPACE_FIELDS =
+  "id name namespace desiredState actualState actualStateUpdatedAt respondedToAgentAt url";
 
 const CREATE = `mutation create($input: WorkspaceCreateInput!) {
   workspaceCreate(input: $input) { errors workspace { ${WORKSPACE_FIELDS} } }
@@ -69,12 +72,15 @@ export class KubernetesPathProvisioner implements PathProvisioner {
 
   async start(cell: CellContext): Promise<WorkspaceHandle> {
     const { api, graphql, projectId, agent } = this.options;
-    const branch = `wsparity/kubernetes-${sanitizeName(cell.scenario.name).slice(0, 24)}-${++this.serial}-${randomBytes(2).toString("hex")}`;
+    const leaf = `${sanitizeName(cell.scenario.name).slice(0, 24)}-${++this.serial}-${randomBytes(2).toString("hex")}`;
+    const branch = `wsparity/kubernetes-${leaf}`;
+    // A path of its own: the project may hold a .devfile.yaml of its own on the default branch.
+    const devfilePath = `.wsparity/devfiles/${leaf}.yaml`;
     await api.Commits.create(
       projectId,
       branch,
       `wsparity: devfile of scenario ${cell.scenario.name}`,
-      [{ action: "create", filePath: DEVFILE_PATH, content: stringify(cell.devfile, { lineWidth: 0 }) }],
+      [{ action: "create", filePath: devfilePath, content: stringify(cell.devfile, { lineWidth: 0 }) }],
       { startBranch: (await api.Projects.show(projectId)).default_branch as string },
     );
     const created = await graphql<{
@@ -85,7 +91,7 @@ export class KubernetesPathProvisioner implements PathProvisioner {
         projectId: `gid://gitlab/Project/${projectId}`,
         desiredState: "Running",
         projectRef: branch,
-        devfilePath: DEVFILE_PATH,
+        devfilePath,
         workspaceVariables: [
           ...Object.entries(cell.scenario.workspace.variables).map(([key, value]) => ({
             key,
@@ -99,8 +105,14 @@ export class KubernetesPathProvisioner implements PathProvisioner {
           })),
         ],
       },
+    }).catch((err: Error) => {
+      throw asEnvironmentError(err);
     });
     const first = created.workspaceCreate.workspace;
+    if (created.workspaceCreate.errors.length)
+      throw asEnvironmentError(
+        new Error(`GitLab refused workspaceCreate: ${created.workspaceCreate.errors.join("; ")}`),
+      );
     if (!first || created.workspaceCreate.errors.length)
       throw new Error(`GitLab refused workspaceCreate: ${created.workspaceCreate.errors.join("; ")}`);
     const handle = this.handle(cell, first);
@@ -171,6 +183,9 @@ export class KubernetesPathProvisioner implements PathProvisioner {
       },
       dispose: async () => {
         await set("Terminated");
+        // A workspace no agent ever took has nothing in any cluster: GitLab records it Terminated once an agent
+        // reports, so waiting for that without an agent would only run out the clock.
+        if ((await this.read(workspace.id)).respondedToAgentAt === null) return;
         await this.reach(workspace, "Terminated", 60_000);
       },
     };
@@ -203,6 +218,10 @@ export class KubernetesPathProvisioner implements PathProvisioner {
       if (left && seen.actualState === want) return seen;
       if (BROKEN.includes(seen.actualState) || (seen.actualState === "Terminated" && want !== "Terminated"))
         throw new Error(`workspace ${workspace.name} is ${seen.actualState}, so it cannot become ${want}`);
+      if (Date.now() > deadline && seen.respondedToAgentAt === null)
+        throw new EnvironmentError(
+          `cluster agent ${this.options.agent.clusterAgentId} never took workspace ${workspace.name} within ${timeoutMs} ms (GitLab says ${seen.actualState}, respondedToAgentAt null): is agentk connected?`,
+        );
       if (Date.now() > deadline)
         throw new Error(
           `workspace ${workspace.name} did not become ${want} within ${timeoutMs} ms: GitLab says ${seen.actualState} (desired ${seen.desiredState})`,
