@@ -6,7 +6,12 @@ import { dirname, join } from "node:path";
 import { Gitlab } from "@gitbeaker/rest";
 import { gitlabGraphql } from "../gitlab/graphql-client.ts";
 import { runnerTags } from "../runner/config.ts";
-import { type RunnerSelector, type TierSettings, tierSettingsYaml } from "../tier/settings.ts";
+import {
+  type RunnerSelector,
+  type TierSettings,
+  type TunnelSettings,
+  tierSettingsYaml,
+} from "../tier/settings.ts";
 import { UsageError } from "../util/errors.ts";
 import { BOOTSTRAP_STEPS } from "./bootstrap-steps.ts";
 import { formatMissing, gitlabTooOld } from "./preflight.ts";
@@ -24,6 +29,8 @@ export interface BootstrapOptions {
   agentName: string;
   dnsZone: string;
   tunnelDomain: string;
+  /** wsparity's tunnel server for the CI path; without it the settings leave CI cells nothing to dial. */
+  tunnel?: TunnelSettings;
   executors: Executor[];
   arches: Arch[];
   /** Where the repository's devfiles come from (scenarios/devfiles, committed under devfiles/). */
@@ -376,7 +383,7 @@ export async function bootstrap(opts: BootstrapOptions): Promise<BootstrapResult
           },
         ],
       },
-      ci: { tunnelDomain: opts.tunnelDomain, runners },
+      ci: { tunnelDomain: opts.tunnelDomain, ...(opts.tunnel ? { tunnel: opts.tunnel } : {}), runners },
     };
     await step("settings", async () => ({
       value: undefined,

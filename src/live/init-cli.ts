@@ -17,6 +17,9 @@ interface InitOptions {
   agent: string;
   dnsZone: string;
   tunnelDomain: string;
+  tunnelUrl?: string;
+  tunnelAdminTokenFile?: string;
+  tunnelAgentUrl?: string;
   executors: string;
   arch: string;
   startAgentk?: boolean;
@@ -52,6 +55,12 @@ export function registerLiveInit(live: Command): void {
     .option("--agent <name>", "cluster agent name", "wsparity")
     .option("--dns-zone <zone>", "the agent config's dns_zone", "workspaces.localtest")
     .option("--tunnel-domain <domain>", "the tunnel's domain for CI workspaces", "tunnel.localtest")
+    .option("--tunnel-url <url>", "wsparity's tunnel server (tunnel serve): its user listener")
+    .option("--tunnel-admin-token-file <file>", "the tunnel's admin token (tunnel serve --admin-token-file)")
+    .option(
+      "--tunnel-agent-url <url>",
+      "where CI jobs' agents dial the tunnel, e.g. tls://tunnel.example.com:8443",
+    )
     .option("--executors <list>", "runner executors", "shell,docker,kubernetes")
     .option(
       "--arch <list>",
@@ -68,6 +77,23 @@ export function registerLiveInit(live: Command): void {
       const deadline = Number(opts.agentkTimeout);
       if (!Number.isFinite(deadline) || deadline <= 0)
         throw new UsageError(`--agentk-timeout must be a number of seconds, got "${opts.agentkTimeout}"`);
+      const tunnelGiven = [opts.tunnelUrl, opts.tunnelAdminTokenFile, opts.tunnelAgentUrl].filter(
+        Boolean,
+      ).length;
+      if (tunnelGiven !== 0 && tunnelGiven !== 3)
+        throw new UsageError(
+          "give the tunnel with all three of --tunnel-url, --tunnel-admin-token-file and --tunnel-agent-url (or none: CI cells then cannot run)",
+        );
+      let tunnelAdminToken: string | undefined;
+      if (opts.tunnelAdminTokenFile) {
+        try {
+          tunnelAdminToken = readFileSync(opts.tunnelAdminTokenFile, "utf8").trim();
+        } catch (err) {
+          throw new UsageError(
+            `cannot read --tunnel-admin-token-file ${opts.tunnelAdminTokenFile}: ${(err as Error).message}`,
+          );
+        }
+      }
       // Loaded here, not at registration: every other `live` command starts without gitbeaker and client-node.
       const { bootstrap, defaultDevfilesDir } = await import("./bootstrap.ts");
       const settingsFile = resolve(opts.settings);
@@ -81,6 +107,9 @@ export function registerLiveInit(live: Command): void {
         agentName: opts.agent,
         dnsZone: opts.dnsZone,
         tunnelDomain: opts.tunnelDomain,
+        ...(opts.tunnelUrl && tunnelAdminToken && opts.tunnelAgentUrl
+          ? { tunnel: { url: opts.tunnelUrl, adminToken: tunnelAdminToken, agentUrl: opts.tunnelAgentUrl } }
+          : {}),
         executors: listOf<Executor>(opts.executors, EXECUTORS, "--executors"),
         arches: listOf<Arch>(opts.arch, ARCHES, "--arch"),
         devfilesDir: defaultDevfilesDir(),

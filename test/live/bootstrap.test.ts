@@ -2,7 +2,7 @@
 // simulator's server) follow bootstrap-steps.ts; a second run writes nothing and leaves the settings file
 // byte-identical; bad input exits 2 with a message saying what to do.
 import { execFile } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -166,6 +166,47 @@ describe("live init against the GitLab simulator", () => {
     ]);
     expect(readFileSync(settingsFile).equals(before)).toBe(true);
     expect(statSync(settingsFile).mtimeMs).toBe(beforeMtime);
+  }, 120_000);
+
+  it("writes the tunnel into the settings when given all three tunnel options, and refuses one alone", async () => {
+    const settingsFile = join(dir, "live.yaml");
+    const tokenFile = join(dir, "tunnel-admin-token");
+    writeFileSync(tokenFile, "tunnel-admin-secret\n");
+    const tunnel = [
+      "--tunnel-url",
+      "https://tunnel.example.test",
+      "--tunnel-agent-url",
+      "tls://tunnel.example.test:8443",
+    ];
+    const common = [
+      "live",
+      "init",
+      "--gitlab-url",
+      sim.url,
+      "--token",
+      sim.rootToken,
+      "--settings",
+      settingsFile,
+    ];
+    const alone = await inProcess(...common, "--tunnel-url", "https://tunnel.example.test");
+    expect(alone.code).toBe(2);
+    expect(alone.stderr).toContain(
+      "all three of --tunnel-url, --tunnel-admin-token-file and --tunnel-agent-url",
+    );
+    const run = await cli(
+      ...common,
+      "--agentk-timeout",
+      "10",
+      ...tunnel,
+      "--tunnel-admin-token-file",
+      tokenFile,
+    );
+    expect(run.code, run.stderr).toBe(0);
+    expect(parseTierSettings(readFileSync(settingsFile, "utf8"), settingsFile).ci.tunnel).toEqual({
+      url: "https://tunnel.example.test",
+      adminToken: "tunnel-admin-secret",
+      agentUrl: "tls://tunnel.example.test:8443",
+    });
   }, 120_000);
 
   it("exits 2 naming the problem for an unreachable GitLab, a bad token and a GitLab too old", async () => {
