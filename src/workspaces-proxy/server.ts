@@ -3,6 +3,7 @@
 // CONNECT (raw TCP) to the workspace Service's port inside the cluster.
 import { randomBytes } from "node:crypto";
 import {
+  Agent,
   createServer,
   type IncomingHttpHeaders,
   type IncomingMessage,
@@ -58,6 +59,7 @@ export class WorkspacesProxy {
   /** Session cookie → the GitLab token it stands for; the token itself never goes to the browser. */
   private readonly sessions = new Map<string, string>();
   private readonly sockets = new Set<Duplex>();
+  private readonly pools = new Map<string, Agent>();
   port = 0;
 
   constructor(private readonly opts: WorkspacesProxyOptions) {
@@ -98,6 +100,8 @@ export class WorkspacesProxy {
     this.server = undefined;
     if (!server) return;
     for (const s of this.sockets) s.destroy();
+    for (const pool of this.pools.values()) pool.destroy();
+    this.pools.clear();
     await new Promise<void>((resolve) => server.close(() => resolve()));
   }
 
@@ -147,6 +151,27 @@ export class WorkspacesProxy {
     }
   }
 
+  /**
+   * Keep-alive connections to one workspace port, as a reverse proxy keeps them to a Service: a request does
+   * not pay for a new connection into the pod. A restart or stop ends the pod's processes and so its connections.
+   */
+  private pool(target: Target): Agent {
+    const key = `${target.workspace}:${target.port}`;
+    let agent = this.pools.get(key);
+    if (!agent) {
+      agent = new Agent({ keepAlive: true, maxSockets: 64 });
+      agent.createConnection = ((_options: unknown, done: (err: Error | null, socket?: Socket) => void) => {
+        this.opts.upstreams.connect(target.workspace, target.port).then(
+          (stream) => done(null, stream as Socket),
+          (err: Error) => done(err),
+        );
+        return undefined;
+      }) as unknown as Agent["createConnection"];
+      this.pools.set(key, agent);
+    }
+    return agent;
+  }
+
   private forwardedHeaders(req: IncomingMessage): IncomingHttpHeaders {
     const headers: IncomingHttpHeaders = { ...req.headers };
     delete headers.authorization;
@@ -167,7 +192,6 @@ export class WorkspacesProxy {
     try {
       const target = this.target(req.headers.host);
       const credential = await this.admit(target, req.headers);
-      const stream = await this.upstream(target);
       const extra: Record<string, string> = {};
       if (!credential.fromCookie) {
         const session = randomBytes(24).toString("base64url");
@@ -178,7 +202,7 @@ export class WorkspacesProxy {
         method: req.method,
         path: req.url,
         headers: this.forwardedHeaders(req),
-        createConnection: () => stream as Socket,
+        agent: this.pool(target),
       });
       upstream.on("response", (answer) => {
         const headers = { ...answer.headers, ...extra };
@@ -187,7 +211,12 @@ export class WorkspacesProxy {
         answer.pipe(res);
       });
       upstream.on("error", (err) =>
-        this.fail(res, new ProxyRefusal(502, `workspace ${target.workspace}: ${err.message}`)),
+        this.fail(
+          res,
+          err instanceof UpstreamError
+            ? new ProxyRefusal(err.status, err.message)
+            : new ProxyRefusal(502, `workspace ${target.workspace}: ${err.message}`),
+        ),
       );
       req.pipe(upstream);
     } catch (err) {

@@ -26,6 +26,8 @@ export interface Upstreams {
 export class WorkspaceUpstreams implements Upstreams {
   private readonly core: CoreV1Api;
   private services: { at: number; items: V1Service[] } | undefined;
+  /** Workspace → its ready pod, as an Endpoints controller would keep it: looked up at most once a second. */
+  private readonly pods = new Map<string, { at: number; pod: string }>();
 
   constructor(
     kc: KubeConfig,
@@ -51,11 +53,36 @@ export class WorkspaceUpstreams implements Upstreams {
   }
 
   async connect(workspace: string, port: number): Promise<Duplex> {
+    const found = await this.locate(workspace, port);
+    try {
+      return await this.dial(found.namespace, found.pod, found.targetPort);
+    } catch (err) {
+      // The pod may have gone since it was looked up (a restart): look again once before giving up.
+      this.pods.delete(workspace);
+      const again = await this.locate(workspace, port);
+      if (again.pod === found.pod)
+        throw new UpstreamError(502, `port ${port} of workspace ${workspace}: ${(err as Error).message}`);
+      try {
+        return await this.dial(again.namespace, again.pod, again.targetPort);
+      } catch (retried) {
+        throw new UpstreamError(502, `port ${port} of workspace ${workspace}: ${(retried as Error).message}`);
+      }
+    }
+  }
+
+  /** The workspace's ready pod and the port behind the Service's, looked up again after a second. */
+  private async locate(
+    workspace: string,
+    port: number,
+  ): Promise<{ namespace: string; pod: string; targetPort: number }> {
     const service = await this.service(workspace);
     if (!service) throw new UpstreamError(400, "could not find upstream workspace upstream not found");
     const servicePort = service.spec?.ports?.find((p) => p.port === port);
     if (!servicePort) throw new UpstreamError(400, `workspace ${workspace} exposes no port ${port}`);
     const namespace = service.metadata!.namespace!;
+    const targetPort = typeof servicePort.targetPort === "number" ? servicePort.targetPort : port;
+    const cached = this.pods.get(workspace);
+    if (cached && Date.now() - cached.at <= 1000) return { namespace, pod: cached.pod, targetPort };
     const selector = Object.entries(service.spec?.selector ?? {})
       .map(([k, v]) => `${k}=${v}`)
       .join(",");
@@ -65,14 +92,12 @@ export class WorkspaceUpstreams implements Upstreams {
         !p.metadata?.deletionTimestamp &&
         p.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True"),
     );
-    if (!ready?.metadata?.name)
+    if (!ready?.metadata?.name) {
+      this.pods.delete(workspace);
       throw new UpstreamError(503, `workspace ${workspace} has no ready pod (is it stopped or starting?)`);
-    const target = typeof servicePort.targetPort === "number" ? servicePort.targetPort : port;
-    try {
-      return await this.dial(namespace, ready.metadata.name, target);
-    } catch (err) {
-      throw new UpstreamError(502, `port ${port} of workspace ${workspace}: ${(err as Error).message}`);
     }
+    this.pods.set(workspace, { at: Date.now(), pod: ready.metadata.name });
+    return { namespace, pod: ready.metadata.name, targetPort };
   }
 }
 

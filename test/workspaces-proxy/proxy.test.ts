@@ -6,6 +6,7 @@ import { promisify } from "node:util";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import WebSocket from "ws";
 import { Agentk } from "../../src/agentk/agentk.ts";
+import { zoneResolution } from "../../src/harness/name-resolution.ts";
 import { processKubeletUnavailable } from "../../src/sim/kubernetes/kubelet/process-backend.ts";
 import { GitLabUserAuth } from "../../src/workspaces-proxy/gitlab-auth.ts";
 import { WorkspacesProxy } from "../../src/workspaces-proxy/server.ts";
@@ -32,6 +33,8 @@ describeUnless(missing)("the workspaces proxy", () => {
   let k8s: SimHandle;
   let agentk: Agentk;
   let proxy: WorkspacesProxy;
+  let upstreams: WorkspaceUpstreams;
+  let dials = 0;
   let name = "";
   let url = "";
   const curl = async (...args: string[]) => {
@@ -48,10 +51,17 @@ describeUnless(missing)("the workspaces proxy", () => {
       { ".devfile.yaml": DEVFILE },
     );
     k8s = await startSim();
+    upstreams = new WorkspaceUpstreams(k8s.kc, k8s.sim.connect);
     proxy = await new WorkspacesProxy({
       dnsZone: "workspaces.localtest",
       auth: new GitLabUserAuth(gl.url),
-      upstreams: new WorkspaceUpstreams(k8s.kc, k8s.sim.connect),
+      upstreams: {
+        exists: (workspace) => upstreams.exists(workspace),
+        connect: (workspace, port) => {
+          dials++;
+          return upstreams.connect(workspace, port);
+        },
+      },
     }).start();
     gl.sim.remoteDevelopment.options.workspacesProxy = { scheme: "http", port: proxy.port };
     agentk = await new Agentk({ gitlabUrl: gl.url, token: gl.agentToken, kc: k8s.kc }).start();
@@ -128,6 +138,21 @@ describeUnless(missing)("the workspaces proxy", () => {
       /^HTTP\/1\.1 400[\s\S]*could not find upstream workspace/,
     );
   }, 30_000);
+
+  it("keeps its connections into the pod alive across requests, as a reverse proxy does", async () => {
+    const zone = zoneResolution("workspaces.localtest", "127.0.0.1");
+    const healthz = `http://60001-${name}.workspaces.localtest:${proxy.port}/healthz`;
+    const before = dials;
+    for (let i = 0; i < 20; i++) {
+      const res = await fetch(healthz, {
+        headers: { authorization: `Bearer ${gl.token}` },
+        dispatcher: zone.dispatcher,
+      } as RequestInit);
+      expect(res.status).toBe(200);
+      await res.arrayBuffer();
+    }
+    expect(dials - before).toBeLessThanOrEqual(2);
+  }, 20_000);
 
   it("carries raw TCP through CONNECT", async () => {
     const socket = connect(proxy.port, "127.0.0.1");
