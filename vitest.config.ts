@@ -7,6 +7,7 @@ export default defineConfig({
       "test/**/*.heavy.test.ts",
       "test/**/*.reliability.test.ts",
       "test/**/*.conformance.test.ts",
+      "test/**/*.nightly.test.ts",
       "node_modules/**",
     ],
     testTimeout: 30_000,
