@@ -137,7 +137,12 @@ export async function runCell(
       );
     }
     if (!signal.aborted) {
-      measured = await measure(ws, ctx, baseline).catch((err) => {
+      // Bounded like a start: a measurement that stalls must not hold the cell (and the run) forever.
+      measured = await withTimeout(
+        measure(ws, ctx, baseline),
+        ctx.scenario.timeouts.startMs,
+        "the tunnel measurement",
+      ).catch((err) => {
         measureError = errorMessage(err);
         return undefined;
       });

@@ -1,3 +1,4 @@
+import { createServer, type Socket } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { PROBES } from "../../src/harness/probes/index.ts";
 import { runCell } from "../../src/harness/run-cell.ts";
@@ -62,6 +63,40 @@ describe("runCell", () => {
     expect(run.cell.tunnel?.baseline.latencyUs.count).toBe(50);
     expect(run.cell.tunnel?.throughputMBps.download).toBeGreaterThan(0);
     expect(await started[0]!.leftovers()).toEqual([]);
+  });
+
+  it("gives up a tunnel measurement that stalls after the start timeout and finishes the cell", async () => {
+    // A URL that accepts connections and never answers, as a wedged proxy does.
+    const held: Socket[] = [];
+    const blackHole = createServer((socket) => held.push(socket)).listen(0, "127.0.0.1");
+    await new Promise((r) => blackHole.once("listening", r));
+    const { port } = blackHole.address() as { port: number };
+    const stalled: PathProvisioner = {
+      path: "ci",
+      async start() {
+        const ws = await LocalWorkspace.start({ env: { GREETING: "hi" } });
+        started.push(ws);
+        const nowhere = (_port: number, path = "/") => `http://127.0.0.1:${port}${path}`;
+        return Object.assign(ws, { url: nowhere, directUrl: nowhere });
+      },
+    };
+    try {
+      const base = ctx(["workspace.stop"]);
+      const run = await runCell(
+        { ...base, scenario: { ...base.scenario, timeouts: { startMs: 1500, probeMs: 4000 } } },
+        stalled,
+        PROBES,
+        undefined,
+        { probeDone: () => {} },
+        new AbortController().signal,
+      );
+      expect(run.cell.tunnel).toBeUndefined();
+      expect(run.cell.features.map((f) => f.id)).toEqual(["workspace.stop"]);
+      expect(await started[0]!.leftovers()).toEqual([]);
+    } finally {
+      for (const socket of held) socket.destroy();
+      blackHole.close();
+    }
   });
 
   it("turns a cell whose workspace ended by itself into an error naming why, and runs no stop probe on it", async () => {
