@@ -126,6 +126,8 @@ export class DockerBackend implements KubeletBackend {
       ...(spec.workingDir ? { WorkingDir: spec.workingDir } : {}),
       ...(identity.uid !== undefined ? { User: `${identity.uid}:${identity.gid}` } : {}),
       Labels: { ...managedLabels(), [POD_LABEL]: pod.metadata.uid! },
+      // stdin: true keeps the container's stdin open for `kubectl attach -i`, as the kubelet asks its runtime to.
+      ...(spec.stdin ? { OpenStdin: true, AttachStdin: true, StdinOnce: !!spec.stdinOnce } : {}),
       HostConfig: {
         NetworkMode: `container:${(sandbox as DockerSandbox).id}`,
         IpcMode: `container:${(sandbox as DockerSandbox).id}`,
@@ -134,7 +136,14 @@ export class DockerBackend implements KubeletBackend {
         ...(limits.cpu ? { NanoCpus: Math.round(cpuCores(limits.cpu) * 1e9) } : {}),
       },
     });
-    const stream = await container.attach({ stream: true, stdout: true, stderr: true });
+    const stream = await container.attach({
+      stream: true,
+      stdout: true,
+      stderr: true,
+      ...(spec.stdin ? { stdin: true, hijack: true } : {}),
+    });
+    const input = spec.stdin ? new PassThrough() : undefined;
+    input?.pipe(stream);
     const stdout = new PassThrough();
     const stderr = new PassThrough();
     docker.modem.demuxStream(stream, stdout, stderr);
@@ -150,6 +159,7 @@ export class DockerBackend implements KubeletBackend {
       id: `docker://${container.id}`,
       stdout,
       stderr,
+      ...(input ? { stdin: input } : {}),
       exited,
       started: Promise.resolve(true),
       note,

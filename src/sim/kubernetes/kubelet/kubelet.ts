@@ -183,7 +183,7 @@ export class Kubelet implements PodRuntime {
     }
     if (stdin && !run.stdin) {
       throw badRequest(
-        `container ${container} in pod ${pod.metadata.name} has no stdin to attach to: its spec needs stdin: true${this.backend.name === "docker" ? " (and the docker kubelet does not attach stdin)" : ""}`,
+        `container ${container} in pod ${pod.metadata.name} has no stdin to attach to: its spec needs stdin: true`,
       );
     }
     const stdout = new PassThrough();
