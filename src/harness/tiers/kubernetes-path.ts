@@ -13,7 +13,7 @@ import type { CellContext, PathProvisioner, WorkspaceHandle } from "../workspace
 import { imageFacts } from "./image-facts.ts";
 import { editorAnswers, waitUntil } from "./tunnel-handle.ts";
 
-const POLL_MS = 500;
+const POLL_MS = 200;
 
 interface WorkspaceState {
   id: string;
