@@ -182,10 +182,12 @@ export class KubernetesPathProvisioner implements PathProvisioner {
           : [`workspace ${workspace.name} is ${actualState} (GitLab's actualState)`];
       },
       dispose: async () => {
+        const before = await this.read(workspace.id);
         await set("Terminated");
-        // A workspace no agent ever took has nothing in any cluster: GitLab records it Terminated once an agent
-        // reports, so waiting for that without an agent would only run out the clock.
-        if ((await this.read(workspace.id)).respondedToAgentAt === null) return;
+        // Nothing runs for a Stopped workspace (the stop probe saw it so), and a workspace no agent ever took has
+        // nothing in any cluster: agentk removes what is left on its next reconcile, and waiting for GitLab to
+        // record that would only add a reconcile interval or, without an agent, run out the clock.
+        if (before.actualState === "Stopped" || before.respondedToAgentAt === null) return;
         await this.reach(workspace, "Terminated", 60_000);
       },
     };
