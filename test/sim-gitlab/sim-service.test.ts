@@ -21,6 +21,7 @@ describe("sim up's GitLab service", () => {
       expect(Object.keys(env).sort()).toEqual([
         "GITLAB_TOKEN",
         "GITLAB_URL",
+        "RUNNERS_RUNNING",
         "RUNNER_TOKEN_DOCKER_AMD64",
         "RUNNER_TOKEN_DOCKER_ARM64",
         "RUNNER_TOKEN_KUBERNETES_AMD64",
@@ -28,6 +29,8 @@ describe("sim up's GitLab service", () => {
         "RUNNER_TOKEN_SHELL_AMD64",
       ]);
       expect(env.RUNNER_TOKEN_SHELL_AMD64).toMatch(/^glrt-/);
+      // The sim tier's settings list only what runs: the process kubelet runs no docker or kubernetes runner here.
+      expect(env.RUNNERS_RUNNING).toBe("shell-amd64");
       const api = new Gitlab({ host: env.GITLAB_URL!, token: env.GITLAB_TOKEN! });
       const project = await api.Projects.create({ name: "via-sim-up" });
       const config =
