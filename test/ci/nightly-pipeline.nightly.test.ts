@@ -234,7 +234,16 @@ describeUnless(missing)("the nightly pipeline on the GitLab simulator (sim tier)
         ({ child }) =>
           new Promise<void>((done) => {
             if (child.exitCode !== null || child.signalCode !== null) return done();
-            child.once("exit", () => done());
+            // A runner stops within its grace after SIGTERM; one that does not is ended (by pid) so the
+            // cleanup finishes, and says so in the test's output.
+            const kill = setTimeout(() => {
+              process.stderr.write(`runner pid ${child.pid} did not stop within 20 s of SIGTERM: SIGKILL\n`);
+              child.kill("SIGKILL");
+            }, 20_000);
+            child.once("exit", () => {
+              clearTimeout(kill);
+              done();
+            });
             child.kill("SIGTERM");
           }),
       ),
