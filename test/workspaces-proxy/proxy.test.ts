@@ -175,10 +175,7 @@ describeUnless(missing)("the workspaces proxy", () => {
     const socket = new WebSocket(`ws://60001-${name}.workspaces.localtest:${proxy.port}/terminal`, {
       headers: { authorization: `Bearer ${gl.token}` },
       // No DNS server knows the zone here: its names resolve to the proxy, as the zone's wildcard record would.
-      lookup: ((_host: string, options: { all?: boolean }, done: (...args: unknown[]) => void) =>
-        options.all
-          ? done(null, [{ address: "127.0.0.1", family: 4 }])
-          : done(null, "127.0.0.1", 4)) as never,
+      lookup: zoneResolution("workspaces.localtest", "127.0.0.1").lookup,
       handshakeTimeout: 10_000,
     });
     try {
