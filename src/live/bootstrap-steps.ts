@@ -35,7 +35,12 @@ export const BOOTSTRAP_STEPS: BootstrapStepInfo[] = [
   },
   {
     id: "runners",
-    title: "a runner per executor and architecture, tagged (POST /user/runners), registered with its token",
+    title: "a runner per executor, tagged per architecture it serves (POST /user/runners)",
+  },
+  {
+    id: "register",
+    title:
+      "each runner registered where it runs with its token (gitlab-runner register --template-config, then verify)",
   },
   { id: "settings", title: "the tier settings file the harness reads (the same one sim up writes)" },
 ];

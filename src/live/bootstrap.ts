@@ -15,14 +15,18 @@ import {
 import { UsageError } from "../util/errors.ts";
 import { BOOTSTRAP_STEPS } from "./bootstrap-steps.ts";
 import { formatMissing, gitlabTooOld } from "./preflight.ts";
+import type { Executor, RunnersByExecutor, StopAgentk } from "./profile-hooks.ts";
 
-export type Executor = RunnerSelector["executor"];
+export type { Executor } from "./profile-hooks.ts";
 export type Arch = RunnerSelector["arch"];
 
 export interface BootstrapOptions {
   gitlabUrl: string;
-  /** A personal access token with the api scope (an administrator's, or a group owner's). */
-  token: string;
+  /**
+   * A personal access token with the api scope (an administrator's, or a group owner's), or how to get one
+   * (a profile's adminToken hook: `live up` creates root's with gitlab-rails runner in the container).
+   */
+  token: string | (() => Promise<string>);
   settingsFile: string;
   group: string;
   project: string;
@@ -39,7 +43,17 @@ export interface BootstrapOptions {
    * Runs agentk with the token in `tokenFile`, or says how to: `live init` prints the `wsparity agentk`
    * command, or starts it with --start-agentk. Returns what stops it, when it was started here.
    */
-  agentk(tokenFile: string): Promise<(() => Promise<void>) | undefined>;
+  agentk(tokenFile: string): Promise<StopAgentk | undefined>;
+  /**
+   * Brings the created runners up with their tokens (`live up`: gitlab-runner register in each runner container).
+   * Without it the step prints how to register them.
+   */
+  runnersReady?(runners: RunnersByExecutor): Promise<void>;
+  /**
+   * host:port where workspace and tunnel host names resolve when no DNS server knows them (ports published on
+   * 127.0.0.1): written as the settings' agents[].resolveTo and ci.resolveTo.
+   */
+  resolveTo?: { workspaces?: string; tunnel?: string };
   /** How long the agentk step waits for GitLab to hear from the agent. */
   agentkDeadlineMs: number;
   log(line: string): void;
@@ -47,14 +61,14 @@ export interface BootstrapOptions {
 
 export interface BootstrapState {
   agentToken?: { agentId: number; tokenId: number; token: string };
-  runners?: Record<string, { id: number; token: string }>;
+  runners?: RunnersByExecutor;
 }
 
 export interface BootstrapResult {
   settings: TierSettings;
   stateFile: string;
   agentTokenFile: string;
-  stopAgentk: (() => Promise<void>) | undefined;
+  stopAgentk: StopAgentk | undefined;
 }
 
 const AGENT_CONFIG_DIR = ".gitlab/agents";
@@ -167,27 +181,10 @@ export async function checkGitlab(url: string, token: string): Promise<string> {
 
 export async function bootstrap(opts: BootstrapOptions): Promise<BootstrapResult> {
   const base = opts.gitlabUrl.replace(/\/+$/, "");
-  const api = new Gitlab({ host: base, token: opts.token });
   const stateFile = stateFileFor(opts.settingsFile);
   const agentTokenFile = agentTokenFileFor(opts.settingsFile);
   const state = readState(stateFile);
   const saveState = () => writeIfChanged(stateFile, `${JSON.stringify(state, null, 2)}\n`);
-  const rest = async <T>(method: string, path: string, body?: unknown): Promise<T> => {
-    const res = await fetch(`${base}/api/v4${path}`, {
-      method,
-      headers: { "private-token": opts.token, "content-type": "application/json" },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const text = await res.text();
-    if (!res.ok) throw new UsageError(`${method} ${path} answered ${res.status}: ${text.slice(0, 300)}`);
-    return JSON.parse(text) as T;
-  };
-  const request = gitlabGraphql(base, opts.token);
-  const graphql = <T>(query: string, variables: Record<string, unknown>): Promise<T> =>
-    request<T>(query, variables).catch((err: Error) => {
-      throw new UsageError(err.message);
-    });
-
   const steps = new Map(BOOTSTRAP_STEPS.map((s, i) => [s.id, { ...s, n: i + 1 }]));
   const step = async <T>(id: string, run: () => Promise<{ value: T; note: string }>): Promise<T> => {
     const info = steps.get(id)!;
@@ -197,6 +194,29 @@ export async function bootstrap(opts: BootstrapOptions): Promise<BootstrapResult
     opts.log(`[${info.n}/${steps.size}] ${id}: ${note} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
     return value;
   };
+
+  const token = await step("token", async () => {
+    const given = typeof opts.token === "string";
+    const value = given ? (opts.token as string) : await (opts.token as () => Promise<string>)();
+    const version = await checkGitlab(base, value);
+    return { value, note: `GitLab ${version} accepts the ${given ? "given" : "administrator's"} token` };
+  });
+  const api = new Gitlab({ host: base, token });
+  const rest = async <T>(method: string, path: string, body?: unknown): Promise<T> => {
+    const res = await fetch(`${base}/api/v4${path}`, {
+      method,
+      headers: { "private-token": token, "content-type": "application/json" },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await res.text();
+    if (!res.ok) throw new UsageError(`${method} ${path} answered ${res.status}: ${text.slice(0, 300)}`);
+    return JSON.parse(text) as T;
+  };
+  const request = gitlabGraphql(base, token);
+  const graphql = <T>(query: string, variables: Record<string, unknown>): Promise<T> =>
+    request<T>(query, variables).catch((err: Error) => {
+      throw new UsageError(err.message);
+    });
 
   /** Commits the files that are missing or differ on main; nothing when all are there. */
   const commitFiles = async (projectId: number, files: Map<string, string>, message: string) => {
@@ -210,11 +230,6 @@ export async function bootstrap(opts: BootstrapOptions): Promise<BootstrapResult
     if (actions.length) await api.Commits.create(projectId, "main", message, actions);
     return actions.length;
   };
-
-  await step("token", async () => ({
-    value: undefined,
-    note: `GitLab ${await checkGitlab(base, opts.token)} accepts the token`,
-  }));
 
   const group = await step("group", async () => {
     const found = await orNotFound(api.Groups.show(opts.group));
@@ -370,9 +385,25 @@ export async function bootstrap(opts: BootstrapOptions): Promise<BootstrapResult
       return { value: selectors, note: `${notes.join("; ")}; their tokens are in ${stateFile}` };
     });
 
+    await step("register", async () => {
+      const created = state.runners ?? {};
+      if (opts.runnersReady) {
+        await opts.runnersReady(created);
+        return { value: undefined, note: `${Object.keys(created).join(", ")} runner(s) registered` };
+      }
+      for (const [executor, runner] of Object.entries(created))
+        opts.log(
+          `  ${executor}: gitlab-runner register --non-interactive --url ${base} --token <runners.${executor}.token in ${stateFile}> --executor ${executor} --name wsparity-${executor} (runner ${runner.id})`,
+        );
+      return {
+        value: undefined,
+        note: "nothing registered here: register each runner where it runs, as printed",
+      };
+    });
+
     const settings: TierSettings = {
       tier: "live",
-      gitlab: { url: base, token: opts.token, group: groupPath, project: projectPath },
+      gitlab: { url: base, token, group: groupPath, project: projectPath },
       // One agent for the cluster: a single-architecture k3s (amd64 on the machines the live tier runs on).
       kubernetes: {
         agents: [
@@ -380,10 +411,16 @@ export async function bootstrap(opts: BootstrapOptions): Promise<BootstrapResult
             arch: "amd64",
             clusterAgentId: `gid://gitlab/Clusters::Agent/${agent.id}`,
             dnsZone: opts.dnsZone,
+            ...(opts.resolveTo?.workspaces ? { resolveTo: opts.resolveTo.workspaces } : {}),
           },
         ],
       },
-      ci: { tunnelDomain: opts.tunnelDomain, ...(opts.tunnel ? { tunnel: opts.tunnel } : {}), runners },
+      ci: {
+        tunnelDomain: opts.tunnelDomain,
+        ...(opts.resolveTo?.tunnel ? { resolveTo: opts.resolveTo.tunnel } : {}),
+        ...(opts.tunnel ? { tunnel: opts.tunnel } : {}),
+        runners,
+      },
     };
     await step("settings", async () => ({
       value: undefined,
