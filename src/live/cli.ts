@@ -1,21 +1,28 @@
 // `wsparity live up|status|down`: the live tier's compose stack, with a preflight that names every missing
 // prerequisite before anything starts, and a plan (`--dry-run`) of what would start and what the bootstrap does.
+import { resolve } from "node:path";
 import type { Command } from "commander";
 import { UsageError } from "../util/errors.ts";
+import type { Arch, Executor } from "./bootstrap.ts";
 import { BOOTSTRAP_STEPS } from "./bootstrap-steps.ts";
 import { composeClient, detectCompose } from "./compose-client.ts";
 import { COMPOSE_FILE, readComposeFile } from "./compose-file.ts";
 import { type ComposeUpPlan, composeUpPlan, describeWait, LIVE_PROJECT } from "./compose-plan.ts";
-import { registerLiveInit } from "./init-cli.ts";
+import { ARCHES, EXECUTORS, listOf, registerLiveInit } from "./init-cli.ts";
 import { formatMissing, preflight } from "./preflight.ts";
 
 const PROFILES = ["live"];
+/** Where live up keeps its tokens, the agentk manifest and settings.yaml (docker-compose.yml mounts it). */
+const LIVE_STATE_DIR = ".state/live";
 
 interface UpOptions {
   profile: string;
   dryRun?: boolean;
   license?: string;
   arch: string;
+  executors: string;
+  stateDir: string;
+  agentkTimeout: string;
 }
 
 function planFor(opts: UpOptions): { plan: ComposeUpPlan; licence: string | undefined } {
@@ -47,13 +54,21 @@ export function registerLiveCommands(program: Command): void {
   live
     .command("up")
     .description(
-      "Check the prerequisites, start docker-compose.yml's live profile and wait for each service; --dry-run prints the plan and the preflight only.",
+      "Check the prerequisites, start docker-compose.yml's live profile, wait for each service, then bootstrap GitLab (root token, project, agent, agentk, mapping, runners registered) and write STATE_DIR/settings.yaml; idempotent. --dry-run prints the plan and the preflight only.",
     )
     .option("--profile <name>", "compose profile", "live")
     .option("--dry-run", "print what would start and the bootstrap that follows; start nothing")
     .option("--license <file>", "GitLab Premium or Ultimate licence file (env: WSPARITY_GITLAB_LICENSE)")
     .option("--arch <list>", "architectures the runs will cover (arm64 needs QEMU binfmt)", "amd64,arm64")
+    .option("--executors <list>", "runner executors to create and register", "shell,docker,kubernetes")
+    .option("--state-dir <dir>", "where the tokens, the agentk manifest and settings.yaml go", LIVE_STATE_DIR)
+    .option("--agentk-timeout <seconds>", "how long to wait for GitLab to hear from agentk", "600")
     .action(async (opts: UpOptions) => {
+      const executors = listOf<Executor>(opts.executors, EXECUTORS, "--executors");
+      const arches = listOf<Arch>(opts.arch, ARCHES, "--arch");
+      const agentkTimeout = Number(opts.agentkTimeout);
+      if (!Number.isFinite(agentkTimeout) || agentkTimeout <= 0)
+        throw new UsageError(`--agentk-timeout must be a number of seconds, got "${opts.agentkTimeout}"`);
       const { plan, licence } = planFor(opts);
       const found = detectCompose();
       const missing = preflight({
@@ -71,24 +86,43 @@ export function registerLiveCommands(program: Command): void {
         return;
       }
       if (missing.length) throw new UsageError(formatMissing(missing));
-      const compose = await composeClient();
-      process.stdout.write(`live up with ${compose.describe}\n`);
-      const started = Date.now();
-      await compose.up(plan, (line) => process.stdout.write(`  ${line}\n`));
-      process.stdout.write(`every service is up after ${Math.round((Date.now() - started) / 1000)} s\n`);
+      const stateDir = resolve(opts.stateDir);
+      const log = (line: string) => process.stdout.write(`${line}\n`);
+      // Loaded here: --dry-run and the other live commands start without gitbeaker.
+      const { liveUp, publishedPorts } = await import("./up.ts");
+      const result = await liveUp({
+        compose: await composeClient(),
+        plan,
+        stateDir,
+        ports: publishedPorts(process.env),
+        executors,
+        arches,
+        agentkDeadlineMs: agentkTimeout * 1000,
+        log,
+      });
+      log(
+        `settings: ${opts.stateDir}/settings.yaml; tokens are kept in ${result.stateFile} and ${stateDir} (0600)`,
+      );
+      log(`run the matrix: wsparity run --tier live --settings ${opts.stateDir}/settings.yaml`);
     });
   live
     .command("status")
-    .description("Each service of the live stack: state and health.")
-    .action(async () => {
-      const compose = await composeClient();
-      const states = await compose.ps({ file: COMPOSE_FILE, projectName: LIVE_PROJECT });
-      if (states.length === 0) {
-        process.stdout.write(`no containers of compose project ${LIVE_PROJECT}: run wsparity live up\n`);
-        return;
-      }
-      for (const s of states)
-        process.stdout.write(`${s.service.padEnd(20)} ${s.state}${s.health ? ` (${s.health})` : ""}\n`);
+    .description(
+      "Each service of the live stack (state and health), and each runner's and the agent's connection as GitLab reports it (from the settings live up wrote).",
+    )
+    .option(
+      "--settings <file>",
+      "the tier settings live up (or live init) wrote",
+      `${LIVE_STATE_DIR}/settings.yaml`,
+    )
+    .action(async (opts: { settings: string }) => {
+      const { liveStatus } = await import("./status.ts");
+      await liveStatus({
+        compose: await composeClient(),
+        plan: { file: COMPOSE_FILE, projectName: LIVE_PROJECT },
+        settingsFile: resolve(opts.settings),
+        out: (line) => process.stdout.write(`${line}\n`),
+      });
     });
   live
     .command("down")

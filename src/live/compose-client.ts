@@ -19,6 +19,12 @@ export interface ComposeClient {
   readonly describe: string;
   up(plan: ComposeUpPlan, onProgress: (line: string) => void): Promise<void>;
   run(plan: ComposeUpPlan, service: string, profile: string): Promise<{ status: number; output: string }>;
+  /** Runs `argv` in the running container of `service` (compose exec, no TTY). */
+  exec(
+    plan: Pick<ComposeUpPlan, "file" | "projectName" | "env">,
+    service: string,
+    argv: string[],
+  ): Promise<{ status: number; stdout: string; stderr: string }>;
   ps(plan: Pick<ComposeUpPlan, "file" | "projectName">): Promise<ComposeServiceState[]>;
   down(
     plan: Pick<ComposeUpPlan, "file" | "projectName" | "profiles">,
@@ -123,6 +129,14 @@ export abstract class ComposeCommand implements ComposeClient {
   ): Promise<{ status: number; output: string }> {
     const r = this.compose(plan, [...profileArgs([profile]), "run", "--rm", service]);
     return { status: r.status, output: `${r.stdout}${r.stderr}` };
+  }
+
+  async exec(
+    plan: Pick<ComposeUpPlan, "file" | "projectName" | "env">,
+    service: string,
+    argv: string[],
+  ): Promise<{ status: number; stdout: string; stderr: string }> {
+    return this.compose(plan, ["exec", "-T", service, ...argv]);
   }
 
   async ps(plan: Pick<ComposeUpPlan, "file" | "projectName">): Promise<ComposeServiceState[]> {

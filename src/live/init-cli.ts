@@ -26,10 +26,10 @@ interface InitOptions {
   agentkTimeout: string;
 }
 
-const EXECUTORS = ["shell", "docker", "kubernetes"];
-const ARCHES = ["amd64", "arm64"];
+export const EXECUTORS = ["shell", "docker", "kubernetes"];
+export const ARCHES = ["amd64", "arm64"];
 
-function listOf<T extends string>(value: string, allowed: string[], option: string): T[] {
+export function listOf<T extends string>(value: string, allowed: string[], option: string): T[] {
   const items = value.split(",").map((s) => s.trim());
   const bad = items.filter((i) => !allowed.includes(i));
   if (bad.length || !items.length)
