@@ -14,6 +14,8 @@ export interface AgentkManifestInput {
   /** GitLab's host name and its address on the compose network: pods in k3s do not resolve compose names. */
   gitlabHost: { hostname: string; ip: string };
   image?: string;
+  /** Namespaces the live tier's jobs need besides agentk's (the kubernetes runner's, runners/live/kubernetes.toml). */
+  extraNamespaces?: string[];
 }
 
 export function agentkManifest(input: AgentkManifestInput): string {
@@ -22,6 +24,11 @@ export function agentkManifest(input: AgentkManifestInput): string {
   const labels = { "app.kubernetes.io/name": "gitlab-agent", "app.kubernetes.io/instance": input.agentName };
   const objects = [
     { apiVersion: "v1", kind: "Namespace", metadata: { name: namespace } },
+    ...(input.extraNamespaces ?? []).map((name) => ({
+      apiVersion: "v1",
+      kind: "Namespace",
+      metadata: { name },
+    })),
     { apiVersion: "v1", kind: "ServiceAccount", metadata: { name, namespace } },
     {
       apiVersion: "rbac.authorization.k8s.io/v1",

@@ -5,6 +5,9 @@ import { spawnSync } from "node:child_process";
 import { dirname } from "node:path";
 import { type ComposeUpPlan, describeWait, type ServiceWait } from "./compose-plan.ts";
 
+/** The longest a one-shot or a command in a container may take (gitlab-rails runner boots Rails: about a minute). */
+const COMMAND_DEADLINE_MS = 10 * 60_000;
+
 export type ComposeImplementation = "compose-v2" | "docker-compose-v1";
 
 export interface ComposeServiceState {
@@ -35,7 +38,7 @@ export interface ComposeClient {
 type Exec = (
   cmd: string,
   args: string[],
-  opts?: { env?: Record<string, string>; cwd?: string },
+  opts?: { env?: Record<string, string>; cwd?: string; timeoutMs?: number },
 ) => {
   status: number;
   stdout: string;
@@ -43,11 +46,20 @@ type Exec = (
 };
 
 export const exec: Exec = (cmd, args, opts = {}) => {
-  const r = spawnSync(cmd, args, { encoding: "utf8", env: { ...process.env, ...opts.env }, cwd: opts.cwd });
+  const r = spawnSync(cmd, args, {
+    encoding: "utf8",
+    env: { ...process.env, ...opts.env },
+    cwd: opts.cwd,
+    ...(opts.timeoutMs ? { timeout: opts.timeoutMs, killSignal: "SIGKILL" as const } : {}),
+  });
+  const timedOut = (r.error as { code?: string } | undefined)?.code === "ETIMEDOUT";
   return {
-    status: r.status ?? (r.error ? 127 : 1),
+    // 124, as coreutils' timeout exits; 127 when the command could not be started.
+    status: timedOut ? 124 : (r.status ?? (r.error ? 127 : 1)),
     stdout: r.stdout ?? "",
-    stderr: r.stderr ?? r.error?.message ?? "",
+    stderr: timedOut
+      ? `${cmd} ${args.join(" ")} did not finish within ${(opts.timeoutMs ?? 0) / 1000} s and was killed\n${r.stderr ?? ""}`
+      : (r.stderr ?? r.error?.message ?? ""),
   };
 };
 
@@ -117,9 +129,14 @@ export abstract class ComposeCommand implements ComposeClient {
   protected compose(
     plan: Pick<ComposeUpPlan, "file" | "projectName"> & { env?: Record<string, string> },
     args: string[],
+    timeoutMs?: number,
   ) {
     const [cmd, ...sub] = this.command;
-    return this.sh(cmd, [...sub, ...baseArgs(plan), ...args], { env: plan.env, cwd: dirname(plan.file) });
+    return this.sh(cmd, [...sub, ...baseArgs(plan), ...args], {
+      env: plan.env,
+      cwd: dirname(plan.file),
+      ...(timeoutMs ? { timeoutMs } : {}),
+    });
   }
 
   async run(
@@ -127,7 +144,7 @@ export abstract class ComposeCommand implements ComposeClient {
     service: string,
     profile: string,
   ): Promise<{ status: number; output: string }> {
-    const r = this.compose(plan, [...profileArgs([profile]), "run", "--rm", service]);
+    const r = this.compose(plan, [...profileArgs([profile]), "run", "--rm", service], COMMAND_DEADLINE_MS);
     return { status: r.status, output: `${r.stdout}${r.stderr}` };
   }
 
@@ -136,7 +153,7 @@ export abstract class ComposeCommand implements ComposeClient {
     service: string,
     argv: string[],
   ): Promise<{ status: number; stdout: string; stderr: string }> {
-    return this.compose(plan, ["exec", "-T", service, ...argv]);
+    return this.compose(plan, ["exec", "-T", service, ...argv], COMMAND_DEADLINE_MS);
   }
 
   async ps(plan: Pick<ComposeUpPlan, "file" | "projectName">): Promise<ComposeServiceState[]> {

@@ -20,6 +20,8 @@ export const KAS_ADDRESS = "ws://gitlab:8929/-/kubernetes-agent/";
 const SETUP_PROFILE = "live-setup";
 const BINFMT_ARM64 = "/proc/sys/fs/binfmt_misc/qemu-aarch64";
 const TOKEN_NAME = "wsparity-live";
+/** runners/live/kubernetes.toml's namespace. */
+export const KUBERNETES_RUNNER_NAMESPACE = "wsparity-ci";
 
 export interface LiveProfileOptions {
   compose: ComposeClient;
@@ -123,6 +125,8 @@ export class LiveProfile implements ProfileHooks {
         token: readFileSync(tokenFile, "utf8").trim(),
         kasAddress: KAS_ADDRESS,
         gitlabHost: { hostname: GITLAB_IN_COMPOSE.hostname, ip: GITLAB_IN_COMPOSE.ip },
+        // gitlab-runner's kubernetes executor does not create its namespace.
+        extraNamespaces: [KUBERNETES_RUNNER_NAMESPACE],
       }),
       { mode: 0o600 },
     );

@@ -60,7 +60,14 @@ export async function registerRunner(
   const service = runnerService(executor);
   const current = await compose.exec(plan, service, ["cat", RUNNER_CONFIG]);
   // A missing config.toml (cat fails) is a runner container that has never been registered.
-  const registered = current.status === 0 && hasRunnerToken(current.stdout, runner.token);
+  let registered = false;
+  try {
+    registered = current.status === 0 && hasRunnerToken(current.stdout, runner.token);
+  } catch (err) {
+    throw new UsageError(
+      `${service}:${RUNNER_CONFIG} is not valid TOML (${(err as Error).message.split("\n")[0]}): fix or remove it, then run live up again`,
+    );
+  }
   if (!registered) {
     const r = await compose.exec(plan, service, registerArgv(executor, gitlabUrl, runner.token));
     if (r.status !== 0)

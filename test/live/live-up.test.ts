@@ -7,15 +7,16 @@ import { createServer } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import fc from "fast-check";
-import { stringify as tomlStringify } from "smol-toml";
+import { parse as parseToml, stringify as tomlStringify } from "smol-toml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseAllDocuments } from "yaml";
 import { AGENTK_IMAGE } from "../../src/live/agentk-manifest.ts";
 import { bootstrap, defaultDevfilesDir } from "../../src/live/bootstrap.ts";
 import { BOOTSTRAP_STEPS } from "../../src/live/bootstrap-steps.ts";
+import { exec } from "../../src/live/compose-client.ts";
 import { readComposeFile } from "../../src/live/compose-file.ts";
 import { composeUpPlan } from "../../src/live/compose-plan.ts";
-import { adminTokenRuby, KAS_ADDRESS } from "../../src/live/live-profile.ts";
+import { adminTokenRuby, KAS_ADDRESS, KUBERNETES_RUNNER_NAMESPACE } from "../../src/live/live-profile.ts";
 import { hasRunnerToken, registerArgv } from "../../src/live/runner-registration.ts";
 import { liveStatus } from "../../src/live/status.ts";
 import { liveUp, settingsFileIn } from "../../src/live/up.ts";
@@ -108,14 +109,16 @@ describe("live up: compose, then the bootstrap through the live profile's hooks"
     const objects = parseAllDocuments(readFileSync(manifest, "utf8")).map((d) => d.toJS());
     expect(objects.map((o) => o.kind)).toEqual([
       "Namespace",
+      "Namespace",
       "ServiceAccount",
       "ClusterRoleBinding",
       "Secret",
       "Deployment",
     ]);
     const state = JSON.parse(readFileSync(stateFile, "utf8"));
-    expect(objects[3].stringData.token).toBe(state.agentToken.token);
-    const pod = objects[4].spec.template.spec;
+    expect(objects[1].metadata.name).toBe(KUBERNETES_RUNNER_NAMESPACE);
+    expect(objects[4].stringData.token).toBe(state.agentToken.token);
+    const pod = objects[5].spec.template.spec;
     expect(pod.containers[0].image).toBe(AGENTK_IMAGE);
     expect(pod.containers[0].args).toContain(`--kas-address=${KAS_ADDRESS}`);
     expect(pod.hostAliases).toEqual([{ ip: "172.30.57.10", hostnames: ["gitlab"] }]);
@@ -297,7 +300,24 @@ describe("live status against the GitLab simulator", () => {
   });
 });
 
+describe("commands in containers have a deadline", () => {
+  it("a command past its deadline is killed and says so (exit 124)", () => {
+    const started = Date.now();
+    const r = exec("sleep", ["30"], { timeoutMs: 300 });
+    expect(Date.now() - started).toBeLessThan(10_000);
+    expect(r.status).toBe(124);
+    expect(r.stderr).toContain("sleep 30 did not finish within 0.3 s and was killed");
+  });
+});
+
 describe("runner registration, pure parts", () => {
+  it("the agentk manifest creates the namespace runners/live/kubernetes.toml runs jobs in", () => {
+    const template = parseToml(readFileSync("runners/live/kubernetes.toml", "utf8")) as {
+      runners: { kubernetes: { namespace: string } }[];
+    };
+    expect(template.runners[0]!.kubernetes.namespace).toBe(KUBERNETES_RUNNER_NAMESPACE);
+  });
+
   it("register takes the token, executor, name and template; the docker executor its default image; no tags", () => {
     expect(registerArgv("docker", "http://gitlab:8929", "glrt-abc")).toEqual([
       "gitlab-runner",
