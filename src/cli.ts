@@ -14,12 +14,16 @@ const ci: Loader = async () => (await import("./ci/cli.ts")).registerCiCommands;
 const run: Loader = async () => (await import("./harness/cli.ts")).registerRunCommand;
 const report: Loader = async () => (await import("./report/cli.ts")).registerReportCommands;
 const sim: Loader = async () => (await import("./sim/up.ts")).registerSimCommands;
+const simKubernetes: Loader = async () =>
+  (await import("./sim/kubernetes/cli.ts")).registerSimKubernetesCommand;
 const runner: Loader = async () => (await import("./runner/cli.ts")).registerRunnerCommands;
 const images: Loader = async () => (await import("./images/index.ts")).registerImagesCommands;
 const tunnel: Loader = async () => (await import("./tunnel/cli.ts")).registerTunnelCommands;
 const agent: Loader = async () => (await import("./agent/cli.ts")).registerAgentCommands;
 const agentk: Loader = async () => (await import("./agentk/cli.ts")).registerAgentkCommands;
 const tunnelBench: Loader = async () => (await import("./tunnel/bench/cli.ts")).registerTunnelBenchCommands;
+const workspacesProxy: Loader = async () =>
+  (await import("./workspaces-proxy/cli.ts")).registerWorkspacesProxyCommand;
 const live: Loader = async () => (await import("./live/cli.ts")).registerLiveCommands;
 
 /**
@@ -32,7 +36,7 @@ const COMMAND_MODULES: Record<string, Loader[]> = {
   compare: [report],
   gate: [report],
   merge: [report],
-  sim: [sim],
+  sim: [sim, simKubernetes],
   runner: [runner],
   images: [images],
   tunnel: [tunnel],
@@ -40,6 +44,7 @@ const COMMAND_MODULES: Record<string, Loader[]> = {
   agentk: [agentk],
   bench: [tunnelBench, ci],
   live: [live],
+  "workspaces-proxy": [workspacesProxy],
 };
 const ALL_MODULES = [...new Set(Object.values(COMMAND_MODULES).flat())];
 

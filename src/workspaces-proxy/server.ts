@@ -15,6 +15,7 @@ import {
 import type { AddressInfo, Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import type { GitLabUserAuth } from "./gitlab-auth.ts";
+import { asPooledSocket } from "./pooled-stream.ts";
 import { UpstreamError, type Upstreams } from "./upstream.ts";
 
 export const SESSION_COOKIE = "gitlab-workspaces-proxy-session";
@@ -162,7 +163,7 @@ export class WorkspacesProxy {
       agent = new Agent({ keepAlive: true, maxSockets: 64 });
       agent.createConnection = ((_options: unknown, done: (err: Error | null, socket?: Socket) => void) => {
         this.opts.upstreams.connect(target.workspace, target.port).then(
-          (stream) => done(null, stream as Socket),
+          (stream) => done(null, asPooledSocket(stream)),
           (err: Error) => done(err),
         );
         return undefined;

@@ -1,13 +1,12 @@
 // The Kubernetes API simulator: API server, workload controllers and a kubelet, started together.
 import { randomBytes } from "node:crypto";
-import { mkdirSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { mkdirSync, renameSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
 import type { Duplex } from "node:stream";
 import { KubeConfig } from "@kubernetes/client-node";
 import { bundleAgent } from "../../agent/bundle.ts";
 import { buildEditorBundle } from "../../editor/bundle.ts";
 import type { Arch } from "../../images/index.ts";
-import { makeThrowawayCert } from "../../tunnel/certs.ts";
 import { WorkloadControllers } from "./controllers.ts";
 import { JobController } from "./job-controller.ts";
 import { kubeconfigYaml } from "./kubeconfig.ts";
@@ -16,12 +15,22 @@ import { Kubelet } from "./kubelet/kubelet.ts";
 import { ProcessBackend, processKubeletUnavailable } from "./kubelet/process-backend.ts";
 import { KubernetesApiServer } from "./server.ts";
 import { ServiceControllers } from "./service-controllers.ts";
+import { makeServingCert } from "./serving-cert.ts";
 import { ObjectStore } from "./store.ts";
 
 export interface KubernetesSimOptions {
   /** Where kubeconfig, pod folders and volumes go. */
   stateDir: string;
+  /** The listen address (default 127.0.0.1; 0.0.0.0 to serve other containers). */
+  host?: string;
   port?: number;
+  /**
+   * The server the kubeconfig gives clients (default: the listen address, 127.0.0.1 when listening on every
+   * interface; without a port, the port listened on). Its host is one of the names the serving certificate carries.
+   */
+  server?: { host: string; port?: number };
+  /** Where the kubeconfig goes (default STATE_DIR/kubeconfig); written only once the server listens. */
+  kubeconfigPath?: string;
   /** process (default): pods run as local processes; docker: as Docker containers; none: pods stay Pending. */
   kubelet?: "process" | "docker" | "none";
   /** The docker kubelet's node architecture (default: the host's); arm64 runs through QEMU. */
@@ -31,7 +40,10 @@ export interface KubernetesSimOptions {
 }
 
 export interface KubernetesSim {
+  /** The server URL clients are given (the kubeconfig's). */
   url: string;
+  /** Where the API server listens (the port chosen when 0 was asked for). */
+  listening: { host: string; port: number };
   token: string;
   caCert: string;
   kubeconfigPath: string;
@@ -53,8 +65,9 @@ export async function startKubernetesSim(opts: KubernetesSimOptions): Promise<Ku
   // The tools injector installs the editor bundle into pods, and the process kubelet gives wsparity's tools
   // image its agent and editor: build both from the current sources.
   if (kubeletKind !== "none") await Promise.all([buildEditorBundle(), bundleAgent()]);
-  // kubectl sends bearer tokens only over TLS: the same throwaway certificate maker as the tunnel's.
-  const tls = await makeThrowawayCert("wsparity-sim.localtest");
+  // kubectl sends bearer tokens only over TLS.
+  const host = opts.host ?? "127.0.0.1";
+  const tls = await makeServingCert([host, ...(opts.server ? [opts.server.host] : [])]);
   const store = new ObjectStore();
   const token = randomBytes(16).toString("hex");
   const backend =
@@ -71,15 +84,22 @@ export async function startKubernetesSim(opts: KubernetesSimOptions): Promise<Ku
     ready: kubelet !== undefined,
   });
   const server = new KubernetesApiServer({ store, token, runtime: kubelet, tls });
-  const url = await server.listen(opts.port ?? 0);
-  const kubeconfigPath = join(opts.stateDir, "kubeconfig");
-  writeFileSync(kubeconfigPath, kubeconfigYaml(url, token, tls.cert), { mode: 0o600 });
+  const listening = { host, port: Number(new URL(await server.listen(opts.port ?? 0, host)).port) };
+  const url = opts.server
+    ? httpsUrl(opts.server.host, opts.server.port ?? listening.port)
+    : httpsUrl(
+        listening.host === "0.0.0.0" || listening.host === "::" ? "127.0.0.1" : listening.host,
+        listening.port,
+      );
+  const kubeconfigPath = opts.kubeconfigPath ?? join(opts.stateDir, "kubeconfig");
+  writeKubeconfig(kubeconfigPath, kubeconfigYaml(url, token, tls.cert));
   controllers.start();
   jobs.start();
   services.start();
   kubelet?.start();
   return {
     url,
+    listening,
     token,
     caCert: tls.cert,
     kubeconfigPath,
@@ -101,6 +121,19 @@ export async function startKubernetesSim(opts: KubernetesSimOptions): Promise<Ku
       await server.close();
     },
   };
+}
+
+const httpsUrl = (host: string, port: number) => `https://${host.includes(":") ? `[${host}]` : host}:${port}`;
+
+/**
+ * Owner-only (it holds the bearer token; root in other containers still reads it), and renamed into place so
+ * a container waiting for the file never reads half of it.
+ */
+function writeKubeconfig(path: string, yaml: string): void {
+  mkdirSync(dirname(path), { recursive: true });
+  const partial = `${path}.${process.pid}.partial`;
+  writeFileSync(partial, yaml, { mode: 0o600 });
+  renameSync(partial, path);
 }
 
 export type { ExecProcess, PodRuntime } from "./runtime.ts";

@@ -99,10 +99,17 @@ export class KubernetesApiServer {
     });
   }
 
+  /** Listens (port 0: any free port) and returns the URL of the address bound. */
   async listen(port = 0, host = "127.0.0.1"): Promise<string> {
-    await new Promise<void>((resolve) => this.server.listen(port, host, resolve));
+    await new Promise<void>((resolve, reject) => {
+      this.server.once("error", reject);
+      this.server.listen(port, host, () => {
+        this.server.off("error", reject);
+        resolve();
+      });
+    });
     const addr = this.server.address() as AddressInfo;
-    return `${this.opts.tls ? "https" : "http"}://${host}:${addr.port}`;
+    return `${this.opts.tls ? "https" : "http"}://${host.includes(":") ? `[${host}]` : host}:${addr.port}`;
   }
 
   async close(): Promise<void> {
