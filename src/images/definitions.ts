@@ -11,7 +11,7 @@ export const DEBOOTSTRAP = {
   variant: "minbase",
   mirror: "http://deb.debian.org/debian",
   /** Small tools the feature probes call inside containers (ps, ip, id come from these). */
-  include: ["procps", "iproute2"],
+  include: ["procps", "iproute2", "git", "ca-certificates"],
 } as const;
 
 /** Node for the node and tools images: the same release the host runs, from the npm registry. */

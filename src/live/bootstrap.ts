@@ -54,6 +54,8 @@ export interface BootstrapOptions {
    * 127.0.0.1): written as the settings' agents[].resolveTo and ci.resolveTo.
    */
   resolveTo?: { workspaces?: string; tunnel?: string };
+  /** What the settings call the tier: live, unless the stack is the project's own simulators (local profile: sim). */
+  tier?: TierSettings["tier"];
   /** How long the agentk step waits for GitLab to hear from the agent. */
   agentkDeadlineMs: number;
   log(line: string): void;
@@ -402,7 +404,7 @@ export async function bootstrap(opts: BootstrapOptions): Promise<BootstrapResult
     });
 
     const settings: TierSettings = {
-      tier: "live",
+      tier: opts.tier ?? "live",
       gitlab: { url: base, token, group: groupPath, project: projectPath },
       // One agent for the cluster: a single-architecture k3s (amd64 on the machines the live tier runs on).
       kubernetes: {

@@ -9,11 +9,29 @@ import { composeClient, detectCompose } from "./compose-client.ts";
 import { COMPOSE_FILE, readComposeFile } from "./compose-file.ts";
 import { type ComposeUpPlan, composeUpPlan, describeWait, LIVE_PROJECT } from "./compose-plan.ts";
 import { ARCHES, EXECUTORS, listOf, registerLiveInit } from "./init-cli.ts";
+import { LOCAL_PROJECT, localDownPlan, localPlan, localPortsFrom } from "./local-profile.ts";
 import { formatMissing, preflight } from "./preflight.ts";
 
-const PROFILES = ["live"];
-/** Where live up keeps its tokens, the agentk manifest and settings.yaml (docker-compose.yml mounts it). */
-const LIVE_STATE_DIR = ".state/live";
+const PROFILES = ["live", "local"];
+const PROFILE_OPTION = [
+  "--profile <name>",
+  "compose profile: live (GitLab, gitlab-runner, k3s) or local (the project's own simulators, one container each)",
+  "live",
+] as const;
+
+/**
+ * Where up keeps its tokens and settings.yaml (docker-compose.yml mounts it): .state/live, or .state/local (the
+ * local profile also reads WSPARITY_LOCAL_STATE and its host ports from WSPARITY_LOCAL_{GITLAB,PROXY,TUNNEL}_PORT).
+ */
+function stateDirOf(profile: string, given: string | undefined): string {
+  return resolve(given ?? `.state/${profile}`);
+}
+
+function projectOf(profile: string): string {
+  if (!PROFILES.includes(profile))
+    throw new UsageError(`--profile must be one of ${PROFILES.join(", ")}, got "${profile}"`);
+  return profile === "local" ? LOCAL_PROJECT : LIVE_PROJECT;
+}
 
 interface UpOptions {
   profile: string;
@@ -21,13 +39,17 @@ interface UpOptions {
   license?: string;
   arch: string;
   executors: string;
-  stateDir: string;
+  stateDir?: string;
   agentkTimeout: string;
 }
 
 function planFor(opts: UpOptions): { plan: ComposeUpPlan; licence: string | undefined } {
-  if (!PROFILES.includes(opts.profile))
-    throw new UsageError(`--profile must be one of ${PROFILES.join(", ")}, got "${opts.profile}"`);
+  projectOf(opts.profile);
+  if (opts.profile === "local")
+    return {
+      plan: localPlan(stateDirOf("local", opts.stateDir), localPortsFrom(process.env)),
+      licence: undefined,
+    };
   const licence = opts.license ?? process.env.WSPARITY_GITLAB_LICENSE;
   const env: Record<string, string> = licence ? { WSPARITY_GITLAB_LICENSE: licence } : {};
   return { plan: composeUpPlan(readComposeFile(), opts.profile, env), licence };
@@ -56,12 +78,15 @@ export function registerLiveCommands(program: Command): void {
     .description(
       "Check the prerequisites, start docker-compose.yml's live profile, wait for each service, then bootstrap GitLab (root token, project, agent, agentk, mapping, runners registered) and write STATE_DIR/settings.yaml; idempotent. --dry-run prints the plan and the preflight only.",
     )
-    .option("--profile <name>", "compose profile", "live")
+    .option(...PROFILE_OPTION)
     .option("--dry-run", "print what would start and the bootstrap that follows; start nothing")
     .option("--license <file>", "GitLab Premium or Ultimate licence file (env: WSPARITY_GITLAB_LICENSE)")
     .option("--arch <list>", "architectures the runs will cover (arm64 needs QEMU binfmt)", "amd64,arm64")
     .option("--executors <list>", "runner executors to create and register", "shell,docker,kubernetes")
-    .option("--state-dir <dir>", "where the tokens, the agentk manifest and settings.yaml go", LIVE_STATE_DIR)
+    .option(
+      "--state-dir <dir>",
+      "where the tokens, the agentk manifest and settings.yaml go (default: .state/PROFILE)",
+    )
     .option("--agentk-timeout <seconds>", "how long to wait for GitLab to hear from agentk", "600")
     .action(async (opts: UpOptions) => {
       const executors = listOf<Executor>(opts.executors, EXECUTORS, "--executors");
@@ -75,7 +100,7 @@ export function registerLiveCommands(program: Command): void {
         compose: readComposeFile(),
         profile: opts.profile,
         licenceFile: licence,
-        arches: opts.arch.split(","),
+        arches: opts.profile === "local" ? ["amd64"] : opts.arch.split(","),
       });
       if (opts.dryRun) {
         const description = found ? `${found.implementation} ${found.version}` : "none found";
@@ -85,9 +110,15 @@ export function registerLiveCommands(program: Command): void {
         );
         return;
       }
-      if (missing.length) throw new UsageError(formatMissing(missing));
-      const stateDir = resolve(opts.stateDir);
+      const stateDir = stateDirOf(opts.profile, opts.stateDir);
       const log = (line: string) => process.stdout.write(`${line}\n`);
+      if (opts.profile === "local") {
+        const { localUp } = await import("./local-up.ts");
+        const settings = await localUp({ stateDir, ports: localPortsFrom(process.env), log });
+        log(`run the matrix: wsparity run --settings ${settings} scenarios/minimal.yaml`);
+        return;
+      }
+      if (missing.length) throw new UsageError(formatMissing(missing));
       // Loaded here: --dry-run and the other live commands start without gitbeaker.
       const { liveUp, publishedPorts } = await import("./up.ts");
       const result = await liveUp({
@@ -101,26 +132,27 @@ export function registerLiveCommands(program: Command): void {
         log,
       });
       log(
-        `settings: ${opts.stateDir}/settings.yaml; tokens are kept in ${result.stateFile} and ${stateDir} (0600)`,
+        `settings: ${stateDir}/settings.yaml; tokens are kept in ${result.stateFile} and ${stateDir} (0600)`,
       );
-      log(`run the matrix: wsparity run --tier live --settings ${opts.stateDir}/settings.yaml`);
+      log(`run the matrix: wsparity run --tier live --settings ${stateDir}/settings.yaml`);
     });
   live
     .command("status")
     .description(
       "Each service of the live stack (state and health), and each runner's and the agent's connection as GitLab reports it (from the settings live up wrote).",
     )
+    .option(...PROFILE_OPTION)
     .option(
       "--settings <file>",
-      "the tier settings live up (or live init) wrote",
-      `${LIVE_STATE_DIR}/settings.yaml`,
+      "the tier settings live up (or live init) wrote (default: .state/PROFILE/settings.yaml)",
     )
-    .action(async (opts: { settings: string }) => {
+    .action(async (opts: { profile: string; settings?: string }) => {
+      const projectName = projectOf(opts.profile);
       const { liveStatus } = await import("./status.ts");
       await liveStatus({
         compose: await composeClient(),
-        plan: { file: COMPOSE_FILE, projectName: LIVE_PROJECT },
-        settingsFile: resolve(opts.settings),
+        plan: { file: COMPOSE_FILE, projectName },
+        settingsFile: resolve(opts.settings ?? `${stateDirOf(opts.profile, undefined)}/settings.yaml`),
         out: (line) => process.stdout.write(`${line}\n`),
       });
     });
@@ -130,14 +162,18 @@ export function registerLiveCommands(program: Command): void {
       "Stop and remove the live stack's containers and network; --volumes also removes GitLab's and k3s's data.",
     )
     .option("--volumes", "also remove the named volumes (GitLab's next boot is a first boot again)")
-    .action(async (opts: { volumes?: boolean }) => {
+    .option(...PROFILE_OPTION)
+    .option("--state-dir <dir>", "the local profile's state folder (kept: remove it to forget its tokens)")
+    .action(async (opts: { volumes?: boolean; profile: string; stateDir?: string }) => {
+      const projectName = projectOf(opts.profile);
       const compose = await composeClient();
-      await compose.down(
-        { file: COMPOSE_FILE, projectName: LIVE_PROJECT, profiles: [...PROFILES, "live-setup"] },
-        { volumes: Boolean(opts.volumes) },
-      );
+      const plan =
+        opts.profile === "local"
+          ? localDownPlan(stateDirOf("local", opts.stateDir), localPortsFrom(process.env))
+          : { file: COMPOSE_FILE, projectName, profiles: ["live", "live-setup"] };
+      await compose.down(plan, { volumes: Boolean(opts.volumes) });
       process.stdout.write(
-        `removed compose project ${LIVE_PROJECT}${opts.volumes ? " and its volumes" : ""}\n`,
+        `removed compose project ${projectName}${opts.volumes ? " and its volumes" : ""}\n`,
       );
     });
 }

@@ -28,6 +28,8 @@ export interface ComposeClient {
     service: string,
     argv: string[],
   ): Promise<{ status: number; stdout: string; stderr: string }>;
+  /** Starts services of another profile next to the plan's (without waits); recreate restarts them. */
+  start(plan: ComposeUpPlan, profile: string, services: string[], opts: { recreate: boolean }): Promise<void>;
   ps(plan: Pick<ComposeUpPlan, "file" | "projectName">): Promise<ComposeServiceState[]>;
   down(
     plan: Pick<ComposeUpPlan, "file" | "projectName" | "profiles">,
@@ -154,6 +156,20 @@ export abstract class ComposeCommand implements ComposeClient {
     argv: string[],
   ): Promise<{ status: number; stdout: string; stderr: string }> {
     return this.compose(plan, ["exec", "-T", service, ...argv], COMMAND_DEADLINE_MS);
+  }
+
+  async start(
+    plan: ComposeUpPlan,
+    profile: string,
+    services: string[],
+    opts: { recreate: boolean },
+  ): Promise<void> {
+    const args = [...profileArgs([...plan.profiles, profile]), "up", "-d", "--no-deps"];
+    const r = this.compose(plan, [...args, ...(opts.recreate ? ["--force-recreate"] : []), ...services]);
+    if (r.status !== 0)
+      throw new Error(
+        `${this.command.join(" ")} up ${services.join(" ")} failed (exit ${r.status}):\n${r.stderr.trim()}`,
+      );
   }
 
   async ps(plan: Pick<ComposeUpPlan, "file" | "projectName">): Promise<ComposeServiceState[]> {

@@ -23,6 +23,18 @@ describe("docker-compose.yml", () => {
     expect(setup.every((s) => s.oneShot)).toBe(true);
   });
 
+  it("has the local profile's roles as the project's own components, from local images only", () => {
+    const compose = readComposeFile();
+    const local = servicesOf(compose, "local");
+    expect(local.map((s) => s.name).sort()).toEqual(
+      ["gitlab-sim", "kubernetes-sim", "tunnel-local", "workspaces-proxy"].sort(),
+    );
+    const agents = servicesOf(compose, "local-agents");
+    expect(agents.map((s) => s.name).sort()).toEqual(["agentk", "runner-shell-local"]);
+    for (const s of [...local, ...agents]) expect(s.image, s.name).toMatch(/^wsparity\/node:amd64$/);
+    for (const s of local) for (const p of s.ports) expect(p, s.name).toMatch(/^127\.0\.0\.1:/);
+  });
+
   it("names file, line and column of a schema violation", () => {
     const dir = mkdtempSync(join(tmpdir(), "wsparity-compose-"));
     const broken = join(dir, "docker-compose.yml");
@@ -49,6 +61,10 @@ describe("docker-compose.yml", () => {
         "live",
         "--profile",
         "live-setup",
+        "--profile",
+        "local",
+        "--profile",
+        "local-agents",
         "config",
         "-q",
       ],
@@ -73,6 +89,10 @@ describe("docker-compose.yml", () => {
         "live",
         "--profile",
         "live-setup",
+        "--profile",
+        "local",
+        "--profile",
+        "local-agents",
         "config",
         "-q",
       ],

@@ -11,7 +11,7 @@ import type { ComposeClient, ComposeServiceState } from "../../src/live/compose-
 import type { GitLabSimulator } from "../../src/sim/gitlab/index.ts";
 
 export interface RecordedCommand {
-  kind: "up" | "run" | "exec";
+  kind: "up" | "run" | "exec" | "start";
   service?: string;
   argv?: string[];
   profile?: string;
@@ -50,6 +50,11 @@ export class FakeCompose implements ComposeClient {
       return { status: res.ok ? 0 : 1, output: `agent_info answered ${res.status}` };
     }
     return { status: 0, output: "" };
+  }
+
+  async start(plan: { env: Record<string, string> }, profile: string, services: string[]) {
+    for (const service of services) this.commands.push({ kind: "start", service, profile, env: plan.env });
+    this.running = [...new Set([...this.running, ...services])];
   }
 
   async exec(plan: { env?: Record<string, string> }, service: string, argv: string[]) {
