@@ -1,115 +1,130 @@
-import http from "node:http";
 import type { Duplex } from "node:stream";
 import type { TunnelMetrics } from "./metrics.ts";
 import type { WorkspaceRoute } from "./routes.ts";
 
+/** Idle streams are dropped before common keep-alive timeouts inside workspaces (node's is 5 s). */
 const FREE_STREAM_IDLE_MS = 4000;
+const MAX_FREE_STREAMS = 1024;
+
+export interface PooledStream {
+  stream: Duplex;
+  /** It carried an earlier request: it may turn out to be closing under this one. */
+  reused: boolean;
+}
 
 /**
- * Keep-alive connection pools, one per workspace port, so a user's keep-alive requests reuse one stream
- * (and one TCP connection inside the workspace) instead of opening a new one per request.
+ * Keep-alive streams, one pool per workspace port, so a user's keep-alive requests reuse one stream (and one TCP
+ * connection inside the workspace) instead of opening a new one per request.
  */
 export class StreamPools {
-  readonly #pools = new Map<string, { route: WorkspaceRoute; epoch: number; agent: http.Agent }>();
+  readonly #pools = new Map<string, { route: WorkspaceRoute; epoch: number; pool: StreamPool }>();
 
   constructor(private readonly metrics: TunnelMetrics) {}
 
-  get(route: WorkspaceRoute, port: number): http.Agent {
+  get(route: WorkspaceRoute, port: number): StreamPool {
     const key = `${route.workspace}:${port}`;
     const epoch = route.epoch ?? 0;
     const existing = this.#pools.get(key);
-    if (existing && existing.route === route && existing.epoch === epoch) return existing.agent;
-    if (existing) retire(existing.agent);
-    const agent = this.#create(route, port);
-    this.#pools.set(key, { route, epoch, agent });
-    return agent;
+    if (existing && existing.route === route && existing.epoch === epoch) return existing.pool;
+    existing?.pool.retire();
+    const pool = new StreamPool(route, port, this.metrics);
+    this.#pools.set(key, { route, epoch, pool });
+    return pool;
   }
 
   /** Drops the pools of a workspace whose route changed or went away. */
   retireWorkspace(workspace: string): void {
-    for (const [key, pool] of this.#pools) {
-      if (pool.route.workspace === workspace) {
-        retire(pool.agent);
+    for (const [key, entry] of this.#pools) {
+      if (entry.route.workspace === workspace) {
+        entry.pool.retire();
         this.#pools.delete(key);
       }
     }
   }
 
   close(): void {
-    for (const pool of this.#pools.values()) pool.agent.destroy();
+    for (const entry of this.#pools.values()) entry.pool.retire();
     this.#pools.clear();
   }
-
-  #create(route: WorkspaceRoute, port: number): http.Agent {
-    const metrics = this.metrics;
-    // Idle streams are dropped before common keep-alive timeouts inside workspaces (node's is 5 s), so a request
-    // rarely lands on a connection the workspace is just closing.
-    const agent = new http.Agent({
-      keepAlive: true,
-      maxFreeSockets: 1024,
-      scheduling: "lifo",
-      timeout: FREE_STREAM_IDLE_MS,
-    });
-    const keep = agent.keepSocketAlive.bind(agent);
-    // A stream whose far end has closed cannot carry another request.
-    agent.keepSocketAlive = (socket) => !socket.readableEnded && !socket.destroyed && keep(socket);
-    agent.createConnection = ((_options: unknown, callback: (err: Error | null, socket?: Duplex) => void) => {
-      route.connect(port).then(
-        (stream) => {
-          metrics.streamOpened();
-          stream.once("close", () => metrics.streamClosed());
-          stream.once("end", () => {
-            // The workspace closed this connection; if it sits idle in the pool, drop it now.
-            if (!(stream as Duplex & { _httpMessage?: unknown })._httpMessage) stream.destroy();
-          });
-          callback(null, asSocket(stream));
-        },
-        (err: Error) => callback(err),
-      );
-      return undefined;
-    }) as unknown as http.Agent["createConnection"];
-    return agent;
-  }
 }
 
-function retire(agent: http.Agent): void {
-  agent.keepSocketAlive = () => false;
-  for (const sockets of Object.values(agent.freeSockets))
-    for (const socket of sockets ?? []) socket.destroy();
+interface FreeStream {
+  stream: Duplex;
+  timer: NodeJS.Timeout;
+  drop: () => void;
 }
 
-/** Gives a byte stream that is not a net.Socket (an HTTP/2 stream) the few socket methods http.Agent calls. */
-export function asSocket(stream: Duplex): Duplex {
-  const socket = stream as Duplex & Record<string, unknown>;
-  const self = () => socket;
-  socket.setKeepAlive ??= self;
-  socket.setNoDelay ??= self;
-  socket.ref ??= self;
-  socket.unref ??= self;
-  socket.setTimeout ??= self;
-  socket.destroySoon ??= () => {
-    socket.end();
-    socket.once("finish", () => socket.destroy());
-  };
-  // http.ClientRequest corks a request's head (a latin1 string) with its body; an HTTP/2 stream's writev
-  // of mixed strings and buffers garbles the head's first bytes, so every chunk goes down as a Buffer.
-  const writev = socket._writev as
-    | ((chunks: { chunk: unknown; encoding: BufferEncoding }[], cb: (err?: Error | null) => void) => void)
-    | undefined;
-  if (writev) {
-    socket._writev = (
-      chunks: { chunk: unknown; encoding: BufferEncoding }[],
-      cb: (err?: Error | null) => void,
-    ) =>
-      writev.call(
-        socket,
-        chunks.map(({ chunk, encoding }) =>
-          typeof chunk === "string"
-            ? { chunk: Buffer.from(chunk, encoding), encoding: "buffer" as BufferEncoding }
-            : { chunk, encoding },
-        ),
-        cb,
-      );
+export class StreamPool {
+  /** Most recently used last: the next request takes the warmest stream. */
+  readonly #free: FreeStream[] = [];
+  #retired = false;
+
+  constructor(
+    private readonly route: WorkspaceRoute,
+    private readonly port: number,
+    private readonly metrics: TunnelMetrics,
+  ) {}
+
+  async acquire(): Promise<PooledStream> {
+    const free = this.#free.pop();
+    if (free) {
+      this.#unwatch(free);
+      return { stream: free.stream, reused: true };
+    }
+    const stream = await this.route.connect(this.port);
+    this.metrics.streamOpened();
+    stream.once("close", () => this.metrics.streamClosed());
+    // Failures surface to whoever uses the stream through its own listeners and 'close'; between exchanges one
+    // must not crash the process.
+    stream.on("error", () => {});
+    return { stream, reused: false };
   }
-  return socket;
+
+  /** Takes back a stream that finished an exchange; `reusable` false (or a retired pool, or a full one) closes it. */
+  release(stream: Duplex, reusable: boolean): void {
+    if (
+      !reusable ||
+      this.#retired ||
+      this.#free.length >= MAX_FREE_STREAMS ||
+      stream.destroyed ||
+      stream.readableEnded ||
+      stream.writableEnded
+    ) {
+      stream.destroy();
+      return;
+    }
+    // While idle, the workspace may only close the stream: anything it sends is a protocol error.
+    const drop = () => {
+      const at = this.#free.indexOf(entry);
+      if (at !== -1) this.#free.splice(at, 1);
+      this.#unwatch(entry);
+      stream.destroy();
+    };
+    const entry: FreeStream = { stream, timer: setTimeout(drop, FREE_STREAM_IDLE_MS), drop };
+    entry.timer.unref();
+    stream.on("data", drop);
+    stream.on("end", drop);
+    stream.on("error", drop);
+    stream.on("close", drop);
+    stream.resume();
+    this.#free.push(entry);
+  }
+
+  /** No new streams are kept; idle ones are closed. Streams in use finish their exchange and are then closed. */
+  retire(): void {
+    this.#retired = true;
+    for (const entry of this.#free.splice(0)) {
+      this.#unwatch(entry);
+      entry.stream.destroy();
+    }
+  }
+
+  #unwatch(entry: FreeStream): void {
+    clearTimeout(entry.timer);
+    entry.stream.off("data", entry.drop);
+    entry.stream.off("end", entry.drop);
+    entry.stream.off("error", entry.drop);
+    entry.stream.off("close", entry.drop);
+    entry.stream.pause();
+  }
 }

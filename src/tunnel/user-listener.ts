@@ -17,7 +17,7 @@ import {
   type WorkspaceAddress,
 } from "./address.ts";
 import type { AdminApi } from "./admin.ts";
-import { pipeBatched } from "./batched-pipe.ts";
+import { batchedWriter } from "./batched-pipe.ts";
 import type { TunnelLog } from "./log.ts";
 import type { TunnelMetrics } from "./metrics.ts";
 import { StreamPools } from "./pools.ts";
@@ -31,6 +31,7 @@ import {
   withoutTunnelParameters,
 } from "./sign-in.ts";
 import { splice } from "./splice.ts";
+import { type Exchange, exchange } from "./upstream.ts";
 import {
   bearerCredential,
   type Credential,
@@ -266,54 +267,67 @@ export function createUserServer(ctx: UserListenerContext, options: UserListener
       (req.method === "GET" || req.method === "HEAD" || req.method === "OPTIONS") &&
       req.headers["content-length"] === undefined &&
       req.headers["transfer-encoding"] === undefined;
-    let current: http.ClientRequest | undefined;
+    let current: Exchange | undefined;
     res.on("close", () => {
-      if (!res.writableFinished) current?.destroy();
+      if (!res.writableFinished) current?.abort();
     });
+    const failed = (err: Error) => {
+      const status = err instanceof RouteError ? err.status : 502;
+      if (!res.headersSent) {
+        reply(
+          res,
+          status,
+          err instanceof RouteError ? err.message : `workspace stream failed: ${err.message}`,
+        );
+      } else {
+        ctx.metrics.error("stream_reset");
+        res.destroy();
+      }
+    };
     const send = (attempt: number) => {
-      const upstream = http.request({
-        agent: pool,
-        method: req.method,
-        path: target.forwardPath,
-        headers,
-        setHost: false,
-      });
-      current = upstream;
-      upstream.on("response", (answer) => {
-        ctx.metrics.observeLatency(Number(process.hrtime.bigint() - started) / 1e9);
-        ctx.metrics.response(answer.statusCode ?? 502);
-        const raw: string[] = [];
-        for (let i = 0; i < answer.rawHeaders.length; i += 2) {
-          if (!HOP_BY_HOP.has(answer.rawHeaders[i]!.toLowerCase()))
-            raw.push(answer.rawHeaders[i]!, answer.rawHeaders[i + 1]!);
-        }
-        res.writeHead(answer.statusCode ?? 502, answer.statusMessage, raw);
-        const socket = res.socket;
-        // A response queued behind an earlier pipelined one has no socket yet: node's own pipe writes it later.
-        if (socket) pipeBatched(answer, res, socket, () => res.end());
-        else answer.pipe(res);
-        answer.on("error", () => res.destroy());
-      });
-      upstream.on("error", (err) => {
-        if (bodiless && attempt === 0 && upstream.reusedSocket && !res.headersSent && !res.destroyed) {
-          ctx.metrics.error("reused_stream_retried");
-          send(1);
+      pool.acquire().then(({ stream, reused }) => {
+        if (res.destroyed) {
+          pool.release(stream, true);
           return;
         }
-        const status = err instanceof RouteError ? err.status : 502;
-        if (!res.headersSent) {
-          reply(
-            res,
-            status,
-            err instanceof RouteError ? err.message : `workspace stream failed: ${err.message}`,
-          );
-        } else {
-          ctx.metrics.error("stream_reset");
-          res.destroy();
-        }
-      });
-      if (bodiless) upstream.end();
-      else req.pipe(upstream);
+        let write: (piece: Buffer) => void = () => {};
+        const request = { method: req.method ?? "GET", path: target.forwardPath, headers };
+        current = exchange(stream, bodiless ? request : { ...request, body: req }, {
+          head: (head, framing) => {
+            ctx.metrics.observeLatency(Number(process.hrtime.bigint() - started) / 1e9);
+            ctx.metrics.response(head.statusCode);
+            const raw: string[] = [];
+            for (let i = 0; i < head.rawHeaders.length; i += 2) {
+              if (!HOP_BY_HOP.has(head.rawHeaders[i]!.toLowerCase()))
+                raw.push(head.rawHeaders[i]!, head.rawHeaders[i + 1]!);
+            }
+            res.writeHead(head.statusCode, head.statusMessage, raw);
+            write = batchedWriter(
+              res,
+              res.socket,
+              () => current?.pause(),
+              () => current?.resume(),
+            );
+            // node frames the body for the user as it sees fit (a length, chunked for HTTP/1.1, or up to the close);
+            // when it chose chunked and the workspace's body is chunked, the body leaves exactly as it came.
+            if (framing.kind !== "chunked") return "raw";
+            if (!res.chunkedEncoding) return "data";
+            res.chunkedEncoding = false;
+            return "raw";
+          },
+          body: (piece) => write(piece),
+          end: () => res.end(),
+          error: (err, answered) => {
+            if (!answered && bodiless && attempt === 0 && reused && !res.headersSent && !res.destroyed) {
+              ctx.metrics.error("reused_stream_retried");
+              send(1);
+              return;
+            }
+            failed(err);
+          },
+          release: (reusable) => pool.release(stream, reusable),
+        });
+      }, failed);
     };
     if (bodiless) req.resume();
     send(0);
