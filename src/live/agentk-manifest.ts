@@ -1,6 +1,7 @@
 // The Kubernetes objects that run agentk in the live tier's k3s, as the gitlab-agent Helm chart would render them
 // for one agent: a namespace, a service account bound to cluster-admin (the chart's default RBAC), the agent token
 // as a secret, and a one-replica deployment of the agentk release matching GitLab's minor version.
+import { createHash } from "node:crypto";
 import { stringify } from "yaml";
 
 /** agentk's release follows GitLab's; "the previous and next minor versions are also supported". */
@@ -52,7 +53,13 @@ export function agentkManifest(input: AgentkManifestInput): string {
         replicas: 1,
         selector: { matchLabels: labels },
         template: {
-          metadata: { labels },
+          // A new token changes the pod template, so apply rolls agentk onto it (it reads the token at start).
+          metadata: {
+            labels,
+            annotations: {
+              "wsparity.io/token-sha256": createHash("sha256").update(input.token).digest("hex").slice(0, 16),
+            },
+          },
           spec: {
             serviceAccountName: name,
             hostAliases: [{ ip: input.gitlabHost.ip, hostnames: [input.gitlabHost.hostname] }],

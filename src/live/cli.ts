@@ -1,6 +1,6 @@
 // `wsparity live up|status|down`: the live tier's compose stack, with a preflight that names every missing
 // prerequisite before anything starts, and a plan (`--dry-run`) of what would start and what the bootstrap does.
-import { resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import type { Command } from "commander";
 import { UsageError } from "../util/errors.ts";
 import type { Arch, Executor } from "./bootstrap.ts";
@@ -24,7 +24,8 @@ const PROFILE_OPTION = [
  * local profile also reads WSPARITY_LOCAL_STATE and its host ports from WSPARITY_LOCAL_{GITLAB,PROXY,TUNNEL}_PORT).
  */
 function stateDirOf(profile: string, given: string | undefined): string {
-  return resolve(given ?? `.state/${profile}`);
+  // Beside docker-compose.yml by default, whatever the working directory: that is the directory it mounts.
+  return given ? resolve(given) : join(dirname(COMPOSE_FILE), ".state", profile);
 }
 
 function projectOf(profile: string): string {

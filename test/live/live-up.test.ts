@@ -10,10 +10,10 @@ import fc from "fast-check";
 import { parse as parseToml, stringify as tomlStringify } from "smol-toml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseAllDocuments } from "yaml";
-import { AGENTK_IMAGE } from "../../src/live/agentk-manifest.ts";
+import { AGENTK_IMAGE, agentkManifest } from "../../src/live/agentk-manifest.ts";
 import { bootstrap, defaultDevfilesDir } from "../../src/live/bootstrap.ts";
 import { BOOTSTRAP_STEPS } from "../../src/live/bootstrap-steps.ts";
-import { exec } from "../../src/live/compose-client.ts";
+import { composeClient, exec } from "../../src/live/compose-client.ts";
 import { readComposeFile } from "../../src/live/compose-file.ts";
 import { composeUpPlan } from "../../src/live/compose-plan.ts";
 import { adminTokenRuby, KAS_ADDRESS, KUBERNETES_RUNNER_NAMESPACE } from "../../src/live/live-profile.ts";
@@ -22,6 +22,7 @@ import { liveStatus } from "../../src/live/status.ts";
 import { liveUp, settingsFileIn } from "../../src/live/up.ts";
 import { GitLabSimulator } from "../../src/sim/gitlab/index.ts";
 import { parseTierSettings } from "../../src/tier/settings.ts";
+import { mainInProcess } from "../support/cli.ts";
 import { FakeCompose } from "./fake-compose.ts";
 
 const plan = composeUpPlan(readComposeFile(), "live", {
@@ -297,6 +298,67 @@ describe("live status against the GitLab simulator", () => {
     });
     expect(out.join("\n")).toContain("services: no containers of compose project wsparity-live");
     expect(out.join("\n")).toMatch(/GitLab does not answer \(ECONNREFUSED\): is the gitlab service up\?/);
+  });
+});
+
+describe("the compose command lines behind exec and run", () => {
+  it("docker-compose 1.29 and compose v2 get the project, the file, no TTY, and the plan's environment", async () => {
+    for (const [found, command] of [
+      ["docker-compose", ["docker-compose"]],
+      ["docker", ["docker", "compose"]],
+    ] as const) {
+      const calls: { cmd: string; args: string[]; env?: Record<string, string> }[] = [];
+      const sh = (cmd: string, args: string[], o: { env?: Record<string, string> } = {}) => {
+        calls.push({ cmd, args, ...(o.env ? { env: o.env } : {}) });
+        const detected =
+          found === "docker" ? cmd === "docker" && args[0] === "compose" : cmd === "docker-compose";
+        return detected
+          ? { status: 0, stdout: "2.29.0\n", stderr: "" }
+          : { status: 1, stdout: "", stderr: "" };
+      };
+      const client = await composeClient(sh);
+      calls.length = 0;
+      await client.exec(plan, "runner-shell", ["gitlab-runner", "verify"]);
+      await client.run(plan, "agentk-install", "live-setup");
+      const [, ...sub] = command;
+      const base = [...sub, "-p", "wsparity-live", "-f", plan.file];
+      expect(calls).toEqual([
+        {
+          cmd: command[0],
+          args: [...base, "exec", "-T", "runner-shell", "gitlab-runner", "verify"],
+          env: plan.env,
+        },
+        {
+          cmd: command[0],
+          args: [...base, "--profile", "live-setup", "run", "--rm", "agentk-install"],
+          env: plan.env,
+        },
+      ]);
+    }
+  });
+
+  it("live up refuses an unknown executor before anything starts", async () => {
+    const r = await mainInProcess("live", "up", "--executors", "shell,ssh");
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(
+      '--executors takes a comma-separated list of shell, docker, kubernetes; got "shell,ssh"',
+    );
+  });
+
+  it("a new agent token changes agentk's pod template, so kubectl apply rolls it", () => {
+    const pod = (token: string) =>
+      parseAllDocuments(
+        agentkManifest({
+          agentName: "a",
+          token,
+          kasAddress: KAS_ADDRESS,
+          gitlabHost: { hostname: "gitlab", ip: "1.2.3.4" },
+        }),
+      )
+        .map((d) => d.toJS())
+        .find((o) => o.kind === "Deployment").spec.template.metadata.annotations;
+    expect(pod("glagent-one")).toEqual(pod("glagent-one"));
+    expect(pod("glagent-one")).not.toEqual(pod("glagent-two"));
   });
 });
 
