@@ -100,8 +100,23 @@ export function registerRunnerCommands(program: Command): void {
         `runner ${config.name} (${config.executor}, ${config.arch}) is waiting for jobs from ${config.url}`,
       );
       await signalled;
-      log("stopping: aborting running jobs and cleaning up");
-      await started.stop();
+      // gitlab-runner's forceful shutdown (SIGTERM, SIGINT): abort every job, report it failed, clean up,
+      // and exit once shutdown_timeout is over even if that is not done.
+      log(`stopping: aborting running jobs and cleaning up (at most ${config.shutdownTimeoutSeconds} s)`);
+      let deadline: NodeJS.Timeout | undefined;
+      const stopped = await Promise.race([
+        started.stop().then(() => true),
+        new Promise<false>((resolve) => {
+          deadline = setTimeout(() => resolve(false), config.shutdownTimeoutSeconds * 1000);
+        }),
+      ]);
+      clearTimeout(deadline);
+      if (!stopped) {
+        log(
+          `jobs did not stop within shutdown_timeout (${config.shutdownTimeoutSeconds} s): exiting; the next runner started on ${config.buildsDir} removes what they left`,
+        );
+        process.exit(1);
+      }
       log("stopped");
     });
 }

@@ -10,6 +10,8 @@ import type { OverwriteKey } from "./executors/kubernetes-pod.ts";
 export interface RunnerFileConfig {
   file: string;
   concurrent: number;
+  /** gitlab-runner's global shutdown_timeout: how long a forceful shutdown (SIGTERM, SIGINT) may take, seconds. */
+  shutdownTimeoutSeconds: number;
   name: string;
   url: string;
   token: string;
@@ -109,6 +111,7 @@ export function loadRunnerConfig(
   return {
     file,
     concurrent: Number(document.concurrent ?? 1),
+    shutdownTimeoutSeconds: shutdownTimeout(file, document.shutdown_timeout),
     name: field("name", r.name),
     url: overrides.url ?? field("url", r.url),
     token: overrides.token ?? field("token", r.token),
@@ -120,6 +123,16 @@ export function loadRunnerConfig(
     ...(docker ? { docker: { image: docker.image, platform: docker.platform } } : {}),
     ...(k8s ? { kubernetes: kubernetesSection(file, k8s, nodeSelector) } : {}),
   };
+}
+
+/** gitlab-runner's default is 30 s; 0 or less means the default there too. */
+function shutdownTimeout(file: string, value: unknown): number {
+  if (value === undefined) return 30;
+  if (typeof value !== "number" || !Number.isFinite(value))
+    throw new RunnerConfigError(
+      `${file}: shutdown_timeout must be a number of seconds, got ${JSON.stringify(value)}`,
+    );
+  return value > 0 ? value : 30;
 }
 
 function kubernetesSection(

@@ -35,7 +35,13 @@ export class JobTrace {
   }
 
   start(): void {
+    if (this.stopped) return;
     this.timer = setInterval(() => void this.flush(), this.intervalMs);
+  }
+
+  private stopTimer(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
   }
 
   write(text: string | Buffer): void {
@@ -67,8 +73,9 @@ export class JobTrace {
       this.sent = Math.min(result.remoteEnd, this.buffer.length);
     if (result.updateIntervalSeconds && result.updateIntervalSeconds * 1000 !== this.intervalMs) {
       this.intervalMs = result.updateIntervalSeconds * 1000;
+      // Not once finish() or stop() ended the timer: a new one would keep the runner process alive.
       if (this.timer) {
-        clearInterval(this.timer);
+        this.stopTimer();
         this.start();
       }
     }
@@ -83,7 +90,7 @@ export class JobTrace {
 
   /** Sends everything still buffered (a few tries), then stops the timer. */
   async finish(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
+    this.stopTimer();
     for (let attempt = 0; attempt < 5 && this.sent < this.buffer.length && !this.stopped; attempt++) {
       await this.flush();
       if (this.sent < this.buffer.length) await new Promise((r) => setTimeout(r, 200 * (attempt + 1)));
@@ -92,7 +99,7 @@ export class JobTrace {
   }
 
   stop(): void {
-    if (this.timer) clearInterval(this.timer);
+    this.stopTimer();
     this.stopped = true;
   }
 }
