@@ -388,7 +388,13 @@ export async function bootstrap(opts: BootstrapOptions): Promise<BootstrapResult
     });
 
     await step("register", async () => {
-      const created = state.runners ?? {};
+      // Only this run's executors: the state file may also hold runners an earlier run with more created.
+      const created: RunnersByExecutor = Object.fromEntries(
+        wantedRunners(opts.executors, opts.arches).flatMap(({ executor }) => {
+          const runner = state.runners?.[executor];
+          return runner ? [[executor, runner]] : [];
+        }),
+      );
       if (opts.runnersReady) {
         await opts.runnersReady(created);
         return { value: undefined, note: `${Object.keys(created).join(", ")} runner(s) registered` };

@@ -168,6 +168,25 @@ describe("live up: compose, then the bootstrap through the live profile's hooks"
     expect(readFileSync(settingsFileIn(dir)).equals(before)).toBe(true);
   });
 
+  it("a run with fewer executors registers only those (the state file keeps the others)", async () => {
+    compose.commands.length = 0;
+    await liveUp({
+      compose,
+      plan,
+      stateDir: dir,
+      ports: { gitlab: 8929, tunnel: 18080 },
+      gitlabUrl: sim.url,
+      executors: ["shell"],
+      arches: ["amd64"],
+      agentkDeadlineMs: 10_000,
+      log: () => {},
+    });
+    expect(compose.execs().filter((e) => e.startsWith("runner-"))).toEqual([
+      "runner-shell: cat /etc/gitlab-runner/config.toml",
+      "runner-shell: gitlab-runner verify",
+    ]);
+  });
+
   it("a kept token GitLab no longer accepts is replaced through gitlab-rails runner", async () => {
     const old = readFileSync(join(dir, "admin-token"), "utf8").trim();
     sim.store.tokens.delete(old);
