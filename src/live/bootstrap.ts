@@ -305,7 +305,7 @@ export async function bootstrap(opts: BootstrapOptions): Promise<BootstrapResult
     const stop = await opts.agentk(agentTokenFile);
     try {
       const heard = await waitFor(
-        `GitLab to hear from agentk (last_used_at of agent token ${agentToken.tokenId}; run wsparity agentk as printed above)`,
+        `GitLab to hear from agentk (last_used_at of agent token ${agentToken.tokenId}). Is agentk running? live init: run the wsparity agentk command printed above; live up: docker-compose -p wsparity-live exec k3s kubectl -n gitlab-agent-${opts.agentName} logs deploy/${opts.agentName}-agentk (k3s pulls its image from registry.gitlab.com)`,
         opts.agentkDeadlineMs,
         async () => {
           const tokens = await api.Agents.allTokens(project.id, agent.id);

@@ -226,6 +226,39 @@ describe("live up: compose, then the bootstrap through the live profile's hooks"
   });
 });
 
+describe("live up when agentk never reaches GitLab", () => {
+  it("gives up at the deadline, naming what it waited for and where agentk's logs are", async () => {
+    const sim = await new GitLabSimulator().start();
+    const dir = mkdtempSync(join(tmpdir(), "wsparity-live-noagentk-"));
+    try {
+      const compose = new FakeCompose(sim, dir);
+      // kubectl apply succeeds, but agentk (its image not pullable, say) never calls GitLab.
+      compose.run = async () => ({ status: 0, output: "" });
+      await expect(
+        liveUp({
+          compose,
+          plan,
+          stateDir: dir,
+          ports: { gitlab: 8929, tunnel: 18080 },
+          gitlabUrl: sim.url,
+          executors: ["shell"],
+          arches: ["amd64"],
+          agentkDeadlineMs: 1000,
+          log: () => {},
+          machine: binfmtEnabled,
+        }),
+      ).rejects.toThrow(
+        /gave up after 1 s waiting for GitLab to hear from agentk \(last_used_at of agent token 1\).*kubectl -n gitlab-agent-wsparity logs deploy\/wsparity-agentk/,
+      );
+      // Nothing after the agentk step ran: no runner was created or registered.
+      expect(compose.execs().filter((e) => e.startsWith("runner-"))).toEqual([]);
+    } finally {
+      await sim.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe("live status against the GitLab simulator", () => {
   let sim: GitLabSimulator;
   let dir: string;
