@@ -3,7 +3,7 @@
 // gitlab-runner images, so no real container runs here): the commands, their order, a second run's idempotence,
 // and `live status` reading the connections GitLab reports.
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { createServer } from "node:http";
+import { createServer, type Server } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import fc from "fast-check";
@@ -37,6 +37,7 @@ describe("live up: compose, then the bootstrap through the live profile's hooks"
   let sim: GitLabSimulator;
   let dir: string;
   let compose: FakeCompose;
+  const requests: string[] = [];
   const up = (log: string[], machine = binfmtEnabled) =>
     liveUp({
       compose,
@@ -53,6 +54,9 @@ describe("live up: compose, then the bootstrap through the live profile's hooks"
 
   beforeAll(async () => {
     sim = await new GitLabSimulator().start();
+    (sim as unknown as { server: Server }).server.prependListener("request", (req) => {
+      requests.push(`${req.method} ${(req.url ?? "").split("?")[0]}`);
+    });
     dir = mkdtempSync(join(tmpdir(), "wsparity-live-up-"));
     compose = new FakeCompose(sim, dir);
   });
@@ -150,8 +154,13 @@ describe("live up: compose, then the bootstrap through the live profile's hooks"
     const before = readFileSync(settingsFileIn(dir));
     const adminToken = readFileSync(join(dir, "admin-token"), "utf8");
     compose.commands.length = 0;
+    requests.length = 0;
     const log: string[] = [];
     await up(log);
+    // GitLab is only read: the one POST is the mapping's GraphQL query; the runners' verify calls are theirs.
+    expect(requests.filter((r) => !r.startsWith("GET ") && r !== "POST /api/v4/runners/verify")).toEqual([
+      "POST /api/graphql",
+    ]);
     expect(compose.execs()).toEqual([
       "runner-shell: cat /etc/gitlab-runner/config.toml",
       "runner-shell: gitlab-runner verify",
