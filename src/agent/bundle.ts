@@ -1,9 +1,10 @@
 import { rename } from "node:fs/promises";
-import { resolve } from "node:path";
+import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
+import { distDir } from "../util/dist-dir.ts";
 
-export const AGENT_BUNDLE = resolve(fileURLToPath(new URL("../../dist/wsparity-agent.mjs", import.meta.url)));
+export const AGENT_BUNDLE = join(distDir(), "wsparity-agent.mjs");
 
 /**
  * Bundles the agent into one ESM file that a plain `node` (20+) runs with no node_modules beside it, for

@@ -2,9 +2,9 @@ import { mkdir, rename } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
+import { distDir } from "../util/dist-dir.ts";
 
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), "../..");
-export const EDITOR_BUNDLE = join(ROOT, "dist/wsparity-editor.mjs");
+export const EDITOR_BUNDLE = join(distDir(), "wsparity-editor.mjs");
 
 /** One ESM file that a plain `node` (18+) runs with no node_modules: what images and CI jobs get injected. */
 export async function buildEditorBundle(outfile = EDITOR_BUNDLE): Promise<string> {
@@ -12,7 +12,7 @@ export async function buildEditorBundle(outfile = EDITOR_BUNDLE): Promise<string
   // Built beside the target and renamed over it: concurrent builds and readers never see half a file.
   const partial = `${outfile}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
   await build({
-    entryPoints: [join(ROOT, "src/editor/main.ts")],
+    entryPoints: [fileURLToPath(new URL("./main.ts", import.meta.url))],
     outfile: partial,
     bundle: true,
     platform: "node",
