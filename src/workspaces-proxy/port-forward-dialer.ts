@@ -27,7 +27,9 @@ export function portForwardDialer(kc: KubeConfig): PodDialer {
       const connection = new Duplex({
         // When the pod's side ends, so does this side: the channel protocol has no half-close.
         allowHalfOpen: false,
-        read() {},
+        read() {
+          ws?.resume();
+        },
         write(chunk: Buffer, _encoding, done) {
           toPod.write(chunk, done);
         },
@@ -44,7 +46,9 @@ export function portForwardDialer(kc: KubeConfig): PodDialer {
       const fromPod = new Writable({
         write(chunk: Buffer, _encoding, done) {
           // client-node hands on the port number each channel opens with as an empty chunk.
-          if (chunk.length) connection.push(chunk);
+          // A reader slower than the pod (a user's download) pauses the WebSocket, so the pod's bytes wait in
+          // TCP buffers, not in this process's memory.
+          if (chunk.length && !connection.push(chunk)) ws?.pause();
           done();
         },
       });

@@ -333,6 +333,16 @@ describeUnless(missing)("the Kubernetes simulator and the workspaces proxy as se
     editor.end("GET /healthz HTTP/1.1\r\nHost: workspace\r\nConnection: close\r\n\r\n");
     await new Promise((r) => editor.once("close", r));
     expect(answer).toMatch(/^HTTP\/1\.1 200 [\s\S]*"ok":true/);
+    // A reader that does not read holds the pod back: little of a 32 MiB answer waits in this process.
+    const slow = await dial(pod.namespace!, pod.name!, 60001);
+    const size = 32 * 1024 * 1024;
+    slow.write(`GET /api/blob?bytes=${size} HTTP/1.1\r\nHost: workspace\r\nConnection: close\r\n\r\n`);
+    await new Promise((r) => setTimeout(r, 1_500));
+    expect(slow.readableLength).toBeLessThan(4 * 1024 * 1024);
+    let received = 0;
+    slow.on("data", (d: Buffer) => (received += d.length));
+    await new Promise((r) => slow.once("close", r));
+    expect(received).toBeGreaterThan(size);
     const nothing = await dial(pod.namespace!, pod.name!, 9);
     const failure = await new Promise<Error>((resolve) => nothing.once("error", resolve));
     expect(failure.message).toMatch(new RegExp(`error forwarding port 9 to pod ${pod.name}`));
