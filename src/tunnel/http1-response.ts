@@ -28,7 +28,8 @@ export type BodyFraming =
 
 const HEAD_END = Buffer.from("\r\n\r\n");
 const STATUS_LINE = /^HTTP\/1\.([01]) (\d{3})(?: ([^\r\n]*))?$/;
-const HEADER_LINE = /^([!#$%&'*+\-.^_`|~0-9A-Za-z]+):[ \t]*([^\r\n\0]*?)[ \t]*$/;
+const FIELD_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+const FIELD_VALUE_FORBIDDEN = /[\r\n\0]/;
 const DIGITS = /^\d+$/;
 
 /** The head at the start of `bytes`; undefined while it is incomplete. Throws when it is malformed or larger than `maxBytes`. */
@@ -46,10 +47,12 @@ export function parseResponseHead(bytes: Buffer, maxBytes: number): ResponseHead
     throw new ResponseProtocolError(`malformed status line ${JSON.stringify(lines[0]!.slice(0, 100))}`);
   const rawHeaders: string[] = [];
   for (let i = 1; i < lines.length; i++) {
-    const header = HEADER_LINE.exec(lines[i]!);
-    if (!header)
-      throw new ResponseProtocolError(`malformed header line ${JSON.stringify(lines[i]!.slice(0, 100))}`);
-    rawHeaders.push(header[1]!, header[2]!);
+    const line = lines[i]!;
+    const colon = line.indexOf(":");
+    const name = line.slice(0, colon);
+    if (colon === -1 || !FIELD_NAME.test(name) || FIELD_VALUE_FORBIDDEN.test(line))
+      throw new ResponseProtocolError(`malformed header line ${JSON.stringify(line.slice(0, 100))}`);
+    rawHeaders.push(name, withoutOws(line, colon + 1));
   }
   return {
     minorVersion: Number(status[1]),
@@ -60,43 +63,67 @@ export function parseResponseHead(bytes: Buffer, maxBytes: number): ResponseHead
   };
 }
 
-/** The values of header `name` (lower case) in `rawHeaders`. */
-export function headerValues(rawHeaders: readonly string[], name: string): string[] {
-  const values: string[] = [];
-  for (let i = 0; i < rawHeaders.length; i += 2)
-    if (rawHeaders[i]!.toLowerCase() === name) values.push(rawHeaders[i + 1]!);
-  return values;
+export interface ResponseBody {
+  framing: BodyFraming;
+  /** Whether the connection may carry another request once this body has ended. */
+  reusable: boolean;
 }
 
-/** How the body of a response to `method` ends (RFC 9112 section 6.3). Throws on a Content-Length that is not one number. */
-export function responseFraming(method: string, head: ResponseHead): BodyFraming {
-  const status = head.statusCode;
+/**
+ * How the body of a response to `method` ends (RFC 9112 section 6.3), and whether the connection can be used again
+ * after it. Throws on a Content-Length that is not one number. One pass over the headers: this runs per request.
+ */
+export function responseBody(method: string, head: ResponseHead): ResponseBody {
+  let codings = "";
+  let lengths: string[] | undefined;
+  let connection = "";
+  const raw = head.rawHeaders;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    // Only these three names matter here; their lengths tell most other headers apart without lower-casing them.
+    if (name.length !== 17 && name.length !== 14 && name.length !== 10) continue;
+    const lower = name.toLowerCase();
+    if (lower === "transfer-encoding") codings += `${raw[i + 1]},`;
+    else if (lower === "content-length") lengths = [...(lengths ?? []), ...raw[i + 1]!.split(",")];
+    else if (lower === "connection") connection += `${raw[i + 1]!.toLowerCase()},`;
+  }
+  const framing = bodyFraming(method, head.statusCode, codings, lengths);
+  const tokens = connection.split(",").map((token) => token.trim());
+  const reusable =
+    framing.kind !== "close" &&
+    !tokens.includes("close") &&
+    // A body framed by both Transfer-Encoding and Content-Length may have been read differently by a party in between.
+    !(framing.kind === "chunked" && lengths !== undefined) &&
+    (head.minorVersion === 1 || tokens.includes("keep-alive"));
+  return { framing, reusable };
+}
+
+function bodyFraming(
+  method: string,
+  status: number,
+  codings: string,
+  lengths: string[] | undefined,
+): BodyFraming {
   if (method === "HEAD" || status < 200 || status === 204 || status === 304) return { kind: "none" };
-  const codings = headerValues(head.rawHeaders, "transfer-encoding")
-    .flatMap((value) => value.split(","))
-    .map((coding) => coding.trim().toLowerCase())
-    .filter((coding) => coding !== "");
-  if (codings.length > 0) return codings.at(-1) === "chunked" ? { kind: "chunked" } : { kind: "close" };
-  const lengths = new Set(
-    headerValues(head.rawHeaders, "content-length").flatMap((value) => value.split(",").map((v) => v.trim())),
-  );
-  if (lengths.size === 0) return { kind: "close" };
-  const [length] = lengths;
-  if (lengths.size > 1 || !DIGITS.test(length!) || !Number.isSafeInteger(Number(length)))
-    throw new ResponseProtocolError(`invalid Content-Length ${JSON.stringify([...lengths].join(", "))}`);
+  if (codings !== "") {
+    const last = codings
+      .split(",")
+      .map((coding) => coding.trim())
+      .filter((coding) => coding !== "")
+      .at(-1);
+    if (last !== undefined) return last.toLowerCase() === "chunked" ? { kind: "chunked" } : { kind: "close" };
+  }
+  if (lengths === undefined) return { kind: "close" };
+  const length = lengths[0]!.trim();
+  if (
+    !DIGITS.test(length) ||
+    !Number.isSafeInteger(Number(length)) ||
+    lengths.some((l) => l.trim() !== length)
+  )
+    throw new ResponseProtocolError(
+      `invalid Content-Length ${JSON.stringify(lengths.join(",").slice(0, 100))}`,
+    );
   return { kind: "length", bytes: Number(length) };
-}
-
-/** Whether the connection may carry another request once this response's body has ended. */
-export function connectionReusable(head: ResponseHead, framing: BodyFraming): boolean {
-  if (framing.kind === "close") return false;
-  const tokens = headerValues(head.rawHeaders, "connection").flatMap((value) =>
-    value.split(",").map((token) => token.trim().toLowerCase()),
-  );
-  if (tokens.includes("close")) return false;
-  // A body framed by both Transfer-Encoding and Content-Length may have been read differently by a party in between.
-  if (framing.kind === "chunked" && headerValues(head.rawHeaders, "content-length").length > 0) return false;
-  return head.minorVersion === 1 || tokens.includes("keep-alive");
 }
 
 /** Where a chunked-body scanner is: the states of RFC 9112's chunked-body grammar. */
@@ -236,6 +263,15 @@ export class ChunkedBodyScanner {
     const lf = bytes.indexOf(LF, from);
     if (lf !== -1 && lf < to) throw new ResponseProtocolError("bare LF in a chunk-size or trailer line");
   }
+}
+
+/** `line` from `from` on, without the optional whitespace (SP, HTAB) around a field value. */
+function withoutOws(line: string, from: number): string {
+  let start = from;
+  let end = line.length;
+  while (start < end && (line.charCodeAt(start) === 0x20 || line.charCodeAt(start) === 0x09)) start++;
+  while (end > start && (line.charCodeAt(end - 1) === 0x20 || line.charCodeAt(end - 1) === 0x09)) end--;
+  return line.slice(start, end);
 }
 
 function hexValue(byte: number): number {

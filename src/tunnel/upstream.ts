@@ -3,11 +3,10 @@ import type { Duplex, Readable } from "node:stream";
 import {
   type BodyFraming,
   ChunkedBodyScanner,
-  connectionReusable,
   parseResponseHead,
   type ResponseHead,
   ResponseProtocolError,
-  responseFraming,
+  responseBody,
 } from "./http1-response.ts";
 
 /** A workspace response head larger than this is refused (node's own limit for a response head is 16 KiB). */
@@ -52,6 +51,7 @@ export interface Exchange {
 export function exchange(stream: Duplex, request: UpstreamRequest, handlers: ExchangeHandlers): Exchange {
   let pending: Buffer | undefined;
   let framing: BodyFraming | undefined;
+  let reusable = false;
   let remaining = 0;
   let scanner: ChunkedBodyScanner | undefined;
   let data: ((piece: Buffer) => void) | undefined;
@@ -85,7 +85,7 @@ export function exchange(stream: Duplex, request: UpstreamRequest, handlers: Exc
     detach();
     stream.pause();
     handlers.end();
-    handlers.release(!extra && requestSent && connectionReusable(head!, framing!));
+    handlers.release(!extra && requestSent && reusable);
   };
   let head: ResponseHead | undefined;
 
@@ -129,7 +129,7 @@ export function exchange(stream: Duplex, request: UpstreamRequest, handlers: Exc
       }
     }
     pending = undefined;
-    framing = responseFraming(request.method, head);
+    ({ framing, reusable } = responseBody(request.method, head));
     if (framing.kind === "length") remaining = framing.bytes;
     const wanted = handlers.head(head, framing);
     if (framing.kind === "chunked") {

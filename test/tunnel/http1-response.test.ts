@@ -3,10 +3,9 @@ import { describe, expect, it } from "vitest";
 import {
   type BodyFraming,
   ChunkedBodyScanner,
-  connectionReusable,
   parseResponseHead,
   ResponseProtocolError,
-  responseFraming,
+  responseBody,
 } from "../../src/tunnel/http1-response.ts";
 
 const token = fc.stringMatching(/^[!#$%&'*+\-.^_`|~0-9A-Za-z]{1,20}$/);
@@ -67,17 +66,19 @@ describe("parseResponseHead", () => {
   });
 });
 
-describe("responseFraming and connectionReusable", () => {
-  const framing = (method: string, status: number, headers: string[]): BodyFraming =>
-    responseFraming(method, {
-      minorVersion: 1,
+describe("responseBody", () => {
+  const body = (method: string, status: number, headers: string[], minorVersion = 1) =>
+    responseBody(method, {
+      minorVersion,
       statusCode: status,
       statusMessage: "",
       rawHeaders: headers,
       length: 0,
     });
+  const framing = (method: string, status: number, headers: string[]): BodyFraming =>
+    body(method, status, headers).framing;
 
-  it("follow RFC 9112 section 6.3", () => {
+  it("frames as RFC 9112 section 6.3 says", () => {
     expect(framing("HEAD", 200, ["Content-Length", "11"])).toEqual({ kind: "none" });
     expect(framing("GET", 204, [])).toEqual({ kind: "none" });
     expect(framing("GET", 304, ["content-length", "5"])).toEqual({ kind: "none" });
@@ -85,6 +86,7 @@ describe("responseFraming and connectionReusable", () => {
       kind: "chunked",
     });
     expect(framing("GET", 200, ["transfer-encoding", "chunked, gzip"])).toEqual({ kind: "close" });
+    expect(framing("GET", 200, ["transfer-encoding", " , "])).toEqual({ kind: "close" });
     expect(framing("GET", 200, ["content-length", "7", "Content-Length", "7, 7"])).toEqual({
       kind: "length",
       bytes: 7,
@@ -94,23 +96,21 @@ describe("responseFraming and connectionReusable", () => {
       /Content-Length/,
     );
     expect(() => framing("GET", 200, ["content-length", "-1"])).toThrow(/Content-Length/);
+    expect(() => framing("GET", 200, ["content-length", ""])).toThrow(/Content-Length/);
     expect(() => framing("GET", 200, ["content-length", "99999999999999999999"])).toThrow(/Content-Length/);
   });
 
-  it("keep a connection only when its next response can be found", () => {
-    const reusable = (minor: number, headers: string[], f: BodyFraming) =>
-      connectionReusable(
-        { minorVersion: minor, statusCode: 200, statusMessage: "", rawHeaders: headers, length: 0 },
-        f,
-      );
-    expect(reusable(1, [], { kind: "length", bytes: 1 })).toBe(true);
-    expect(reusable(1, ["Connection", "Close"], { kind: "length", bytes: 1 })).toBe(false);
-    expect(reusable(1, [], { kind: "close" })).toBe(false);
-    expect(reusable(0, [], { kind: "length", bytes: 1 })).toBe(false);
-    expect(reusable(0, ["connection", "keep-alive"], { kind: "none" })).toBe(true);
-    expect(reusable(1, ["content-length", "3", "transfer-encoding", "chunked"], { kind: "chunked" })).toBe(
-      false,
-    );
+  it("keeps a connection only when its next response can be found", () => {
+    const reusable = (headers: string[], minorVersion = 1, status = 200) =>
+      body("GET", status, headers, minorVersion).reusable;
+    expect(reusable(["content-length", "1"])).toBe(true);
+    expect(reusable(["content-length", "1", "Connection", "Close"])).toBe(false);
+    expect(reusable(["Connection", "keep-alive, close"], 1, 204)).toBe(false);
+    expect(reusable([])).toBe(false);
+    expect(reusable(["content-length", "1"], 0)).toBe(false);
+    expect(reusable(["Connection", "Keep-Alive"], 0, 204)).toBe(true);
+    expect(reusable(["content-length", "3", "transfer-encoding", "chunked"])).toBe(false);
+    expect(reusable(["transfer-encoding", "chunked"])).toBe(true);
   });
 });
 
