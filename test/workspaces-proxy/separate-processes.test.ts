@@ -1,10 +1,11 @@
 // `wsparity sim kubernetes` and `wsparity workspaces-proxy` as processes of their own, as the compose stack's
 // `local` profile runs them: kubectl and client-node verify the simulator's certificate by the --server-url host
 // name, the proxy reaches a workspace that agentk applied only through the API server's port-forward (HTTP, both
-// directions of a 4 MiB body, a WebSocket), and SIGTERM ends both with exit 0 and no pod process left.
+// directions of a 4 MiB body, CONNECT, a WebSocket), and SIGTERM ends both with exit 0 and no pod process left.
 import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { X509Certificate } from "node:crypto";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -300,6 +301,20 @@ describeUnless(missing)("the Kubernetes simulator and the workspaces proxy as se
       dispatcher: zone.dispatcher,
     } as RequestInit);
     expect(await sink.json()).toEqual({ received: size });
+
+    // Raw TCP through CONNECT, as an ssh client reaches a workspace's sshd through the proxy.
+    const tunnel = connect(proxyPort, "127.0.0.1");
+    tunnel.write(
+      `CONNECT 60001-${name}.${ZONE}:443 HTTP/1.1\r\nHost: 60001-${name}.${ZONE}:443\r\nProxy-Authorization: Bearer ${gl.token}\r\n\r\n`,
+    );
+    let seen = "";
+    tunnel.on("data", (b: Buffer) => {
+      seen += b.toString();
+      if (seen === "HTTP/1.1 200 Connection Established\r\n\r\n")
+        tunnel.write("GET /healthz HTTP/1.1\r\nHost: workspace\r\nConnection: close\r\n\r\n");
+    });
+    await new Promise((r) => tunnel.once("close", r));
+    expect(seen).toMatch(/^HTTP\/1\.1 200 Connection Established\r\n\r\nHTTP\/1\.1 200 [\s\S]*"ok":true/);
 
     const socket = new WebSocket(`ws://60001-${name}.${ZONE}:${proxyPort}/terminal`, {
       headers: { authorization: `Bearer ${gl.token}` },
