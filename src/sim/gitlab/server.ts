@@ -92,13 +92,12 @@ export class GitLabSimulator {
   }
 
   /**
-   * git over HTTP, authenticated with a job token or a personal access token: the smart protocol
-   * (upload-pack; shallow fetches) when the client asks for it, the dumb protocol otherwise.
+   * git over HTTP for any project by its full path (`/group/subgroup/project.git/...`), authenticated with a
+   * job token or a personal access token: the smart protocol (upload-pack; shallow fetches) when the client
+   * asks for it, the dumb protocol otherwise.
    */
   private serveGit(router: Router): void {
     const repository = (ctx: RequestContext) => {
-      const repoName = ctx.params.repo!;
-      if (!repoName.endsWith(".git")) return undefined;
       const auth = ctx.req.headers.authorization ?? "";
       const [, password = ""] = Buffer.from(auth.replace(/^Basic\s+/i, ""), "base64")
         .toString("utf8")
@@ -115,12 +114,16 @@ export class GitLabSimulator {
           { "WWW-Authenticate": 'Basic realm="GitLab"' },
           "HTTP Basic: Access denied\n",
         );
-      const project = [...this.store.projects.values()].find((p) => `${p.path}.git` === repoName);
-      return project ? { name: repoName, repo: project.repo } : undefined;
+      // GitLab finds paths case-insensitively (routes.path is unique regardless of case).
+      const fullPath = ctx.params.project!.toLowerCase();
+      const project = [...this.store.projects.values()].find((p) => p.fullPath.toLowerCase() === fullPath);
+      return project ? { name: `${project.id}.git`, repo: project.repo } : undefined;
     };
-    router.on("GET", "/root/:repo/:file*", async (ctx) => {
+    // What Workhorse answers for a project the user cannot see: the same as for one that does not exist.
+    const notFound = { status: 404, raw: "The project you were looking for could not be found.\n" };
+    router.on("GET", "/:project*\\.git/:file*", async (ctx) => {
       const found = repository(ctx);
-      if (!found) return { status: 404, raw: "Not Found" };
+      if (!found) return notFound;
       if (ctx.params.file === "info/refs" && ctx.url.searchParams.get("service") === "git-upload-pack") {
         return {
           status: 200,
@@ -133,9 +136,9 @@ export class GitLabSimulator {
       if (!file) return { status: 404, raw: "Not Found" };
       return { status: 200, raw: file.body, contentType: file.contentType };
     });
-    router.on("POST", "/root/:repo/git-upload-pack", async (ctx) => {
+    router.on("POST", "/:project*\\.git/git-upload-pack", async (ctx) => {
       const found = repository(ctx);
-      if (!found) return { status: 404, raw: "Not Found" };
+      if (!found) return notFound;
       const gzipped = ctx.req.headers["content-encoding"] === "gzip";
       return {
         status: 200,
