@@ -9,6 +9,7 @@ import { runnerTags } from "../runner/index.ts";
 import { type TierSettings, writeTierSettings } from "../tier/settings.ts";
 import { type StartedTunnelServer, TunnelServerBuilder } from "../tunnel/index.ts";
 import { UsageError } from "../util/errors.ts";
+import { registerSimGitlabCommand } from "./gitlab/cli.ts";
 import { gitlabService } from "./gitlab/service.ts";
 import { kubernetesService } from "./kubernetes/service.ts";
 import { workspacesService } from "./workspaces-service.ts";
@@ -189,6 +190,7 @@ export function registerSimCommands(program: Command): void {
   const sim =
     program.commands.find((c) => c.name() === "sim") ??
     program.command("sim").description("Run the sim tier's simulators and servers locally.");
+  registerSimGitlabCommand(sim);
   sim
     .command("up")
     .description(

@@ -9,6 +9,7 @@ import { ApiError } from "./errors.ts";
 import { FeatureFlags, registerFeaturesApi } from "./features-api.ts";
 import { SmartHttp } from "./git-smart-http.ts";
 import { registerGroupsApi } from "./groups-api.ts";
+import { registerHealthChecks } from "./health-checks.ts";
 import { type RequestContext, Router } from "./http.ts";
 import { registerAgentsApi } from "./remote-development/agents-api.ts";
 import { registerGraphqlApi } from "./remote-development/graphql-api.ts";
@@ -20,6 +21,12 @@ import { Store, type User } from "./store.ts";
 export interface GitLabSimulatorOptions extends Partial<RunnerApiOptions> {
   host?: string;
   port?: number;
+  /**
+   * The URL the instance gives out (web_url, http_url_to_repo, the job's repo_url and CI_SERVER_URL, …), as
+   * GitLab's `external_url`: e.g. http://gitlab-sim:8929 inside compose while it listens on 0.0.0.0.
+   * Without it, the listen address.
+   */
+  externalUrl?: string;
   /** Licence, reconcile intervals and workspaces proxy address of the remote development feature. */
   remoteDevelopment?: Partial<RemoteDevelopmentOptions>;
 }
@@ -35,6 +42,7 @@ export class GitLabSimulator {
   private server: Server | undefined;
   private readonly smartHttp = new SmartHttp();
   private baseUrl = "";
+  private listenUrl = "";
 
   constructor(private readonly options: GitLabSimulatorOptions = {}) {
     this.store.setMaxListeners(0);
@@ -55,6 +63,12 @@ export class GitLabSimulator {
     return this.baseUrl;
   }
 
+  /** Where the server listens (the actual port when started on port 0), whatever URL it gives out. */
+  get listening(): string {
+    if (!this.server) throw new Error("the GitLab simulator is not started");
+    return this.listenUrl;
+  }
+
   async start(): Promise<this> {
     const router = new Router();
     registerRestApi(router, this.store);
@@ -68,6 +82,7 @@ export class GitLabSimulator {
     registerGroupsApi(router, this.store);
     registerAgentsApi(router, this.remoteDevelopment, this.store);
     registerGraphqlApi(router, this.remoteDevelopment, this.store);
+    registerHealthChecks(router);
     this.serveGit(router);
     const server = createServer((req, res) => void router.handle(req, res, this.baseUrl));
     server.keepAliveTimeout = 65_000;
@@ -77,7 +92,10 @@ export class GitLabSimulator {
     });
     const address = server.address() as AddressInfo;
     const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
-    this.baseUrl = `http://${host}:${address.port}`;
+    this.listenUrl = `http://${host}:${address.port}`;
+    // Listening on every address: give out loopback rather than an address no client can connect to.
+    const reachable = address.address === "0.0.0.0" ? "127.0.0.1" : address.address === "::" ? "[::1]" : host;
+    this.baseUrl = this.options.externalUrl?.replace(/\/+$/, "") ?? `http://${reachable}:${address.port}`;
     this.server = server;
     return this;
   }
