@@ -176,7 +176,7 @@ export function readTierSettings(file: string): TierSettings {
 }
 
 export function tierSettingsYaml(settings: TierSettings): string {
-  return `# wsparity tier settings (written by wsparity sim up; a live tier's are written by hand)\n${stringify(settings)}`;
+  return `# wsparity tier settings (written by wsparity sim up, live up or live init; or by hand)\n${stringify(settings)}`;
 }
 
 export function writeTierSettings(file: string, settings: TierSettings): void {

@@ -93,7 +93,10 @@ describeUnless(skipReason)("docker-compose.yml's local profile (docker-compose 1
     expect(settings.gitlab.url).toBe(`http://127.0.0.1:${env.WSPARITY_LOCAL_GITLAB_PORT}`);
     expect(settings.ci.runners.map((r) => `${r.executor}/${r.arch}`)).toEqual(["shell/amd64"]);
 
-    const run = cli(["run", "--settings", settingsFile, "scenarios/minimal.yaml", "--out", out], 600_000);
+    const run = cli(
+      ["run", "--settings", settingsFile, "scenarios/minimal.yaml", "--executors", "shell", "--out", out],
+      600_000,
+    );
     const report = JSON.parse(readFileSync(join(out, "report.json"), "utf8"));
     const cells = report.cells.map(
       (c: { path: string; executor: string | null; arch: string; status: string; reason?: string }) =>
