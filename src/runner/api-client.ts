@@ -119,6 +119,9 @@ export class JobApiClient {
       method: "POST",
       headers: { "Content-Type": "application/json" },
       body: JSON.stringify({ token: this.token }),
+    }).catch((err: Error) => {
+      const cause = (err.cause as Error | undefined)?.message ?? err.message;
+      throw new Error(`cannot reach GitLab at ${this.baseUrl} (${cause}): is it up, and is the URL right?`);
     });
     if (res.status !== 200)
       throw new Error(`runner token refused by ${this.baseUrl} (${res.status} ${await res.text()})`);

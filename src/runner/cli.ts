@@ -82,7 +82,7 @@ export function registerRunnerCommands(program: Command): void {
       });
       const toolsDir = config.environment.WSPARITY_TOOLS_DIR;
       if (config.executor === "shell" && toolsDir) await prepareShellTools(toolsDir, log);
-      const started = await RunnerBuilder.for(config.url, config.token)
+      const runner = RunnerBuilder.for(config.url, config.token)
         .withName(config.name)
         .withExecutor(executor)
         .withConcurrency(config.concurrent)
@@ -94,8 +94,10 @@ export function registerRunnerCommands(program: Command): void {
             : config.environment,
         )
         .withLog(log)
-        .build()
-        .start();
+        .build();
+      const started = await runner.start().catch((err: Error) => {
+        throw new UsageError(`${config.file}: ${err.message}`);
+      });
       log(
         `runner ${config.name} (${config.executor}, ${config.arch}) is waiting for jobs from ${config.url}`,
       );

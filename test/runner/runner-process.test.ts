@@ -2,6 +2,7 @@
 // the next runner started on the same folders removes them; Ctrl-C stops jobs and reports them failed.
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync } from "node:fs";
+import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Gitlab } from "@gitbeaker/rest";
@@ -120,4 +121,21 @@ describe("wsparity runner run", () => {
       });
     });
   });
+
+  it("exits 2 naming the config and the URL when GitLab cannot be reached", async () => {
+    const closed = createServer();
+    await new Promise<void>((r) => closed.listen(0, "127.0.0.1", r));
+    const url = `http://127.0.0.1:${(closed.address() as { port: number }).port}`;
+    await new Promise((r) => closed.close(r));
+    const child = spawn(
+      process.execPath,
+      ["bin/wsparity.js", "runner", "run", "--config", "runners/shell-amd64.toml", "--url", url],
+      { env: { ...process.env, RUNNER_TOKEN: "glrt-unused", WSPARITY_STATE_DIR: stateDir } },
+    );
+    let err = "";
+    child.stderr.on("data", (c: Buffer) => (err += c));
+    const code = await new Promise((r) => child.on("exit", r));
+    expect(code).toBe(2);
+    expect(err).toContain(`runners/shell-amd64.toml: cannot reach GitLab at ${url} (connect ECONNREFUSED`);
+  }, 30_000);
 });
