@@ -38,7 +38,7 @@ export interface ModeEndpoint {
 
 const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
 export const BENCH_DOMAIN = "bench.localtest";
-const WORKSPACE = "bench";
+export const BENCH_WORKSPACE = "bench";
 
 export async function startTarget(group: ProcessGroup): Promise<number> {
   const target = group.spawn(process.execPath, [
@@ -74,7 +74,9 @@ export async function startTunnelMode(
   const workspaces = join(dir, `workspaces-${mode}.json`);
   await writeFile(
     workspaces,
-    JSON.stringify([{ workspace: WORKSPACE, agentToken, userTokens: [userToken], ports: [targetPort] }]),
+    JSON.stringify([
+      { workspace: BENCH_WORKSPACE, agentToken, userTokens: [userToken], ports: [targetPort] },
+    ]),
   );
   const server = group.spawn(process.execPath, [
     ...profileFlags(profileDir, `${mode}-server`),
@@ -105,13 +107,13 @@ export async function startTunnelMode(
   const bundle = join(dir, root === ROOT ? "wsparity-agent.mjs" : "wsparity-agent-baseline.mjs");
   const agent = group.spawn(process.execPath, [...profileFlags(profileDir, `${mode}-agent`), bundle], {
     WSPARITY_TUNNEL_URL: agentUrl,
-    WSPARITY_WORKSPACE: WORKSPACE,
+    WSPARITY_WORKSPACE: BENCH_WORKSPACE,
     WSPARITY_TOKEN_FILE: join(dir, `agent-${mode}.token`),
     WSPARITY_PORTS: String(targetPort),
     ...(ca ? { WSPARITY_TUNNEL_CA: caFile } : {}),
   });
   await group.waitFor(agent, /agent-connected/, `bundled agent (${mode})`);
-  const host = `${targetPort}-${WORKSPACE}.${BENCH_DOMAIN}`;
+  const host = `${targetPort}-${BENCH_WORKSPACE}.${BENCH_DOMAIN}`;
   return {
     name: mode,
     secure: userTls,
