@@ -110,6 +110,12 @@ export function registerSimKubernetesCommand(program: Command): void {
           "",
         ].join("\n"),
       );
+      // Pods' processes are not in a PID namespace of their own: what they orphan is reparented to PID 1, and node
+      // reaps only the children it started (5 zombies from 5 orphaned `sleep 1 &` in a container, 0 with --init).
+      if (process.pid === 1 && flags.kubelet === "process")
+        process.stderr.write(
+          "warning: running as PID 1, which node does not make a reaper: processes the pods orphan stay zombies; run under an init (compose `init: true`, `docker run --init`)\n",
+        );
       const signal = await untilStopSignal("the simulator's pods");
       process.stdout.write(`${signal}: stopping every pod…\n`);
       await sim.stop();
