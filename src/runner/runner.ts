@@ -104,8 +104,6 @@ export class Runner {
         this.options.log(`job ${job.id} (${job.job_info.name}) received`);
         const run = new JobRun(job, this.client, this.options.executor, this.settings());
         this.running.add(run);
-        // Handed out while stop() was aborting the others: the job is this runner's, so it ends failed too.
-        if (this.stopping) run.abort(true);
         try {
           const outcome = await run.run();
           this.options.log(
