@@ -4,8 +4,9 @@ import { X509Certificate } from "node:crypto";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { parseServerUrl } from "../../src/sim/kubernetes/cli.ts";
-import { makeServingCert, subjectAltNames } from "../../src/sim/kubernetes/serving-cert.ts";
+import { makeServingCert } from "../../src/sim/kubernetes/serving-cert.ts";
 import { UsageError } from "../../src/util/errors.ts";
+import { subjectAltNames } from "../../src/util/self-signed-cert.ts";
 
 const host = fc.oneof(fc.domain(), fc.ipV4());
 const port = fc.integer({ min: 1, max: 65535 });
