@@ -108,6 +108,21 @@ describe("wsparity sim gitlab", () => {
       { action: "create", filePath: ".gitlab/agents/wsparity/config.yaml", content: AGENT_CONFIG },
     ]);
 
+    const urls = await graphqlAt(
+      listening,
+      token,
+      `{ currentUser { webUrl } group(fullPath: "parity") { webUrl }
+         project(fullPath: "parity/workspaces") { webUrl httpUrlToRepo } }`,
+    );
+    expect(urls.body.data).toEqual({
+      currentUser: { webUrl: `${EXTERNAL}/root` },
+      group: { webUrl: `${EXTERNAL}/groups/parity` },
+      project: {
+        webUrl: `${EXTERNAL}/parity/workspaces`,
+        httpUrlToRepo: `${EXTERNAL}/parity/workspaces.git`,
+      },
+    });
+
     const runner = await api.Users.createCIRunner("instance_type", { runUntagged: true });
     await api.Pipelines.create(project.id, "main");
     const request = await fetch(`${listening}/api/v4/jobs/request`, {

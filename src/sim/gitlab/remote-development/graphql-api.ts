@@ -75,6 +75,8 @@ interface Context {
   rd: RemoteDevelopment;
   store: Store;
   user: User | undefined;
+  /** The instance's URL (its external URL), for web and clone URLs. */
+  baseUrl: string;
 }
 
 function connection<T>(items: T[]) {
@@ -91,6 +93,8 @@ function projectView(ctx: Context, p: Project) {
     id: globalId("Project", p.id),
     fullPath: p.fullPath,
     name: p.name,
+    webUrl: `${ctx.baseUrl}/${p.fullPath}`,
+    httpUrlToRepo: `${ctx.baseUrl}/${p.fullPath}.git`,
     clusterAgents: () =>
       connection(
         [...ctx.rd.agents.values()].filter((a) => a.projectId === p.id).map((a) => agentView(ctx, a)),
@@ -114,6 +118,7 @@ function groupView(ctx: Context, group: Group) {
     id: globalId("Group", group.id),
     fullPath: group.fullPath,
     name: group.name,
+    webUrl: `${ctx.baseUrl}/groups/${group.fullPath}`,
     workspacesClusterAgents: ({ filter }: { filter: string }) =>
       connection([...ctx.rd.agents.values()].filter(filters[filter]!).map((a) => agentView(ctx, a))),
   };
@@ -134,8 +139,8 @@ function agentView(ctx: Context, a: ClusterAgent) {
   };
 }
 
-function userView(u: User) {
-  return { id: u.id, username: u.username, name: u.name };
+function userView(ctx: Context, u: User) {
+  return { id: u.id, username: u.username, name: u.name, webUrl: `${ctx.baseUrl}/${u.username}` };
 }
 
 function variableView(ws: Workspace, v: WorkspaceVariable, i: number) {
@@ -156,7 +161,7 @@ function workspaceView(ctx: Context, w: Workspace) {
     namespace: w.namespace,
     clusterAgent: () => agentView(ctx, ctx.rd.agents.get(w.agentId)!),
     projectId: globalId("Project", w.projectId),
-    user: () => userView(ctx.store.users.get(w.userId)!),
+    user: () => userView(ctx, ctx.store.users.get(w.userId)!),
     desiredState: w.desiredState,
     desiredStateUpdatedAt: w.desiredStateUpdatedAt,
     actualState: w.actualState,
@@ -236,7 +241,7 @@ function rootValue(ctx: Context) {
     currentUser: () => {
       if (!ctx.user) return null;
       return {
-        ...userView(ctx.user),
+        ...userView(ctx, ctx.user),
         workspaces: (args: WorkspaceFilters) => {
           requireLicence(ctx);
           return connection(filtered(visibleWorkspaces(ctx), args).map((w) => workspaceView(ctx, w)));
@@ -459,7 +464,7 @@ export function registerGraphqlApi(router: Router, rd: RemoteDevelopment, store:
     for (const def of document.definitions)
       if (def.kind === Kind.OPERATION_DEFINITION)
         for (const v of def.variableDefinitions ?? []) variableTypes[v.variable.name.value] = print(v.type);
-    const context: Context = { rd, store, user };
+    const context: Context = { rd, store, user, baseUrl: ctx.baseUrl };
     const result = await execute({
       schema,
       document,

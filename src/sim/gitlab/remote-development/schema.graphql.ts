@@ -37,6 +37,8 @@ type CurrentUser {
   id: UserID!
   username: String!
   name: String!
+  "Web URL of the user."
+  webUrl: String!
   "Workspaces owned by the current user."
   workspaces(
     ids: [RemoteDevelopmentWorkspaceID!]
@@ -50,12 +52,16 @@ type UserCore {
   id: UserID!
   username: String!
   name: String!
+  "Web URL of the user."
+  webUrl: String!
 }
 
 type Group {
   id: ID!
   fullPath: ID!
   name: String!
+  "Web URL of the group."
+  webUrl: String!
   "Cluster agents of this group's projects, or mapped to it, for workspaces."
   workspacesClusterAgents(filter: NamespaceClusterAgentFilter!): ClusterAgentConnection
 }
@@ -75,6 +81,10 @@ type Project {
   id: ID!
   fullPath: ID!
   name: String!
+  "Web URL of the project."
+  webUrl: String
+  "URL to connect to the project via HTTPS."
+  httpUrlToRepo: String
   clusterAgents: ClusterAgentConnection
 }
 
