@@ -4,7 +4,7 @@
 // GraphQL's workspace URL, the health checks answer as GitLab's, and SIGTERM stops it with exit 0.
 
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { connect, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -213,7 +213,7 @@ describe("wsparity sim gitlab", () => {
     }
   }, 30_000);
 
-  it("stops on SIGTERM with exit 0, and its port is closed", async () => {
+  it("stops on SIGTERM with exit 0, its port closed and its token file removed", async () => {
     const done = exited(child);
     child.kill("SIGTERM");
     expect((await done).code).toBe(0);
@@ -227,5 +227,7 @@ describe("wsparity sim gitlab", () => {
       socket.once("error", () => resolve(true));
     });
     expect(refused).toBe(true);
+    // Its token died with it: the file is gone, so nobody bootstraps with it.
+    expect(existsSync(tokenFile)).toBe(false);
   });
 });

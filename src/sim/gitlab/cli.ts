@@ -1,7 +1,7 @@
 // `wsparity sim gitlab`: the GitLab simulator alone, as a long-running process (a container of the compose
 // `local` profile). It registers no runner and creates no project: a bootstrap does that through the public API.
 
-import { chmodSync, renameSync, writeFileSync } from "node:fs";
+import { chmodSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import type { Command } from "commander";
 import { UsageError } from "../../util/errors.ts";
 import { GitLabSimulator } from "./server.ts";
@@ -95,22 +95,22 @@ async function runSimGitlab(opts: SimGitlabOptions): Promise<void> {
     process.on("SIGINT", stop);
     process.on("SIGTERM", stop);
   });
+  // Written before the port opens, so whoever sees /-/readiness answer finds this run's token, never a
+  // file an earlier run left; removed when it stops, since the token dies with the process.
+  if (tokenFile) writeTokenFile(tokenFile, sim.rootToken);
+  const removeTokenFile = () => tokenFile && rmSync(tokenFile, { force: true });
   try {
     await sim.start();
   } catch (err) {
+    removeTokenFile();
     throw new UsageError(`--listen ${opts.listen}: cannot listen: ${(err as Error).message}`);
-  }
-  try {
-    if (tokenFile) writeTokenFile(tokenFile, sim.rootToken);
-  } catch (err) {
-    await sim.stop();
-    throw err;
   }
   process.stdout.write(
     `GitLab simulator listening on ${sim.listening}, external URL ${sim.url}${tokenFile ? `, root token in ${tokenFile}` : ""}\n`,
   );
   await stopped;
   await sim.stop();
+  removeTokenFile();
   process.stdout.write("GitLab simulator stopped\n");
 }
 
@@ -125,7 +125,10 @@ export function registerSimGitlabCommand(sim: Command): void {
       "--external-url <url>",
       "the URL it gives out (web_url, clone URLs, CI_SERVER_URL), as GitLab's external_url (default: the listen address)",
     )
-    .option("--root-token-file <file>", "write root's personal access token (api scope) here, mode 0600")
+    .option(
+      "--root-token-file <file>",
+      "write root's personal access token (api scope) here, mode 0600, before listening; removed on stop",
+    )
     .option("--workspaces-proxy-scheme <scheme>", "scheme of workspace URLs (http or https)", "https")
     .option("--workspaces-proxy-port <n>", "port of workspace URLs (default: none, the ingress's)")
     .option(
