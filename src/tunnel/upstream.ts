@@ -9,8 +9,8 @@ import {
   responseBody,
 } from "./http1-response.ts";
 
-/** A workspace response head larger than this is refused (node's own limit for a response head is 16 KiB). */
-const MAX_RESPONSE_HEAD_BYTES = 64 * 1024;
+/** A workspace response head larger than this is a 502, as it was when node's http client read it (its default). */
+const MAX_RESPONSE_HEAD_BYTES = 16 * 1024;
 // Buffers, never strings: an HTTP/2 stream's writev garbles a latin1 string written beside a Buffer.
 const CRLF = Buffer.from("\r\n");
 const LAST_CHUNK = Buffer.from("0\r\n\r\n");

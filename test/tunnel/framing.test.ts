@@ -52,7 +52,7 @@ function ask(socket: net.Socket, request: string, done: (text: string) => boolea
   return new Promise((resolve, reject) => {
     let text = "";
     const timer = setTimeout(
-      () => finish(new Error(`no complete answer to ${request.split("\r\n")[0]}: ${text}`)),
+      () => finish(new Error(`no complete answer to ${request.split("\r\n")[0]}: ${JSON.stringify(text)}`)),
       5000,
     );
     const onData = (chunk: Buffer) => {
@@ -183,6 +183,28 @@ describe("responses relayed as raw bytes after their head", () => {
       expect(bodyOf(text)).toBe("b\r\nuntil close\r\n0\r\n\r\n");
       const next = await ask(user, request("GET", "/length"), (t) => t.endsWith("hello world"));
       expect(next).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
+    } finally {
+      user.destroy();
+    }
+  });
+
+  it("answers pipelined requests in order", async () => {
+    const user = net.connect(userPort, "127.0.0.1");
+    try {
+      const paths = ["/length", "/chunked", "/no-content", "/dribbled", "/length"];
+      const text = await ask(
+        user,
+        paths.map((path) => request("GET", path)).join(""),
+        (t) => t.endsWith("hello world") && t.split("HTTP/1.1 ").length - 1 === paths.length,
+      );
+      expect(text.match(/HTTP\/1\.1 \d{3}/g)).toEqual([
+        "HTTP/1.1 200",
+        "HTTP/1.1 200",
+        "HTTP/1.1 204",
+        "HTTP/1.1 200",
+        "HTTP/1.1 200",
+      ]);
+      expect(text).toContain(CHUNKED_BODY);
     } finally {
       user.destroy();
     }

@@ -150,6 +150,36 @@ describe("HTTP/1.1 through the tunnel, with curl", () => {
     }
   });
 
+  it("carries pipelined downloads larger than every buffer, in order and whole", async () => {
+    const size = 8 * 1024 * 1024;
+    const head = `GET /-/ws/${ws.name}/${app.port}/bytes/${size} HTTP/1.1\r\nhost: x\r\nauthorization: Bearer ${ws.userToken}\r\n\r\n`;
+    const received = await new Promise<Buffer>((resolve, reject) => {
+      const socket = net.connect(Number(new URL(server.userUrl).port), "127.0.0.1");
+      const chunks: Buffer[] = [];
+      let total = 0;
+      socket.on("data", (chunk: Buffer) => {
+        chunks.push(chunk);
+        total += chunk.length;
+        // Two bodies and two heads of a few hundred bytes each.
+        if (total >= 2 * size + 2 * 100 && Buffer.concat(chunks).lastIndexOf("\r\n\r\n") !== -1) {
+          const all = Buffer.concat(chunks);
+          const second = all.indexOf("HTTP/1.1 200", 1);
+          if (second !== -1 && all.length - (all.indexOf("\r\n\r\n", second) + 4) >= size) {
+            socket.destroy();
+            resolve(all);
+          }
+        }
+      });
+      socket.on("error", reject);
+      socket.write(head + head);
+    });
+    const firstBody = received.indexOf("\r\n\r\n") + 4;
+    const second = received.indexOf("HTTP/1.1 200", firstBody);
+    expect(second - firstBody).toBe(size);
+    const secondBody = received.indexOf("\r\n\r\n", second) + 4;
+    expect(received.length - secondBody).toBe(size);
+  });
+
   it("streams a response as it is produced", async () => {
     const firstChunkAfterMs = await new Promise<number>((resolve, reject) => {
       const started = Date.now();
