@@ -12,6 +12,7 @@ import { DockerExecutor } from "./executors/docker.ts";
 import { kubernetesExecutorFrom } from "./executors/kubernetes.ts";
 import { ShellExecutor } from "./executors/shell.ts";
 import { RunnerBuilder } from "./runner.ts";
+import { listenForShutdown, runUntilShutdown } from "./shutdown.ts";
 import { prepareShellTools } from "./tools.ts";
 
 interface RunOptions {
@@ -55,7 +56,7 @@ export function registerRunnerCommands(program: Command): void {
   runner
     .command("run")
     .description(
-      "Take jobs from GitLab until interrupted (Ctrl-C stops running jobs, reports them failed and cleans up).",
+      "Take jobs from GitLab until interrupted: SIGTERM or Ctrl-C stops running jobs, reports them failed and cleans up (within shutdown_timeout); SIGQUIT takes no new jobs and exits once running ones finish.",
     )
     .requiredOption("--config <file>", "runner config in config.toml format, e.g. runners/shell-amd64.toml")
     .option("--url <url>", "GitLab URL (else url in the file, or GITLAB_URL)")
@@ -76,10 +77,7 @@ export function registerRunnerCommands(program: Command): void {
         process.stderr.write(`${new Date().toISOString()} ${config.name} ${line}\n`);
       // Listen before starting: starting removes what a killed runner left, and a Ctrl-C during that
       // must stop this runner cleanly rather than kill it mid-cleanup.
-      const signalled = new Promise<void>((resolve) => {
-        process.once("SIGINT", () => resolve());
-        process.once("SIGTERM", () => resolve());
-      });
+      const signals = listenForShutdown();
       const toolsDir = config.environment.WSPARITY_TOOLS_DIR;
       if (config.executor === "shell" && toolsDir) await prepareShellTools(toolsDir, log);
       const runner = RunnerBuilder.for(config.url, config.token)
@@ -101,19 +99,7 @@ export function registerRunnerCommands(program: Command): void {
       log(
         `runner ${config.name} (${config.executor}, ${config.arch}) is waiting for jobs from ${config.url}`,
       );
-      await signalled;
-      // gitlab-runner's forceful shutdown (SIGTERM, SIGINT): abort every job, report it failed, clean up,
-      // and exit once shutdown_timeout is over even if that is not done.
-      log(`stopping: aborting running jobs and cleaning up (at most ${config.shutdownTimeoutSeconds} s)`);
-      let deadline: NodeJS.Timeout | undefined;
-      const stopped = await Promise.race([
-        started.stop().then(() => true),
-        new Promise<false>((resolve) => {
-          deadline = setTimeout(() => resolve(false), config.shutdownTimeoutSeconds * 1000);
-        }),
-      ]);
-      clearTimeout(deadline);
-      if (!stopped) {
+      if (!(await runUntilShutdown(started, signals, config.shutdownTimeoutSeconds, log))) {
         log(
           `jobs did not stop within shutdown_timeout (${config.shutdownTimeoutSeconds} s): exiting; the next runner started on ${config.buildsDir} removes what they left`,
         );

@@ -28,6 +28,8 @@ export class Runner {
   private readonly polls = new AbortController();
   private loops: Promise<void>[] = [];
   private stopping = false;
+  /** Graceful shutdown: no new jobs; running ones go on. */
+  private draining = false;
   /** Milliseconds from the start of each long poll that returned a job to the job's arrival. */
   readonly pickups: { jobId: number; pollStartedAt: number; receivedAt: number }[] = [];
 
@@ -88,7 +90,7 @@ export class Runner {
   private async loop(): Promise<void> {
     let lastUpdate: string | undefined;
     let backoff = 1000;
-    while (!this.stopping) {
+    while (!this.stopping && !this.draining) {
       const pollStartedAt = Date.now();
       try {
         const answer = await this.client.requestJob(this.info(), lastUpdate, this.polls.signal);
@@ -113,7 +115,7 @@ export class Runner {
           this.running.delete(run);
         }
       } catch (err) {
-        if (this.stopping) break;
+        if (this.stopping || this.draining) break;
         this.options.log(
           `checking for jobs failed: ${(err as Error).message}; retrying in ${backoff / 1000} s`,
         );
@@ -161,6 +163,13 @@ export class Runner {
 
   get activeJobs(): number {
     return this.running.size;
+  }
+
+  /** Stops polling and waits for running jobs to finish (gitlab-runner's graceful shutdown). */
+  async drain(): Promise<void> {
+    this.draining = true;
+    this.polls.abort();
+    await Promise.allSettled(this.loops);
   }
 
   /** Stops polling, aborts running jobs (they end failed: runner_system_failure) and waits for cleanup. */

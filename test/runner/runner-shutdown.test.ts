@@ -1,7 +1,8 @@
-// `wsparity runner run` stops soon after SIGTERM at the moments that once kept it alive: in a long poll after a
-// job (a job's trace timer, restarted by GitLab's X-GitLab-Trace-Update-Interval while the final flush ran,
-// was never cleared: the process printed "stopped" and never exited; seen in the nightly test), and while
-// a job runs (the job ends failed, runner_system_failure, as gitlab-runner's forceful shutdown leaves it).
+// How `wsparity runner run` shuts down, as gitlab-runner does. SIGTERM (forceful) at the moments that once kept
+// it alive: in a long poll after a job (a job's trace timer, restarted by GitLab's X-GitLab-Trace-Update-Interval
+// while the final flush ran, was never cleared: the process printed "stopped" and never exited; seen in the
+// nightly test), while a job runs (the job ends failed, runner_system_failure), and with a job that cannot be
+// stopped (shutdown_timeout ends the wait). SIGQUIT (graceful): the running job finishes, no new one is taken.
 
 import { spawn } from "node:child_process";
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
@@ -59,13 +60,16 @@ async function queueJob(script: string): Promise<number> {
 }
 
 /** Sends SIGTERM and resolves with the exit code and how long the exit took; rejects past `EXIT_WITHIN_MS` × 3. */
-function terminate(runner: RunnerProcess): Promise<{ code: number | null; ms: number }> {
+function terminate(
+  runner: RunnerProcess,
+  signal: NodeJS.Signals = "SIGTERM",
+): Promise<{ code: number | null; ms: number }> {
   const t0 = performance.now();
   return new Promise((resolve, reject) => {
     const overdue = setTimeout(
       () =>
         reject(
-          new Error(`the runner did not exit ${3 * EXIT_WITHIN_MS} ms after SIGTERM:\n${runner.output()}`),
+          new Error(`the runner did not exit ${3 * EXIT_WITHIN_MS} ms after ${signal}:\n${runner.output()}`),
         ),
       3 * EXIT_WITHIN_MS,
     );
@@ -73,7 +77,7 @@ function terminate(runner: RunnerProcess): Promise<{ code: number | null; ms: nu
       clearTimeout(overdue);
       resolve({ code, ms: performance.now() - t0 });
     });
-    runner.child.kill("SIGTERM");
+    runner.child.kill(signal);
   });
 }
 
@@ -106,7 +110,7 @@ afterAll(async () => {
   rmSync(root, { recursive: true, force: true });
 });
 
-describe("wsparity runner run on SIGTERM", () => {
+describe("wsparity runner run on SIGTERM and SIGQUIT", () => {
   it("exits at once from its long polls after it ran a short job", async () => {
     const runner = await startRunner("after-a-job");
     const jobId = await queueJob("    - echo short\n");
@@ -155,6 +159,29 @@ describe("wsparity runner run on SIGTERM", () => {
       expect(runner.output()).toContain("jobs did not stop within shutdown_timeout (2 s): exiting");
     } finally {
       for (const pid of await pidsOf(escaped)) process.kill(pid, "SIGKILL");
+    }
+  }, 120_000);
+
+  it("on SIGQUIT (gitlab-runner's graceful shutdown): takes no new job, lets the running one finish, exits 0", async () => {
+    const runner = await startRunner("graceful");
+    const running = await queueJob("    - echo started; sleep 3; echo finished\n");
+    await waitFor("the job to start", async () =>
+      String(await api.Jobs.showLog(projectId, running)).includes("started") ? true : undefined,
+    );
+    const exit = terminate(runner, "SIGQUIT");
+    await waitFor("the runner to stop taking jobs", async () =>
+      runner.output().includes("graceful shutdown (SIGQUIT)") ? true : undefined,
+    );
+    const waiting = await queueJob("    - echo never\n");
+    try {
+      const { code } = await exit;
+      expect(code, runner.output()).toBe(0);
+      const job = await api.Jobs.show(projectId, running);
+      expect(job.status).toBe("success");
+      expect(String(await api.Jobs.showLog(projectId, running))).toContain("finished");
+      expect((await api.Jobs.show(projectId, waiting)).status).toBe("pending");
+    } finally {
+      await api.Jobs.cancel(projectId, waiting);
     }
   }, 120_000);
 });
