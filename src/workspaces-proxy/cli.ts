@@ -1,6 +1,9 @@
 // `wsparity workspaces-proxy`: GitLab's workspaces proxy as its own process outside the cluster (a container of the
 // compose stack's `local` profile): users reach <port>-<workspace>.<dns zone>, GitLab vouches for their token, and
 // bytes reach the workspace's pod through the API server's port-forward.
+
+import { readFileSync } from "node:fs";
+import { createSecureContext } from "node:tls";
 import { CoreV1Api, KubeConfig } from "@kubernetes/client-node";
 import type { Command } from "commander";
 import { parseListen } from "../tunnel/serve-config.ts";
@@ -16,6 +19,8 @@ interface Flags {
   dnsZone: string;
   gitlabUrl: string;
   kubeconfig?: string;
+  tlsCert?: string;
+  tlsKey?: string;
 }
 
 /** How long the proxy waits at start for GitLab and the API server (containers of one stack start together). */
@@ -39,8 +44,11 @@ export function registerWorkspacesProxyCommand(program: Command): void {
       "--kubeconfig <file>",
       "kubeconfig of the workspaces' cluster; else $KUBECONFIG or ~/.kube/config",
     )
+    .option("--tls-cert <file>", "PEM certificate for *.<dns zone>: serve users over HTTPS (with --tls-key)")
+    .option("--tls-key <file>", "PEM private key of --tls-cert")
     .action(async (flags: Flags) => {
       const { host, port } = parseListen(flags.listen, "--listen");
+      const tls = readTls(flags);
       if (!DNS_ZONE.test(flags.dnsZone))
         throw new UsageError(
           `--dns-zone ${flags.dnsZone}: expected a DNS name such as workspaces.example.dev`,
@@ -73,6 +81,7 @@ export function registerWorkspacesProxyCommand(program: Command): void {
         upstreams: new WorkspaceUpstreams(kc, portForwardDialer(kc)),
         host,
         port,
+        ...(tls ? { tls } : {}),
       });
       try {
         await proxy.start();
@@ -84,7 +93,7 @@ export function registerWorkspacesProxyCommand(program: Command): void {
       const at = host.includes(":") ? `[${host}]:${proxy.port}` : `${host}:${proxy.port}`;
       process.stdout.write(
         [
-          `Workspaces proxy listening on ${at}: http://<port>-<workspace>.${flags.dnsZone}:${proxy.port}/`,
+          `Workspaces proxy listening on ${at}: ${tls ? "https" : "http"}://<port>-<workspace>.${flags.dnsZone}:${proxy.port}/`,
           `  users sign in with a token of GitLab at ${gitlabUrl}; pods reached through port-forward at ${kc.getCurrentCluster()!.server}`,
           "Running; SIGINT or SIGTERM stops it.",
           "",
@@ -95,6 +104,29 @@ export function registerWorkspacesProxyCommand(program: Command): void {
       await proxy.stop();
       process.stdout.write("Stopped.\n");
     });
+}
+
+function readTls(flags: Flags): { cert: string; key: string } | undefined {
+  if (!flags.tlsCert && !flags.tlsKey) return undefined;
+  if (!flags.tlsCert || !flags.tlsKey) throw new UsageError("give --tls-cert and --tls-key together");
+  const read = (file: string, flag: string) => {
+    try {
+      return readFileSync(file, "utf8");
+    } catch (err) {
+      throw new UsageError(
+        `${flag} ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+      );
+    }
+  };
+  const tls = { cert: read(flags.tlsCert, "--tls-cert"), key: read(flags.tlsKey, "--tls-key") };
+  try {
+    createSecureContext(tls);
+  } catch (err) {
+    throw new UsageError(
+      `--tls-cert/--tls-key: not a PEM certificate and its key (${(err as Error).message})`,
+    );
+  }
+  return tls;
 }
 
 function parseHttpUrl(value: string, flag: string): string {

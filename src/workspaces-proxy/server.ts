@@ -12,6 +12,7 @@ import {
   type ServerResponse,
   STATUS_CODES,
 } from "node:http";
+import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo, Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import type { GitLabUserAuth } from "./gitlab-auth.ts";
@@ -26,6 +27,8 @@ export interface WorkspacesProxyOptions {
   upstreams: Upstreams;
   host?: string;
   port?: number;
+  /** Serve users over HTTPS, as GitLab's proxy does behind its ingress (workspace URLs are https://…). */
+  tls?: { key: string; cert: string };
 }
 
 interface Target {
@@ -70,11 +73,13 @@ export class WorkspacesProxy {
 
   /** The URL of a workspace port as users write it. */
   url(workspace: string, port: number, path = "/"): string {
-    return `http://${port}-${workspace}.${this.opts.dnsZone}:${this.port}${path}`;
+    const scheme = this.opts.tls ? "https" : "http";
+    return `${scheme}://${port}-${workspace}.${this.opts.dnsZone}:${this.port}${path}`;
   }
 
   async start(): Promise<this> {
-    const server = createServer((req, res) => void this.onRequest(req, res));
+    const handle = (req: IncomingMessage, res: ServerResponse) => void this.onRequest(req, res);
+    const server = this.opts.tls ? createHttpsServer(this.opts.tls, handle) : createServer(handle);
     server.on(
       "upgrade",
       (req: IncomingMessage, socket: Duplex, head: Buffer) => void this.onUpgrade(req, socket, head),

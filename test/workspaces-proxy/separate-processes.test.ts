@@ -16,6 +16,7 @@ import { parse, stringify } from "yaml";
 import { Agentk } from "../../src/agentk/agentk.ts";
 import { zoneResolution } from "../../src/harness/name-resolution.ts";
 import { processKubeletUnavailable } from "../../src/sim/kubernetes/kubelet/process-backend.ts";
+import { selfSignedCert } from "../../src/util/self-signed-cert.ts";
 import { portForwardDialer } from "../../src/workspaces-proxy/port-forward-dialer.ts";
 import { type PreparedGitLab, prepareGitLab } from "../support/remote-development.ts";
 import { describeUnless } from "../support/skip.ts";
@@ -335,6 +336,44 @@ describeUnless(missing)("the Kubernetes simulator and the workspaces proxy as se
       socket.terminate();
     }
   }, 120_000);
+
+  it("serves users over HTTPS with --tls-cert and --tls-key, as GitLab's workspace URLs are https", async () => {
+    expect(name, "the proxy test did not create the workspace").not.toBe("");
+    const { cert, key } = await selfSignedCert({
+      what: "the test's proxy certificate",
+      subject: "workspaces proxy",
+      names: [ZONE, `*.${ZONE}`],
+      days: 1,
+    });
+    writeFileSync(join(dir, "proxy-cert.pem"), cert);
+    writeFileSync(join(dir, "proxy-key.pem"), key, { mode: 0o600 });
+    const tlsProxy = await startCli(
+      [
+        ...["workspaces-proxy", "--listen", "127.0.0.1:0", "--dns-zone", ZONE, "--gitlab-url", gl.url],
+        ...["--kubeconfig", loopbackKubeconfig],
+        ...["--tls-cert", join(dir, "proxy-cert.pem"), "--tls-key", join(dir, "proxy-key.pem")],
+      ],
+      /listening on 127\.0\.0\.1:(\d+): https:/,
+    );
+    try {
+      const tlsPort = Number(tlsProxy.match[1]);
+      const url = `https://60001-${name}.${ZONE}:${tlsPort}/healthz`;
+      const resolve = `60001-${name}.${ZONE}:${tlsPort}:127.0.0.1`;
+      const ask = (...args: string[]) =>
+        run("curl", ["-s", "-i", "--max-time", "20", "--resolve", resolve, ...args, url]).catch(
+          (e) => e as { stdout: string; code: number },
+        );
+      expect(
+        (await ask("--cacert", join(dir, "proxy-cert.pem"), "-H", `Authorization: Bearer ${gl.token}`))
+          .stdout,
+      ).toMatch(/^HTTP\/1\.1 200[\s\S]*"ok":true/);
+      // Without the certificate as a CA, curl refuses it: the proxy is not reachable over plain trust.
+      expect(((await ask()) as { code?: number }).code).toBe(60);
+    } finally {
+      tlsProxy.child.kill("SIGTERM");
+      expect(await tlsProxy.exited, tlsProxy.output()).toBe(0);
+    }
+  }, 60_000);
 
   it("dials a pod's port through port-forward, and says why when nothing listens there", async () => {
     const kc = new KubeConfig();
