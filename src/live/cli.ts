@@ -121,7 +121,7 @@ export function registerLiveCommands(program: Command): void {
       }
       if (missing.length) throw new UsageError(formatMissing(missing));
       // Loaded here: --dry-run and the other live commands start without gitbeaker.
-      const { liveUp, publishedPorts } = await import("./up.ts");
+      const { liveUp, publishedPorts, workspacesCertFile } = await import("./up.ts");
       const result = await liveUp({
         compose: await composeClient(),
         plan,
@@ -135,7 +135,9 @@ export function registerLiveCommands(program: Command): void {
       log(
         `settings: ${stateDir}/settings.yaml; tokens are kept in ${result.stateFile} and ${stateDir} (0600)`,
       );
-      log(`run the matrix: wsparity run --tier live --settings ${stateDir}/settings.yaml`);
+      log(
+        `run the matrix: NODE_EXTRA_CA_CERTS=${workspacesCertFile(stateDir)} wsparity run --tier live --settings ${stateDir}/settings.yaml`,
+      );
     });
   live
     .command("status")
@@ -171,7 +173,7 @@ export function registerLiveCommands(program: Command): void {
       const plan =
         opts.profile === "local"
           ? localDownPlan(stateDirOf("local", opts.stateDir), localPortsFrom(process.env))
-          : { file: COMPOSE_FILE, projectName, profiles: ["live", "live-setup"] };
+          : { file: COMPOSE_FILE, projectName, profiles: ["live", "live-setup", "live-proxy"] };
       await compose.down(plan, { volumes: Boolean(opts.volumes) });
       process.stdout.write(
         `removed compose project ${projectName}${opts.volumes ? " and its volumes" : ""}\n`,

@@ -18,6 +18,8 @@ import { registerRunner } from "./runner-registration.ts";
 export const GITLAB_IN_COMPOSE = { url: "http://gitlab:8929", hostname: "gitlab", ip: "172.30.57.10" };
 export const KAS_ADDRESS = "ws://gitlab:8929/-/kubernetes-agent/";
 const SETUP_PROFILE = "live-setup";
+/** docker-compose.yml's profile of the workspaces proxy, which needs the kubeconfig the agentk step makes. */
+export const PROXY_PROFILE = "live-proxy";
 const BINFMT_ARM64 = "/proc/sys/fs/binfmt_misc/qemu-aarch64";
 const TOKEN_NAME = "wsparity-live";
 /** runners/live/kubernetes.toml's namespace. */
@@ -133,6 +135,9 @@ export class LiveProfile implements ProfileHooks {
     log(`  agentk: wrote ${this.manifestFile} (KAS at ${KAS_ADDRESS})`);
     await this.#oneShot("k3s-kubeconfig", "a kubeconfig for the compose network (k3s:6443)");
     await this.#oneShot("agentk-install", "kubectl apply of the agentk manifest into k3s");
+    // The workspaces proxy reads the same kubeconfig: it can start now (no-op when it runs already).
+    await this.#o.compose.start(this.#o.plan, PROXY_PROFILE, ["workspaces-proxy"], { recreate: false });
+    log("  workspaces-proxy: started (https on 127.0.0.1:443, pods through k3s's port-forward)");
     // agentk runs in k3s, not in this process: nothing to stop here (live down removes k3s).
     return undefined;
   }

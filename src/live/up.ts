@@ -2,9 +2,10 @@
 // profile's hooks, writing .state/live/settings.yaml (the tier settings `run --tier live` reads).
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import type { TunnelSettings } from "../tier/settings.ts";
 import { UsageError } from "../util/errors.ts";
+import { selfSignedCert } from "../util/self-signed-cert.ts";
 import {
   type Arch,
   type BootstrapResult,
@@ -22,6 +23,8 @@ import { profileOptions } from "./profile-hooks.ts";
 const TUNNEL_IN_COMPOSE = "172.30.57.30";
 /** The tunnel server's default domain (docker-compose.yml gives it no --domain). */
 const TUNNEL_DOMAIN = "wsparity.localtest";
+/** The agent config's dns_zone, which the workspaces proxy service serves (docker-compose.yml). */
+const DNS_ZONE = "workspaces.localtest";
 
 export interface LiveUpOptions {
   compose: ComposeClient;
@@ -71,9 +74,35 @@ export function tunnelAdminToken(stateDir: string): string {
   return token;
 }
 
+/** Where the workspaces proxy's certificate is (docker-compose.yml mounts the state directory at /state). */
+export function workspacesCertFile(stateDir: string): string {
+  return join(stateDir, "workspaces-tls", "cert.pem");
+}
+
+/**
+ * The workspaces proxy's certificate for *.<dns zone>, its own CA: made before compose up, kept across runs. The
+ * harness trusts it through NODE_EXTRA_CA_CERTS, as a browser would need the zone's CA.
+ */
+export async function workspacesCert(stateDir: string): Promise<string> {
+  const certFile = workspacesCertFile(stateDir);
+  if (existsSync(certFile)) return certFile;
+  mkdirSync(dirname(certFile), { recursive: true, mode: 0o700 });
+  const { cert, key } = await selfSignedCert({
+    what: "the workspaces proxy's certificate",
+    subject: "wsparity workspaces proxy",
+    names: [DNS_ZONE, `*.${DNS_ZONE}`],
+    days: 365,
+  });
+  // The proxy runs as root in its container and reads the key through the read-only mount.
+  writeFileSync(join(dirname(certFile), "key.pem"), key, { mode: 0o600 });
+  writeFileSync(certFile, cert, { mode: 0o644 });
+  return certFile;
+}
+
 export async function liveUp(opts: LiveUpOptions): Promise<BootstrapResult> {
   const { log, ports } = opts;
   const adminToken = tunnelAdminToken(opts.stateDir);
+  const certFile = await workspacesCert(opts.stateDir);
   const started = Date.now();
   log(`live up with ${opts.compose.describe}`);
   await opts.compose.up(opts.plan, (line) => log(`  ${line}`));
@@ -103,12 +132,12 @@ export async function liveUp(opts: LiveUpOptions): Promise<BootstrapResult> {
     group: "wsparity",
     project: "workspaces",
     agentName: "wsparity",
-    dnsZone: "workspaces.localtest",
+    dnsZone: DNS_ZONE,
     tunnelDomain: TUNNEL_DOMAIN,
     tunnel,
-    // Tunnel host names resolve to the published user listener. Workspace host names have no published proxy in
-    // docker-compose.yml, so agents[].resolveTo stays unset (docs/live-tier.md says how to add one).
-    resolveTo: { tunnel: tunnelHost },
+    // Tunnel host names resolve to the published user listener, workspace host names to the workspaces proxy's
+    // (https on 443, the port GitLab's workspace URLs carry).
+    resolveTo: { tunnel: tunnelHost, workspaces: "127.0.0.1:443" },
     executors: opts.executors,
     arches: opts.arches,
     devfilesDir: defaultDevfilesDir(),
@@ -116,5 +145,6 @@ export async function liveUp(opts: LiveUpOptions): Promise<BootstrapResult> {
     log,
   });
   log(`bootstrapped after ${Math.round((Date.now() - started) / 1000)} s in all`);
+  log(`the workspaces proxy's certificate: ${certFile} (the harness trusts it with NODE_EXTRA_CA_CERTS)`);
   return result;
 }

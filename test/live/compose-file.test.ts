@@ -27,7 +27,7 @@ describe("docker-compose.yml", () => {
     const compose = readComposeFile();
     const local = servicesOf(compose, "local");
     expect(local.map((s) => s.name).sort()).toEqual(
-      ["gitlab-sim", "kubernetes-sim", "tunnel-local", "workspaces-proxy"].sort(),
+      ["gitlab-sim", "kubernetes-sim", "tunnel-local", "workspaces-proxy-local"].sort(),
     );
     const agents = servicesOf(compose, "local-agents");
     expect(agents.map((s) => s.name).sort()).toEqual(["agentk", "runner-shell-local"]);
@@ -62,6 +62,8 @@ describe("docker-compose.yml", () => {
         "--profile",
         "live-setup",
         "--profile",
+        "live-proxy",
+        "--profile",
         "local",
         "--profile",
         "local-agents",
@@ -89,6 +91,8 @@ describe("docker-compose.yml", () => {
         "live",
         "--profile",
         "live-setup",
+        "--profile",
+        "live-proxy",
         "--profile",
         "local",
         "--profile",

@@ -2,6 +2,7 @@
 // compose client that records what would run in the containers (this machine cannot pull GitLab, k3s or
 // gitlab-runner images, so no real container runs here): the commands, their order, a second run's idempotence,
 // and `live status` reading the connections GitLab reports.
+import { X509Certificate } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import { tmpdir } from "node:os";
@@ -19,7 +20,7 @@ import { composeUpPlan } from "../../src/live/compose-plan.ts";
 import { adminTokenRuby, KAS_ADDRESS, KUBERNETES_RUNNER_NAMESPACE } from "../../src/live/live-profile.ts";
 import { hasRunnerToken, registerArgv } from "../../src/live/runner-registration.ts";
 import { liveStatus } from "../../src/live/status.ts";
-import { liveUp, settingsFileIn } from "../../src/live/up.ts";
+import { liveUp, settingsFileIn, workspacesCertFile } from "../../src/live/up.ts";
 import { GitLabSimulator } from "../../src/sim/gitlab/index.ts";
 import { parseTierSettings } from "../../src/tier/settings.ts";
 import { mainInProcess } from "../support/cli.ts";
@@ -87,6 +88,7 @@ describe("live up: compose, then the bootstrap through the live profile's hooks"
       "exec gitlab gitlab-rails runner",
       "run k3s-kubeconfig live-setup",
       "run agentk-install live-setup",
+      "start workspaces-proxy live-proxy",
       "run binfmt live-setup",
       "exec runner-shell cat /etc/gitlab-runner/config.toml",
       "exec runner-shell gitlab-runner register",
@@ -143,6 +145,11 @@ describe("live up: compose, then the bootstrap through the live profile's hooks"
     // The settings: at .state/live/settings.yaml, tunnel names resolving to the published tunnel port.
     expect(parseTierSettings(readFileSync(settingsFileIn(dir), "utf8"), "settings.yaml")).toEqual(settings);
     expect(settings.ci.resolveTo).toBe("127.0.0.1:18080");
+    // Workspace names resolve to the workspaces proxy on 443, whose certificate (for the zone, its own CA) was made.
+    expect(settings.kubernetes.agents[0]?.resolveTo).toBe("127.0.0.1:443");
+    const proxyCert = new X509Certificate(readFileSync(workspacesCertFile(dir)));
+    expect(proxyCert.subjectAltName).toBe("DNS:workspaces.localtest, DNS:*.workspaces.localtest");
+    expect(statSync(join(dir, "workspaces-tls", "key.pem")).mode & 0o777).toBe(0o600);
     expect(settings.ci.tunnel).toEqual({
       url: "http://127.0.0.1:18080",
       adminToken: readFileSync(join(dir, "tunnel-admin-token"), "utf8").trim(),

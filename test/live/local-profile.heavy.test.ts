@@ -81,7 +81,7 @@ describeUnless(skipReason)("docker-compose.yml's local profile (docker-compose 1
     for (const service of [
       "gitlab-sim",
       "kubernetes-sim",
-      "workspaces-proxy",
+      "workspaces-proxy-local",
       "tunnel-local",
       "agentk",
       "runner-shell-local",

@@ -59,7 +59,7 @@ describe("the local profile's hooks", () => {
       "gitlab-sim",
       "kubernetes-sim",
       "tunnel-local",
-      "workspaces-proxy",
+      "workspaces-proxy-local",
     ]);
     expect(plan.env).toEqual({
       WSPARITY_LOCAL_STATE: dir,
