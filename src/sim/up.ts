@@ -9,6 +9,7 @@ import { runnerTags } from "../runner/index.ts";
 import { type TierSettings, writeTierSettings } from "../tier/settings.ts";
 import { type StartedTunnelServer, TunnelServerBuilder } from "../tunnel/index.ts";
 import { UsageError } from "../util/errors.ts";
+import { untilStopSignal } from "../util/stop-signal.ts";
 import { registerSimGitlabCommand } from "./gitlab/cli.ts";
 import { gitlabService } from "./gitlab/service.ts";
 import { kubernetesService } from "./kubernetes/service.ts";
@@ -218,15 +219,7 @@ export function registerSimCommands(program: Command): void {
         `Environment in ${join(stateDir, "env")}:  set -a; . ${join(stateDir, "env")}; set +a\n`,
       );
       process.stdout.write("Running; press Ctrl-C to stop.\n");
-      await new Promise<void>((done) => {
-        const stop = () => {
-          process.off("SIGINT", stop);
-          process.off("SIGTERM", stop);
-          done();
-        };
-        process.on("SIGINT", stop);
-        process.on("SIGTERM", stop);
-      });
+      await untilStopSignal("everything sim up started");
       process.stdout.write("Stopping…\n");
       await running.stop();
       process.stdout.write("Stopped; everything sim up started is gone.\n");

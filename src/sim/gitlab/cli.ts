@@ -4,6 +4,7 @@
 import { chmodSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import type { Command } from "commander";
 import { UsageError } from "../../util/errors.ts";
+import { untilStopSignal } from "../../util/stop-signal.ts";
 import { GitLabSimulator } from "./server.ts";
 
 export interface SimGitlabOptions {
@@ -86,15 +87,7 @@ function writeTokenFile(file: string, token: string): void {
 async function runSimGitlab(opts: SimGitlabOptions): Promise<void> {
   const { sim, tokenFile } = simulatorFrom(opts);
   // Listen before starting, so a SIGTERM that comes while the port is being bound still stops it cleanly.
-  const stopped = new Promise<void>((done) => {
-    const stop = () => {
-      process.off("SIGINT", stop);
-      process.off("SIGTERM", stop);
-      done();
-    };
-    process.on("SIGINT", stop);
-    process.on("SIGTERM", stop);
-  });
+  const stopped = untilStopSignal("the GitLab simulator");
   // Written before the port opens, so whoever sees /-/readiness answer finds this run's token, never a
   // file an earlier run left; removed when it stops, since the token dies with the process.
   if (tokenFile) writeTokenFile(tokenFile, sim.rootToken);
