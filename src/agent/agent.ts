@@ -23,6 +23,11 @@ export interface AgentOptions {
   token: string;
   /** Declared ports: the only ones the agent forwards to. */
   ports: number[];
+  /**
+   * Where a declared port really listens, when elsewhere: a shell job's editor takes a free port, since jobs on
+   * one runner host share its ports, and is still reached as the declared port.
+   */
+  listensAt?: ReadonlyMap<number, number>;
   targetHost: string;
   ca?: string | Buffer;
   insecure?: boolean;
@@ -242,14 +247,15 @@ export class WorkspaceAgent extends EventEmitter<{
       );
       return;
     }
-    const target = net.connect({ host: options.targetHost, port, noDelay: true });
+    const local = options.listensAt?.get(port) ?? port;
+    const target = net.connect({ host: options.targetHost, port: local, noDelay: true });
     this.#targets.add(target);
     target.once("close", () => this.#targets.delete(target));
     const refuse = (err: Error) => {
       options.log("agent-target-failed", { workspace: options.workspace, port, error: err.message });
       if (!stream.destroyed) {
         stream.respond(
-          { ":status": 502, "wsparity-error": `127.0.0.1:${port}: ${err.message}` },
+          { ":status": 502, "wsparity-error": `127.0.0.1:${local}: ${err.message}` },
           { endStream: true },
         );
       }

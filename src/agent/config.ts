@@ -30,7 +30,8 @@ export const AGENT_HELP = `Options (each falls back to an environment variable):
   --server URL        ${AGENT_ENV.server}   tunnel server: tcp://H:P, tls://H:P, ws://H:P/-/agent, wss://H:P/-/agent or unix:///PATH
   --workspace ID      ${AGENT_ENV.workspace}    workspace this agent serves
   --token-file FILE   ${AGENT_ENV.tokenFile}   file holding the agent token (or the token itself in ${AGENT_ENV.token})
-  --ports LIST        ${AGENT_ENV.ports}        comma list of declared ports, the only ones forwarded (127.0.0.1)
+  --ports LIST        ${AGENT_ENV.ports}        comma list of declared ports, the only ones forwarded (127.0.0.1);
+                      PORT=LOCAL: declared PORT listens at LOCAL (a shell job's editor on a free port)
   --ca FILE           ${AGENT_ENV.ca}   PEM CA bundle that signed the server certificate (tls:// and wss://)
   --insecure          ${AGENT_ENV.insecure}=1  accept any server certificate (throwaway test setups only)
   --target-host HOST  ${AGENT_ENV.targetHost}  where declared ports listen (default 127.0.0.1)`;
@@ -80,13 +81,17 @@ export function resolveAgentOptions(flags: AgentFlags, env: NodeJS.ProcessEnv): 
   const portsText = pick("ports");
   if (!portsText)
     throw new AgentConfigError(`no declared ports: pass --ports 8080,60022 or set ${AGENT_ENV.ports}`);
-  const ports = portsText.split(",").map((p) => Number(p.trim()));
-  const badPort = portsText.split(",").find((p) => !isPort(Number(p.trim())));
-  if (badPort !== undefined) {
+  const entries = portsText.split(",").map((entry) => entry.trim().split("="));
+  const bad = entries.find((words) => words.length > 2 || !words.every((w) => isPort(Number(w))));
+  if (bad !== undefined) {
     throw new AgentConfigError(
-      `--ports / ${AGENT_ENV.ports}: ${JSON.stringify(badPort)} is not a port (1-65535)`,
+      `--ports / ${AGENT_ENV.ports}: ${JSON.stringify(bad.join("="))} is not a port (1-65535) or PORT=LOCAL`,
     );
   }
+  const ports = entries.map((words) => Number(words[0]));
+  const listensAt = new Map(
+    entries.filter((words) => words.length === 2).map((words) => [Number(words[0]), Number(words[1])]),
+  );
   const caFile = pick("ca");
   let ca: string | undefined;
   if (caFile) {
@@ -102,6 +107,7 @@ export function resolveAgentOptions(flags: AgentFlags, env: NodeJS.ProcessEnv): 
     workspace,
     token,
     ports,
+    ...(listensAt.size ? { listensAt } : {}),
     targetHost: pick("targetHost") ?? "127.0.0.1",
     ca,
     insecure: flags.insecure === true || insecureEnv === "1" || insecureEnv === "true",

@@ -67,6 +67,8 @@ export function generatePipeline(spec: WorkspaceSpec, options: PipelineOptions):
     PROJECTS_ROOT: "$CI_BUILDS_DIR",
     WSPARITY_LINK_VOLUMES: executor === "shell" ? "false" : "true",
   };
+  // Shell jobs share the runner host's ports: the job gives its editor a free one (see the workspace script).
+  if (executor === "shell") variables.WSPARITY_EDITOR_FREE_PORT = "true";
   if (executor === "docker") variables.FF_NETWORK_PER_BUILD = "true";
 
   for (const env of usableEnv(main, "container.env", note)) variables[env.name] = literal(env.value);

@@ -28,6 +28,17 @@ export const WORKSPACE_SCRIPT: readonly string[] = [
     'rm -rf "$CI_PROJECT_DIR/.wsparity/ephemeral"',
     'wsparity_volumes "$CI_PROJECT_DIR/.wsparity/ephemeral" <<< "${WSPARITY_EPHEMERAL_VOLUMES:-}"',
   ].join("\n"),
+  // Shell jobs share the runner host's ports: two workspaces (or a restarted one whose old editor has not exited
+  // yet) would both want the editor's port. The editor takes a free one, and the agent serves it as the declared port.
+  [
+    'if [ "${WSPARITY_EDITOR_FREE_PORT:-}" = true ]; then',
+    '  declared_editor_port="$WSPARITY_EDITOR_PORT"',
+    '  WSPARITY_EDITOR_PORT="$(node -e \'const s = require("node:net").createServer().listen(0, "127.0.0.1", () => { process.stdout.write(String(s.address().port)); s.close(); })\')"',
+    "  export WSPARITY_EDITOR_PORT",
+    '  WSPARITY_PORTS="$(printf ",%s," "$WSPARITY_PORTS" | sed "s/,$declared_editor_port,/,$declared_editor_port=$WSPARITY_EDITOR_PORT,/; s/^,//; s/,$//")"',
+    "  export WSPARITY_PORTS",
+    "fi",
+  ].join("\n"),
   [
     'node "$WSPARITY_TOOLS_DIR/wsparity-editor.mjs" "$CI_PROJECT_DIR" >"$CI_PROJECT_DIR/.wsparity/logs/editor.log" 2>&1 &',
     "editor_pid=$!",

@@ -251,3 +251,44 @@ describe("a graceful stop of a CI-path workspace on the shell executor", () => {
     await waitFor("the agent process to end", async () => (processAlive(pid) ? undefined : true), 10_000);
   });
 });
+
+describe("two CI-path workspaces at once on one shell runner, whose host ports they share", () => {
+  it("each editor takes a free port and is reached as the declared 60001, even with 60001 taken on the host", async () => {
+    // Something else holds 60001 on the runner host (this listener, or whatever already had it): an editor on
+    // the fixed port could not listen.
+    const squatter = createServer().listen(60001, "127.0.0.1");
+    await new Promise<void>((done) => {
+      squatter.once("listening", () => done());
+      squatter.once("error", () => done());
+    });
+    const launched: LaunchedWorkspace[] = [];
+    try {
+      const workspaces = await Promise.all(
+        [1, 2].map(async () => {
+          const workspace = `ws-${randomBytes(3).toString("hex")}`;
+          const agentToken = randomBytes(24).toString("base64url");
+          tunnel.workspaces.add({ workspace, agentToken, userTokens: [userToken] });
+          const job = await launcher.start(spec, {
+            executor: "shell",
+            arch: "amd64",
+            workspace,
+            tunnelUrl: tunnel.agentUrl!,
+            agentToken,
+          });
+          launched.push(job);
+          return { workspace, port: 60001, job };
+        }),
+      );
+      for (const ws of workspaces) {
+        await launcher.waitFor(ws.job, ["running"]);
+        const info = await waitFor(`${ws.workspace}'s editor at 60001`, () => editorInfo(ws), 30_000);
+        expect(info.workspaceDir).toContain(`/${ws.job.jobId}/`);
+      }
+      const [a, b] = await Promise.all(workspaces.map((ws) => editorInfo(ws)));
+      expect(a!.pid).not.toBe(b!.pid);
+    } finally {
+      for (const job of launched) await launcher.stop(job).catch(() => {});
+      squatter.close();
+    }
+  }, 90_000);
+});
