@@ -4,7 +4,6 @@
 
 import { randomBytes } from "node:crypto";
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Gitlab } from "@gitbeaker/rest";
@@ -24,6 +23,7 @@ import { GitLabSimulator } from "../sim/gitlab/index.ts";
 import { startKubernetesSim } from "../sim/kubernetes/index.ts";
 import { type StartedTunnelServer, TunnelServerBuilder } from "../tunnel/index.ts";
 import { type LaunchedWorkspace, WorkspaceLauncher } from "./launcher.ts";
+import { EDITOR_PORT } from "./pipeline.ts";
 
 export interface SimWorkspace {
   launched: LaunchedWorkspace;
@@ -41,16 +41,6 @@ export interface CiSimStack {
   launcher: WorkspaceLauncher;
   launch(spec: WorkspaceSpec, workspace: string): Promise<SimWorkspace>;
   stop(): Promise<void>;
-}
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer().listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-    server.on("error", reject);
-  });
 }
 
 export interface CiSimStackOptions {
@@ -125,27 +115,19 @@ export async function startCiSimStack(options: CiSimStackOptions = {}): Promise<
       const userToken = randomBytes(18).toString("base64url");
       tunnel.workspaces.remove(workspace);
       tunnel.workspaces.add({ workspace, agentToken, userTokens: [userToken] });
-      // Shell jobs share the host's ports: each workspace's editor gets a free one. Containers have their own.
-      const editorPort = executor === "shell" ? await freePort() : 60001;
+      // A shell job gives its editor a free host port itself; the agent serves it as the editor's port.
       const launched = await launcher.start(spec, {
         executor,
         arch,
         workspace,
         tunnelUrl: tunnel.agentUrl!,
         agentToken,
-        variables:
-          executor === "shell"
-            ? [
-                { key: "WSPARITY_EDITOR_PORT", value: String(editorPort) },
-                { key: "WSPARITY_PORTS", value: String(editorPort) },
-              ]
-            : [],
       });
       return {
         launched,
         userToken,
-        editorPort,
-        editorUrl: (path = "/") => `${tunnel.userUrl}/-/ws/${workspace}/${editorPort}${path}`,
+        editorPort: EDITOR_PORT,
+        editorUrl: (path = "/") => `${tunnel.userUrl}/-/ws/${workspace}/${EDITOR_PORT}${path}`,
       };
     },
     async stop() {

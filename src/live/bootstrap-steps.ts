@@ -44,3 +44,14 @@ export const BOOTSTRAP_STEPS: BootstrapStepInfo[] = [
   },
   { id: "settings", title: "the tier settings file the harness reads (the same one sim up writes)" },
 ];
+
+/**
+ * What the stacks `live up` brings up are bootstrapped as (docker-compose.yml serves this dns_zone); `live init`
+ * offers the same as its defaults.
+ */
+export const STACK_NAMES = {
+  group: "wsparity",
+  project: "workspaces",
+  agentName: "wsparity",
+  dnsZone: "workspaces.localtest",
+} as const;

@@ -6,6 +6,7 @@ import { resolve } from "node:path";
 import type { Command } from "commander";
 import { UsageError } from "../util/errors.ts";
 import type { Arch, Executor } from "./bootstrap.ts";
+import { STACK_NAMES } from "./bootstrap-steps.ts";
 
 interface InitOptions {
   gitlabUrl: string;
@@ -50,10 +51,10 @@ export function registerLiveInit(live: Command): void {
       "the cluster agentk runs against (for the printed command or --start-agentk)",
     )
     .option("--settings <file>", "tier settings file to write", "wsparity-live.yaml")
-    .option("--group <path>", "top-level group for the project; the agent is mapped to it", "wsparity")
-    .option("--project <path>", "project in that group", "workspaces")
-    .option("--agent <name>", "cluster agent name", "wsparity")
-    .option("--dns-zone <zone>", "the agent config's dns_zone", "workspaces.localtest")
+    .option("--group <path>", "top-level group for the project; the agent is mapped to it", STACK_NAMES.group)
+    .option("--project <path>", "project in that group", STACK_NAMES.project)
+    .option("--agent <name>", "cluster agent name", STACK_NAMES.agentName)
+    .option("--dns-zone <zone>", "the agent config's dns_zone", STACK_NAMES.dnsZone)
     .option("--tunnel-domain <domain>", "the tunnel's domain for CI workspaces", "tunnel.localtest")
     .option("--tunnel-url <url>", "wsparity's tunnel server (tunnel serve): its user listener")
     .option("--tunnel-admin-token-file <file>", "the tunnel's admin token (tunnel serve --admin-token-file)")

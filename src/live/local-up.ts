@@ -3,6 +3,7 @@
 // settings file `wsparity run --settings` reads.
 import { UsageError } from "../util/errors.ts";
 import { bootstrap, defaultDevfilesDir } from "./bootstrap.ts";
+import { STACK_NAMES } from "./bootstrap-steps.ts";
 import { composeClient, exec } from "./compose-client.ts";
 import { readComposeFile } from "./compose-file.ts";
 import {
@@ -64,10 +65,7 @@ export async function localUp(opts: LocalUpOptions): Promise<string> {
     ...profileOptions(hooks),
     gitlabUrl: endpoints.gitlabUrl,
     settingsFile,
-    group: "wsparity",
-    project: "workspaces",
-    agentName: "wsparity",
-    dnsZone: "workspaces.localtest",
+    ...STACK_NAMES,
     tunnelDomain: "tunnel.localtest",
     tunnel: endpoints.tunnel,
     resolveTo: endpoints.resolveTo,

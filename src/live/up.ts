@@ -13,6 +13,7 @@ import {
   defaultDevfilesDir,
   type Executor,
 } from "./bootstrap.ts";
+import { STACK_NAMES } from "./bootstrap-steps.ts";
 import type { ComposeClient } from "./compose-client.ts";
 import type { ComposeUpPlan } from "./compose-plan.ts";
 import { LiveProfile } from "./live-profile.ts";
@@ -23,8 +24,6 @@ import { profileOptions } from "./profile-hooks.ts";
 const TUNNEL_IN_COMPOSE = "172.30.57.30";
 /** The tunnel server's default domain (docker-compose.yml gives it no --domain). */
 const TUNNEL_DOMAIN = "wsparity.localtest";
-/** The agent config's dns_zone, which the workspaces proxy service serves (docker-compose.yml). */
-const DNS_ZONE = "workspaces.localtest";
 
 export interface LiveUpOptions {
   compose: ComposeClient;
@@ -90,7 +89,7 @@ export async function workspacesCert(stateDir: string): Promise<string> {
   const { cert, key } = await selfSignedCert({
     what: "the workspaces proxy's certificate",
     subject: "wsparity workspaces proxy",
-    names: [DNS_ZONE, `*.${DNS_ZONE}`],
+    names: [STACK_NAMES.dnsZone, `*.${STACK_NAMES.dnsZone}`],
     days: 365,
   });
   // The proxy runs as root in its container and reads the key through the read-only mount.
@@ -120,7 +119,7 @@ export async function liveUp(opts: LiveUpOptions): Promise<BootstrapResult> {
     plan: opts.plan,
     stateDir: opts.stateDir,
     gitlabUrl,
-    agentName: "wsparity",
+    agentName: STACK_NAMES.agentName,
     arches: opts.arches,
     log,
     ...(opts.machine ? { machine: opts.machine } : {}),
@@ -129,10 +128,7 @@ export async function liveUp(opts: LiveUpOptions): Promise<BootstrapResult> {
     ...profileOptions(profile),
     gitlabUrl,
     settingsFile: settingsFileIn(opts.stateDir),
-    group: "wsparity",
-    project: "workspaces",
-    agentName: "wsparity",
-    dnsZone: DNS_ZONE,
+    ...STACK_NAMES,
     tunnelDomain: TUNNEL_DOMAIN,
     tunnel,
     // Tunnel host names resolve to the published user listener, workspace host names to the workspaces proxy's

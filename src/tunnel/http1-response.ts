@@ -196,16 +196,17 @@ export class ChunkedBodyScanner {
           }
           break;
         }
-        case Chunk.Extension: {
+        case Chunk.Extension:
+        case Chunk.Trailer: {
+          // The rest of a chunk-size line's extension, or a trailer line: checked up to its CR, never copied.
           const cr = bytes.indexOf(CR, i);
+          this.#checkLine(bytes, i, cr === -1 ? n : cr);
           if (cr === -1) {
-            this.#checkLine(bytes, i, n);
             i = n;
             continue;
           }
-          this.#checkLine(bytes, i, cr);
           i = cr;
-          this.#state = Chunk.SizeLf;
+          this.#state = this.#state === Chunk.Extension ? Chunk.SizeLf : Chunk.TrailerLf;
           break;
         }
         case Chunk.SizeLf:
@@ -230,18 +231,6 @@ export class ChunkedBodyScanner {
           this.#state = bytes[i] === CR ? Chunk.FinalLf : Chunk.Trailer;
           if (this.#state === Chunk.Trailer) continue;
           break;
-        case Chunk.Trailer: {
-          const cr = bytes.indexOf(CR, i);
-          if (cr === -1) {
-            this.#checkLine(bytes, i, n);
-            i = n;
-            continue;
-          }
-          this.#checkLine(bytes, i, cr);
-          i = cr;
-          this.#state = Chunk.TrailerLf;
-          break;
-        }
         case Chunk.TrailerLf:
         case Chunk.FinalLf:
           this.#expect(bytes[i]!, LF);

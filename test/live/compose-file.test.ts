@@ -5,6 +5,14 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { COMPOSE_FILE, checkComposeFile, readComposeFile, servicesOf } from "../../src/live/compose-file.ts";
 
+const PROFILES = ["live", "live-setup", "live-proxy", "local", "local-agents"];
+/** `config -q` of the file with every profile on: what both Compose versions must accept. */
+const CONFIG_EVERY_PROFILE = [
+  ...["-p", "wsparity-live", "-f", COMPOSE_FILE],
+  ...PROFILES.flatMap((p) => ["--profile", p]),
+  ...["config", "-q"],
+];
+
 const composeV1 = spawnSync("docker-compose", ["version", "--short"]).status === 0;
 const composeV2 = spawnSync("docker", ["compose", "version", "--short"]).status === 0;
 
@@ -50,28 +58,7 @@ describe("docker-compose.yml", () => {
 
   it("docker-compose 1.29 reads it (config -q), every profile", (ctx) => {
     if (!composeV1) ctx.skip("docker-compose (v1) is not installed: apt-get install -y docker-compose");
-    const r = spawnSync(
-      "docker-compose",
-      [
-        "-p",
-        "wsparity-live",
-        "-f",
-        COMPOSE_FILE,
-        "--profile",
-        "live",
-        "--profile",
-        "live-setup",
-        "--profile",
-        "live-proxy",
-        "--profile",
-        "local",
-        "--profile",
-        "local-agents",
-        "config",
-        "-q",
-      ],
-      { encoding: "utf8" },
-    );
+    const r = spawnSync("docker-compose", CONFIG_EVERY_PROFILE, { encoding: "utf8" });
     expect(r.stderr).toBe("");
     expect(r.status).toBe(0);
   });
@@ -79,29 +66,7 @@ describe("docker-compose.yml", () => {
   it("docker compose v2 reads it (config -q), every profile", (ctx) => {
     if (!composeV2)
       ctx.skip("the docker compose v2 plugin is not installed (Debian 12 ships only docker-compose 1.29)");
-    const r = spawnSync(
-      "docker",
-      [
-        "compose",
-        "-p",
-        "wsparity-live",
-        "-f",
-        COMPOSE_FILE,
-        "--profile",
-        "live",
-        "--profile",
-        "live-setup",
-        "--profile",
-        "live-proxy",
-        "--profile",
-        "local",
-        "--profile",
-        "local-agents",
-        "config",
-        "-q",
-      ],
-      { encoding: "utf8" },
-    );
+    const r = spawnSync("docker", ["compose", ...CONFIG_EVERY_PROFILE], { encoding: "utf8" });
     expect(r.status, r.stderr).toBe(0);
   });
 });
